@@ -1,0 +1,56 @@
+"""Bearer GET all;/physical_state/ through the gateway vs a bare Flask endpoint, same server.
+
+Both run under the production server settings of `powerctl serve` (gunicorn, one worker,
+gthread, 16 threads), plain HTTP so that TLS cost does not hide the gateway's own cost.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+
+from common import HELLO_HASH, ROOT, free_port, load, register, start_gateway, stop, wait_http
+
+PATH = "/restapi/relay/outlets/all;/physical_state/"
+
+
+def start_bare() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "bare_server.py"), f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "bench")
+    base = f"http://127.0.0.1:{port}"
+    wait_http(base + PATH, process)
+    return process, base
+
+
+def main(seconds: int = 8, rounds: int = 3) -> dict:
+    with tempfile.TemporaryDirectory() as data:
+        gateway, gbase = start_gateway(data)
+        bare, bbase = start_bare()
+        try:
+            register(gbase, "bench", {"/relay/outlets/all;/physical_state/?access=get": True},
+                     {HELLO_HASH: {}})
+            auth = {"Authorization": "Bearer bench.SGVsbG8"}
+            load(gbase + PATH, auth, 2)  # warm up both
+            load(bbase + PATH, {}, 2)
+            ours, base = [], []
+            for _ in range(rounds):
+                ours.append(load(gbase + PATH, auth, seconds))
+                base.append(load(bbase + PATH, {}, seconds))
+        finally:
+            stop(gateway)
+            stop(bare)
+    result = {"gateway_rps": statistics.median(ours), "bare_rps": statistics.median(base)}
+    result["ratio"] = result["gateway_rps"] / result["bare_rps"]
+    print(f"bearer GET {PATH}")
+    print(f"  gateway  {result['gateway_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
+    print(f"  bare     {result['bare_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in base)})")
+    print(f"  ratio    {result['ratio']:.2f}   (target >= 0.75)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

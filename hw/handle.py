@@ -1,0 +1,211 @@
+"""BoardHandle: one board's lock, cached reports and monitor thread inside a Controller."""
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from .board import Board
+from .errors import BoardUnavailable, HardwareError
+from .meters import MeterReading
+
+log = logging.getLogger("hw")
+
+ONLINE = "online"
+OFFLINE = "offline"
+
+
+def _on_off(on: bool) -> str:
+    return "On" if on else "Off"
+
+
+class BoardHandle:
+    """One board as the controller holds it: its lock, what it last reported, its monitor.
+
+    Commands, polls and reconnects all hold the board's I/O lock, so a poll never sees a
+    command half done and any mismatch it finds between target and relay is real. The
+    cached reports sit behind a second lock that is never held while talking to the
+    board, so reading them never waits on hardware. _online changes only under the I/O lock.
+    """
+
+    def __init__(self, board: Board, first_outlet: int, poll_interval: float) -> None:
+        self.board = board
+        self.name = board.name
+        self.outlets = range(first_outlet, first_outlet + board.relay_count)
+        self._poll_interval = poll_interval
+        self._io = threading.Lock()
+        self._cache = threading.Lock()
+        self._targets = [False] * board.relay_count
+        self._physical: list[bool | None] = [None] * board.relay_count
+        self._idle_meters = board.idle_meters()
+        self._meters = dict(self._idle_meters)
+        self._diverged: set[int] = set()
+        self._online = False
+        self._failure: HardwareError | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._monitor, name=f"hw-monitor-{self.name}", daemon=True)
+
+    def __repr__(self) -> str:
+        first, last = self.outlets.start, self.outlets.stop - 1
+        return f"<BoardHandle {self.name!r} outlets {first}-{last} {self.status}>"
+
+    @property
+    def status(self) -> str:
+        """Either "online" or "offline"."""
+        return ONLINE if self._online else OFFLINE
+
+    @property
+    def last_error(self) -> str | None:
+        """The most recent failure, kept after the board recovers; None if there was none."""
+        failure = self._failure
+        return None if failure is None else str(failure)
+
+    def start(self, targets: Sequence[bool]) -> None:
+        """Remember the targets and start the monitor, which opens the board and applies them."""
+        with self._cache:
+            self._targets = [bool(on) for on in targets]
+        self._thread.start()
+
+    def wait_ready(self) -> None:
+        """Wait until the monitor's first attempt to open the board has finished."""
+        # That attempt may wait for the I/O lock, then talk, each for at most the budget.
+        self._ready.wait(2 * self.board.timeout + self._poll_interval)
+
+    def stop(self) -> None:
+        """Ask the monitor to stop; it does at once, or when its current operation ends."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Stop the monitor and close the port."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        with self._io:
+            self.board.close()
+            self._online = False
+
+    def targets(self) -> list[bool]:
+        with self._cache:
+            return list(self._targets)
+
+    def physical_states(self) -> list[bool | None]:
+        with self._cache:
+            return list(self._physical)
+
+    def meters(self) -> dict[str, MeterReading]:
+        with self._cache:
+            return dict(self._meters)
+
+    def switch(self, index: int, on: bool) -> None:
+        """Remember the target for this board's relay index and switch it.
+
+        Waits at most the board's timeout for its lock ("busy", nothing changes on the
+        board) and then at most the timeout for the board itself (it goes offline).
+        """
+        acquired = self._io.acquire(timeout=self.board.timeout)
+        try:
+            # Changing the target under the I/O lock keeps targets and commands in one order.
+            with self._cache:
+                self._targets[index] = on
+                self._diverged.discard(index)
+            if not acquired:
+                message = f"busy: another command held the board for {self.board.timeout} s"
+                raise BoardUnavailable(message, self.name, self.board.url)
+            if not self._online:
+                raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
+            try:
+                self.board.set_relay(index, on, time.monotonic() + self.board.timeout)
+            except BoardUnavailable as exc:
+                self._went_offline(exc)
+                raise
+            except HardwareError as exc:
+                self._failure = exc
+                raise
+            self._remember({index: on})
+        finally:
+            if acquired:
+                self._io.release()
+
+    def _monitor(self) -> None:
+        self._watch()
+        self._ready.set()
+        while not self._stop.wait(self._poll_interval):
+            self._watch()
+
+    def _watch(self) -> None:
+        """One monitor round: poll an online board, or reopen an offline one and re-apply."""
+        if not self._io.acquire(timeout=self.board.timeout):
+            return  # a command holds the board and reports its own failures
+        try:
+            if self._stop.is_set():
+                return
+            deadline = time.monotonic() + self.board.timeout
+            reopening = not self._online
+            try:
+                if reopening:
+                    self.board.open(deadline)
+                    # What the relays did while we were away, logged before we change them.
+                    self._remember(dict(enumerate(self.board.read_states(deadline))))
+                    self.board.write_states(self.targets(), deadline)
+                states = self.board.read_states(deadline)
+                meters = self.board.read_meters(deadline)
+            except HardwareError as exc:
+                self._went_offline(exc)
+                return
+            self._record(states, meters)
+            if reopening:
+                if self._failure is not None:
+                    log.info('board "%s" back online; re-applied configured states', self.name)
+                # Last, so whoever sees the board online also sees what it reported.
+                self._online = True
+        finally:
+            self._io.release()
+
+    def _record(self, states: Sequence[bool], meters: dict[str, MeterReading]) -> None:
+        """Cache a full read and warn once about each relay that differs from its target."""
+        self._remember(dict(enumerate(states)))
+        with self._cache:
+            self._meters = meters
+            diverged = {i for i, on in enumerate(states) if on != self._targets[i]}
+            newly = sorted(diverged - self._diverged)
+            self._diverged = diverged
+        for index in newly:
+            log.warning(
+                'board "%s": Outlet %d reports %s but its target is %s',
+                self.name,
+                self.outlets.start + index + 1,
+                _on_off(states[index]),
+                _on_off(not states[index]),
+            )
+
+    def _remember(self, states: Mapping[int, bool]) -> None:
+        """Cache reported relay states, logging each change as DLI does (outlets from 1)."""
+        with self._cache:
+            changed = [i for i, on in states.items() if self._physical[i] not in (None, on)]
+            for index, on in states.items():
+                self._physical[index] = on
+        for index in changed:
+            log.info(
+                "Outlet %d: Physical state set to %s by relay hardware",
+                self.outlets.start + index + 1,
+                _on_off(states[index]),
+            )
+
+    def _went_offline(self, exc: HardwareError) -> None:
+        """Close the port and mark the board offline, logging the first failure of an outage."""
+        self.board.close()
+        first = self._online or not self._ready.is_set()
+        self._online = False
+        self._failure = exc
+        with self._cache:
+            self._meters = dict(self._idle_meters)
+        if first:
+            log.warning("%s; board offline", exc)
+
+    def _offline_reason(self) -> str:
+        if self._stop.is_set():
+            return "offline: closed"
+        if self._failure is None:
+            return "offline: not opened yet"
+        return f"offline: {self._failure.message}"

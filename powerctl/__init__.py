@@ -1,0 +1,60 @@
+"""powerctl: a REST gateway for network power controllers, wire-compatible with DLI's REST API."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+import hw
+from powerctl import audit, auth, bootstrap, errors, restapi
+from powerctl import config as config_mod
+from powerctl.relay import Relay
+from powerctl.resources.auth import auth_node
+from powerctl.resources.config import config_node
+from powerctl.resources.meter import meter_node
+from powerctl.resources.relay import relay_node
+from powerctl.restapi.tree import Branch
+from powerctl.store import Database
+from powerctl.version import __version__
+
+__all__ = ["__version__", "create_app", "shutdown"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the gateway. `config` overrides the TOML file named by its `config_file` key."""
+    overrides = dict(config or {})
+    settings = config_mod.load(overrides, overrides.pop("config_file", None))
+    app = Flask(__name__)
+    app.config["POWERCTL"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings["server"]["max_body_bytes"]
+    app.config["TESTING"] = settings["testing"]
+
+    bootstrap.ensure_data_dir(settings["data_dir"])
+    db = Database(os.path.join(settings["data_dir"], "powerctl.db"))
+    app.extensions["powerctl.db"] = db
+    nonce_key = bootstrap.ensure_identity(db, settings["auth"]["lockout_delay_minutes"])
+    trail = audit.init_app(app, db)
+    authenticator = auth.init_app(app, db, trail, nonce_key)
+    bootstrap.ensure_admin(db, authenticator.digest.ha1)
+
+    controller = hw.build_controller(settings["hardware"])
+    relay = Relay(db, controller, trail, settings["relay"])
+    app.extensions["powerctl.relay"] = relay
+    relay.start()
+
+    restapi.init_app(app, Branch({
+        "relay": relay_node(relay),
+        "meter": meter_node(controller),
+        "config": config_node(db, settings["server"], trail),
+        "auth": auth_node(db, trail),
+    }))
+    errors.init_app(app)
+    return app
+
+
+def shutdown(app: Flask) -> None:
+    """Stop timers and monitors, close the hardware and flush the audit trail."""
+    app.extensions["powerctl.relay"].close()
+    app.extensions["powerctl.audit"].close()
+    app.extensions["powerctl.db"].close()

@@ -1,0 +1,69 @@
+"""Audit trail: every line goes to Python logging at once and to a bounded table in the store."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from flask import Flask, current_app
+
+from powerctl.store import Database
+
+log = logging.getLogger("powerctl.audit")
+
+
+class Audit:
+    """Writes audit lines; the store is written by one background thread in batches."""
+
+    def __init__(self, db: Database, interval: float = 0.2):
+        self._db = db
+        self._queue: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
+        self._interval = interval
+        self._stop = threading.Event()
+        self._flushed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def record(self, line: str) -> None:
+        log.info("%s", line)
+        self._queue.put((time.time(), line))
+
+    def flush(self) -> None:
+        """Write every pending line now (tests and shutdown)."""
+        batch = []
+        while True:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            self._db.append_audit(batch)
+
+    def tail(self, limit: int = 100) -> list[str]:
+        self.flush()
+        return [line for _, line in self._db.audit_tail(limit)]
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
+        self._db.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except Exception:
+                log.exception("could not write audit lines to the store; will retry")
+
+
+def audit() -> Audit:
+    return current_app.extensions["powerctl.audit"]
+
+
+def init_app(app: Flask, db: Database) -> Audit:
+    trail = Audit(db)
+    app.extensions["powerctl.audit"] = trail
+    return trail

@@ -1,0 +1,89 @@
+"""Bearer tokens of API clients: `Authorization: Bearer <client>.<base64url token>`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+
+import scopes
+from powerctl.store import Database
+
+# The client id, one dot, then unpadded base64url (padding tolerated).
+_TOKEN = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]{0,63})\.([A-Za-z0-9_-]{1,1024}={0,2})")
+
+
+class InvalidToken(Exception):
+    """The bearer credentials are malformed, unknown or used up; `reason` is for the log only."""
+
+    def __init__(self, reason: str, *, counts_as_failure: bool = True):
+        super().__init__(reason)
+        self.reason = reason
+        self.counts_as_failure = counts_as_failure
+
+
+def token_hash(raw: bytes) -> str:
+    """The stored form of a token: sha256 of the raw bytes, lowercase hex."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def encode_token(raw: bytes) -> str:
+    """The sent form of a token: base64url without padding."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def parse(credentials: str) -> tuple[str, str]:
+    """Split `<client>.<b64>` at the first dot and return (client, sha256 hex of the token)."""
+    match = _TOKEN.fullmatch(credentials)
+    if match is None:
+        raise InvalidToken("bearer credentials are not <client>.<base64url token>")
+    client, encoded = match.groups()
+    encoded = encoded.rstrip("=")
+    if len(encoded) % 4 == 1:
+        raise InvalidToken("token is not valid base64url")
+    try:
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True)
+    except binascii.Error as err:
+        raise InvalidToken("token is not valid base64url") from err
+    return client, token_hash(raw)
+
+
+class BearerVerifier:
+    """Checks client tokens, spends their uses and hands out compiled grant sets."""
+
+    def __init__(self, db: Database, cache_size: int = 256):
+        self._db = db
+        self._grants: OrderedDict[tuple[str, int], scopes.GrantSet] = OrderedDict()
+        self._lock = threading.Lock()
+        self._cache_size = cache_size
+
+    def verify(self, credentials: str) -> tuple[str, str, scopes.GrantSet]:
+        """Return (client id, display name, grants) or raise InvalidToken; spends one use."""
+        client, digest = parse(credentials)
+        record = self._db.find_token(client, digest)
+        if record is None:
+            raise InvalidToken(f"unknown client or token for client {client!r}")
+        if record.remaining is not None and not self._db.spend_use(client, digest):
+            raise InvalidToken(f"token of client {client!r} has no uses left",
+                               counts_as_failure=False)
+        return client, record.client_name, self.grants(client, record.revision)
+
+    def grants(self, client: str, revision: int) -> scopes.GrantSet:
+        """The client's grant set, compiled once per registration revision."""
+        key = (client, revision)
+        with self._lock:
+            cached = self._grants.get(key)
+            if cached is not None:
+                self._grants.move_to_end(key)
+                return cached
+        record = self._db.client(client)
+        texts = record.scopes if record is not None and record.revision == revision else ()
+        compiled = scopes.GrantSet.compile(scopes.parse_scope(text) for text in texts)
+        with self._lock:
+            self._grants[key] = compiled
+            while len(self._grants) > self._cache_size:
+                self._grants.popitem(last=False)
+        return compiled

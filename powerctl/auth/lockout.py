@@ -1,0 +1,48 @@
+"""Lock out an address after repeated failed logins, for config/lockout_delay_minutes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+
+class Lockout:
+    """Counts consecutive authentication failures per address; a success resets the count."""
+
+    def __init__(self, max_failures: int, delay_minutes: Callable[[], float],
+                 clock: Callable[[], float] = time.monotonic):
+        self._max = max_failures
+        self._delay_minutes = delay_minutes
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._until: dict[str, float] = {}
+
+    def locked(self, addr: str) -> float:
+        """Seconds left in this address's lockout, 0 when it may try."""
+        with self._lock:
+            until = self._until.get(addr)
+            if until is None:
+                return 0.0
+            left = until - self._clock()
+            if left <= 0:
+                del self._until[addr]
+                return 0.0
+            return left
+
+    def failure(self, addr: str) -> bool:
+        """Record a failure; True when this failure starts a lockout."""
+        minutes = self._delay_minutes()
+        with self._lock:
+            count = self._failures.get(addr, 0) + 1
+            if count < self._max or minutes <= 0:
+                self._failures[addr] = count
+                return False
+            self._failures.pop(addr, None)
+            self._until[addr] = self._clock() + minutes * 60
+            return True
+
+    def success(self, addr: str) -> None:
+        with self._lock:
+            self._failures.pop(addr, None)

@@ -1,0 +1,33 @@
+"""Who is making a request, as established by authentication."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scopes import GrantSet
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: an admin (digest) or an API client (bearer)."""
+
+    scheme: str  # "digest" or "bearer"
+    name: str  # user name, or the client's registered display name
+    client: str | None  # client id for bearer callers
+    addr: str
+    grants: GrantSet | None = None  # None for admins: they may do everything
+
+    @property
+    def is_admin(self) -> bool:
+        return self.grants is None
+
+    def describe(self) -> str:
+        """The holder as the audit log names it: `user2 (testclient@10.0.0.5, bearer)`."""
+        who = self.client if self.client else self.name
+        return f"{self.name} ({who}@{self.addr}, {self.scheme})"
+
+    def actor(self) -> str:
+        """Who made a change, for state-change audit lines: `client testclient from 10.0.0.5`."""
+        if self.client:
+            return f"client {self.client} from {self.addr}"
+        return f"user {self.name} from {self.addr}"

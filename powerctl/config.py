@@ -1,0 +1,86 @@
+"""Gateway configuration: embedded defaults, an optional TOML file, then explicit overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from powerctl.errors import describe_validation
+
+
+class ConfigError(ValueError):
+    """The configuration file or overrides are invalid; the message names the key."""
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class RelaySection(_Strict):
+    name = fields.String(load_default="powerctl", validate=validate.Length(1, 64))
+    cycle_delay = fields.Float(load_default=5.0, validate=validate.Range(0, 3600))
+    sequence_delay = fields.Float(load_default=1.0, validate=validate.Range(0, 3600))
+    initial_state = fields.Boolean(load_default=True)
+
+
+class AuthSection(_Strict):
+    realm = fields.String(load_default="powerctl", validate=validate.Length(1, 64))
+    nonce_lifetime = fields.Integer(load_default=300, validate=validate.Range(10, 86400))
+    max_failures = fields.Integer(load_default=10, validate=validate.Range(1, 10_000))
+    lockout_delay_minutes = fields.Integer(load_default=5, validate=validate.Range(0, 1440))
+
+
+class ServerSection(_Strict):
+    bind = fields.String(load_default="127.0.0.1:8443")
+    tls = fields.Boolean(load_default=True)
+    syslog = fields.String(load_default=None, allow_none=True)
+    threads = fields.Integer(load_default=16, validate=validate.Range(1, 256))
+    max_body_bytes = fields.Integer(load_default=1 << 20, validate=validate.Range(1024, 1 << 26))
+
+
+class ConfigSchema(_Strict):
+    data_dir = fields.String(load_default=None, allow_none=True)
+    testing = fields.Boolean(load_default=False)
+    relay = fields.Nested(RelaySection, load_default=lambda: RelaySection().load({}))
+    auth = fields.Nested(AuthSection, load_default=lambda: AuthSection().load({}))
+    server = fields.Nested(ServerSection, load_default=lambda: ServerSection().load({}))
+    hardware = fields.Dict(load_default=dict)
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_toml(path: str | os.PathLike) -> dict:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+
+
+def load(overrides: dict | None = None, path: str | os.PathLike | None = None) -> dict:
+    """Return the validated configuration; raise ConfigError naming each bad key."""
+    raw = read_toml(path) if path else {}
+    raw = _merge(raw, overrides or {})
+    try:
+        config = ConfigSchema().load(raw)
+    except ValidationError as err:
+        problems = "; ".join(describe_validation(err.messages))
+        raise ConfigError(f"invalid configuration: {problems}") from err
+    config["data_dir"] = str(
+        Path(config["data_dir"] or os.environ.get("POWERCTL_DATA_DIR") or "var").resolve()
+    )
+    return config

@@ -1,0 +1,106 @@
+"""auth/clients/<client>/: API client registrations (admins only)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+import scopes
+from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.store import ClientRecord, Database
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+MAX_SCOPES = 4096
+MAX_TOKENS = 10_000
+
+
+class TokenLimits(Schema):
+    class Meta:
+        unknown = RAISE
+
+    remaining_use_count = fields.Integer(strict=True, validate=validate.Range(min=0))
+
+
+class ClientSchema(Schema):
+    """A registration as DLI sends it: name, redirect_urls, scopes, refresh_tokens, access_tokens."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9]{1,64}$", error="must be 1-64 letters and digits, no spaces"))
+    redirect_urls = fields.Dict(load_default=dict)
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    refresh_tokens = fields.Dict(load_default=dict)
+    access_tokens = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(
+            r"^[0-9a-f]{64}$", error="token keys are sha256 hashes: 64 lowercase hex digits")),
+        values=fields.Nested(TokenLimits),
+        required=True,
+    )
+
+    @validates("scopes")
+    def _scopes(self, value: dict, **_kwargs) -> None:
+        if len(value) > MAX_SCOPES:
+            raise ValidationError(f"at most {MAX_SCOPES} scopes")
+        problems = {}
+        for text, flag in value.items():
+            if flag is not True:
+                problems[text] = ["a scope's value must be true"]
+                continue
+            try:
+                scopes.parse_scope(text)
+            except scopes.ScopeError as err:
+                problems[text] = [str(err)]
+        if problems:
+            raise ValidationError(problems)
+
+    @validates("access_tokens")
+    def _tokens(self, value: dict, **_kwargs) -> None:
+        if len(value) > MAX_TOKENS:
+            raise ValidationError(f"at most {MAX_TOKENS} tokens per client")
+
+
+class ClientField(fields.Field):
+    """A whole registration as one value of the tree."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("a client registration is a JSON object")
+        return ClientSchema().load(value)
+
+
+def as_json(record: ClientRecord) -> dict:
+    return {
+        "name": record.name,
+        "redirect_urls": record.redirect_urls,
+        "scopes": dict.fromkeys(record.scopes, True),
+        "refresh_tokens": record.refresh_tokens,
+        "access_tokens": record.access_tokens,
+    }
+
+
+def clients_node(db: Database, audit) -> Collection:
+    def read(keys: Keys) -> dict | None:
+        record = db.client(keys[2])
+        return None if record is None else as_json(record)
+
+    def write(keys: Keys, value: dict, who) -> None:
+        record = ClientRecord(keys[2], value["name"], tuple(value["scopes"]),
+                              value["redirect_urls"], value["refresh_tokens"],
+                              value["access_tokens"], 0)
+        db.put_client(record)
+        audit.record(f"Client {keys[2]} registered by {who.actor()}"
+                     f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)")
+
+    def delete(keys: Keys, who) -> None:
+        db.delete_client(keys[2])
+        audit.record(f"Client {keys[2]} deleted with its tokens by {who.actor()}")
+
+    return Collection(
+        keys=lambda _prefix: db.client_ids(),
+        item=Value(ClientField(), read=read, write=write, delete=delete),
+        array=False,
+        creatable=lambda key: CLIENT_ID.fullmatch(key) is not None,
+    )

@@ -1,0 +1,77 @@
+"""Request bodies as DLI clients send them: form `value=...`, a bare JSON value, or text."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import request
+from marshmallow import ValidationError, fields
+
+from powerctl.errors import BadRequest, UnsupportedMediaType, describe_validation
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A parsed body: `json` holds a decoded JSON value, `text` a raw string."""
+
+    kind: str  # "json", "text" or "empty"
+    value: object = None
+
+
+def read_body() -> Body:
+    """Parse the request body by its Content-Type."""
+    data = request.get_data(cache=True)
+    mimetype = request.mimetype
+    if mimetype in FORM_TYPES:
+        form = request.form
+        if "value" not in form:
+            if not data:
+                return Body("empty")
+            raise BadRequest('form body has no "value" field; send value=...',
+                             errors={"body": ["missing field value"]})
+        return Body("text", form["value"])
+    if not data:
+        return Body("empty")
+    if mimetype == "application/json" or mimetype.endswith("+json"):
+        try:
+            return Body("json", json.loads(data))
+        except UnicodeDecodeError as err:
+            raise BadRequest("JSON body is not UTF-8") from err
+        except json.JSONDecodeError as err:
+            raise BadRequest(
+                f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
+                errors={"body": [err.msg]},
+            ) from err
+    if mimetype in ("text/plain", ""):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise BadRequest("text body is not UTF-8") from err
+        return Body("text", text.removesuffix("\n").removesuffix("\r"))
+    raise UnsupportedMediaType(
+        f"cannot read a {mimetype} body; send application/json, text/plain or a form",
+    )
+
+
+def convert(body: Body, field: fields.Field, where: str) -> object:
+    """The body as a value of `field`; text is read as JSON unless the field is a string."""
+    if body.kind == "empty":
+        raise BadRequest(f"{where} needs a value: send value=..., a JSON value or text/plain")
+    value = body.value
+    if body.kind == "text" and not isinstance(field, fields.String):
+        try:
+            value = json.loads(value)  # type: ignore[arg-type]
+        except json.JSONDecodeError:
+            pass  # leave it as text: the field says whether it is acceptable
+    try:
+        return field.deserialize(value)
+    except ValidationError as err:
+        messages = err.messages
+        summary = "; ".join(describe_validation(messages))
+        raise BadRequest(
+            f"bad value for {where}: {summary}",
+            errors={where: messages},
+        ) from err

@@ -1,0 +1,160 @@
+"""The /restapi/ resource tree as data: each node knows its children, value type and I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from marshmallow import fields
+
+Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
+
+
+class Node:
+    """Base of every node; `admin_only` hides a subtree from API clients."""
+
+    admin_only: bool = False
+
+
+@dataclass(eq=False)
+class Value(Node):
+    """A leaf holding one value; writable when it has `write` (or `write_many`)."""
+
+    field: fields.Field
+    read: Callable[[Keys], object]
+    write: Callable[[Keys, object, object], None] | None = None
+    write_many: Callable[[list[Keys], object, object], None] | None = None
+    check: Callable[[list[Keys], object], None] | None = None  # refuse a write before any starts
+    delete: Callable[[Keys, object], None] | None = None
+    admin_write: bool = False
+    admin_only: bool = False
+
+    @property
+    def writable(self) -> bool:
+        return self.write is not None or self.write_many is not None
+
+
+@dataclass(eq=False)
+class Call(Node):
+    """A function invoked with POST, such as an outlet's `cycle/`."""
+
+    invoke: Callable[[Keys, object, object], object]
+    admin_only: bool = False
+
+
+@dataclass(eq=False)
+class Branch(Node):
+    """An object with a fixed set of children."""
+
+    children: dict[str, Node]
+    admin_only: bool = False
+
+
+@dataclass(eq=False)
+class Collection(Node):
+    """Children computed at request time: an array (outlets) or a map (meter values)."""
+
+    keys: Callable[[Keys], Sequence[str]]
+    item: Node
+    array: bool = True
+    creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
+    admin_only: bool = False
+
+
+def child(node: Node, prefix: Keys, key: str) -> Node:
+    """One step down the tree from `node` at `prefix`; KeyError when there is no such child."""
+    if isinstance(node, Branch):
+        return node.children[key]
+    if isinstance(node, Collection) and key in node.keys(prefix):
+        return node.item
+    raise KeyError(key)
+
+
+@dataclass(eq=False)
+class Tree:
+    """The root plus lookups that walk it."""
+
+    root: Branch
+
+    def node(self, keys: Keys) -> Node:
+        """The node at a concrete path; KeyError when there is none."""
+        node: Node = self.root
+        for depth, key in enumerate(keys):
+            node = child(node, keys[:depth], key)
+        return node
+
+    def admin_only(self, keys: Keys) -> bool:
+        node: Node = self.root
+        for key in keys:
+            if node.admin_only:
+                return True
+            node = node.children[key] if isinstance(node, Branch) else node.item  # type: ignore[union-attr]
+        return node.admin_only
+
+
+class TreeView:
+    """The tree as one caller sees it; implements scopes.TreeView."""
+
+    def __init__(self, tree: Tree, admin: bool):
+        self.tree = tree
+        self.admin = admin
+        self._nodes: dict[Keys, Node] = {}
+
+    def node(self, keys: Keys) -> Node:
+        """Tree.node, remembered for the rest of this request."""
+        node = self._nodes.get(keys)
+        if node is None:
+            node = self.tree.root if not keys else child(self.node(keys[:-1]), keys[:-1], keys[-1])
+            self._nodes[keys] = node
+        return node
+
+    def visible(self, node: Node) -> bool:
+        return self.admin or not node.admin_only
+
+    def children(self, prefix: Keys) -> Sequence[str] | None:
+        node = self.node(prefix)
+        if isinstance(node, Branch):
+            return node.children.keys()  # type: ignore[return-value]
+        if isinstance(node, Collection):
+            return node.keys(prefix)
+        return None
+
+    def attr(self, prefix: Keys, name: str) -> object:
+        node = self.node(prefix)
+        if isinstance(node, Branch):
+            child = node.children.get(name)
+            if isinstance(child, Value):
+                return child.read((*prefix, name))
+        raise KeyError(name)
+
+    def leaves(self, keys: Keys, node: Node) -> list[Keys]:
+        """Every readable leaf at or under `keys` that this caller can see."""
+        if isinstance(node, Value):
+            return [keys]
+        out: list[Keys] = []
+        for key, child in self.items(keys, node):
+            if isinstance(child, Value | Branch | Collection) and self.visible(child):
+                out += self.leaves((*keys, key), child)
+        return out
+
+    def items(self, keys: Keys, node: Node) -> list[tuple[str, Node]]:
+        if isinstance(node, Branch):
+            return list(node.children.items())
+        if isinstance(node, Collection):
+            return [(key, node.item) for key in node.keys(keys)]
+        return []
+
+    def render(self, keys: Keys, node: Node, depth: int | None, base: int) -> object:
+        """The JSON value of a node; containers deeper than `depth` become {"$ref": ...}."""
+        if isinstance(node, Value):
+            return node.read(keys)
+        if depth is not None and len(keys) - base >= depth:
+            return {"$ref": "/".join(keys[base:]) + "/"}
+        parts = [
+            (key, self.render((*keys, key), child, depth, base))
+            for key, child in self.items(keys, node)
+            if not isinstance(child, Call) and self.visible(child)
+        ]
+        if isinstance(node, Collection) and node.array:
+            return [value for _, value in parts]
+        return dict(parts)

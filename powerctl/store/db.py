@@ -1,0 +1,212 @@
+"""The Database: per-thread SQLite connections and every query the gateway makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from powerctl.store.records import ClientRecord, OutletRecord, TokenRecord
+from powerctl.store.schema import MIGRATIONS
+
+AUDIT_KEEP = 10_000
+
+
+class Database:
+    """SQLite file shared by every thread and process of one data directory."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._local = threading.local()
+        fresh = not self.path.exists()
+        with self.transaction() as conn:
+            if fresh:
+                os.chmod(self.path, 0o600)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number:d}")
+
+    def connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: writers queue on the lock instead of failing midway."""
+        conn = self.connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # settings: small JSON values by key
+    def get_setting(self, key: str, default=None):
+        row = self.connection().execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value, conn: sqlite3.Connection | None = None) -> None:
+        (conn or self.connection()).execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    def setting_or_create(self, key: str, make) -> object:
+        """Read a setting, creating it with `make()` once even when processes race."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return json.loads(row[0])
+            value = make()
+            self.set_setting(key, value, conn)
+            return value
+
+    # users
+    def user_ha1(self, name: str) -> str | None:
+        row = self.connection().execute("SELECT ha1 FROM users WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def add_user_if_none(self, name: str, ha1: str) -> bool:
+        """Create the first user; False when any user already exists."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                return False
+            conn.execute("INSERT INTO users (name, ha1, is_admin) VALUES (?, ?, 1)", (name, ha1))
+            return True
+
+    def set_user(self, name: str, ha1: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO users (name, ha1) VALUES (?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET ha1 = excluded.ha1",
+                (name, ha1),
+            )
+
+    def users(self) -> list[str]:
+        return [r[0] for r in self.connection().execute("SELECT name FROM users ORDER BY name")]
+
+    # outlets
+    def outlets(self) -> list[OutletRecord]:
+        rows = self.connection().execute(
+            "SELECT idx, name, state, locked, critical, cycle_delay FROM outlets ORDER BY idx"
+        )
+        return [OutletRecord(i, n, bool(s), bool(lk), bool(c), d) for i, n, s, lk, c, d in rows]
+
+    def save_outlets(self, records: Iterable[OutletRecord]) -> None:
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO outlets (idx, name, state, locked, critical, cycle_delay)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idx) DO UPDATE SET"
+                " name = excluded.name, state = excluded.state, locked = excluded.locked,"
+                " critical = excluded.critical, cycle_delay = excluded.cycle_delay",
+                [(r.index, r.name, r.state, r.locked, r.critical, r.cycle_delay) for r in records],
+            )
+
+    # clients and their tokens
+    def put_client(self, client: ClientRecord) -> int:
+        """Register or replace a client and all its tokens in one transaction; returns revision."""
+        with self.transaction() as conn:
+            revision = int(self.get_setting("client_revision", 0)) + 1
+            self.set_setting("client_revision", revision, conn)
+            conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
+            conn.execute(
+                "INSERT INTO clients (id, name, scopes, redirect_urls, refresh_tokens, revision)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    client.id,
+                    client.name,
+                    json.dumps(list(client.scopes)),
+                    json.dumps(client.redirect_urls),
+                    json.dumps(client.refresh_tokens),
+                    revision,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO tokens (client, hash, remaining) VALUES (?, ?, ?)",
+                [
+                    (client.id, digest, limits.get("remaining_use_count"))
+                    for digest, limits in client.access_tokens.items()
+                ],
+            )
+            return revision
+
+    def delete_client(self, client_id: str) -> bool:
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM clients WHERE id = ?", (client_id,)).rowcount > 0
+
+    def client(self, client_id: str) -> ClientRecord | None:
+        conn = self.connection()
+        row = conn.execute(
+            "SELECT id, name, scopes, redirect_urls, refresh_tokens, revision"
+            " FROM clients WHERE id = ?",
+            (client_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        tokens = {
+            digest: ({} if remaining is None else {"remaining_use_count": remaining})
+            for digest, remaining in conn.execute(
+                "SELECT hash, remaining FROM tokens WHERE client = ? ORDER BY hash", (client_id,)
+            )
+        }
+        return ClientRecord(
+            row[0], row[1], tuple(json.loads(row[2])), json.loads(row[3]),
+            json.loads(row[4]), tokens, row[5],
+        )
+
+    def client_ids(self) -> list[str]:
+        return [r[0] for r in self.connection().execute("SELECT id FROM clients ORDER BY id")]
+
+    def find_token(self, client_id: str, digest: str) -> TokenRecord | None:
+        row = self.connection().execute(
+            "SELECT c.id, c.name, c.revision, t.remaining FROM tokens t"
+            " JOIN clients c ON c.id = t.client WHERE t.client = ? AND t.hash = ?",
+            (client_id, digest),
+        ).fetchone()
+        return None if row is None else TokenRecord(*row)
+
+    def spend_use(self, client_id: str, digest: str) -> bool:
+        """Spend one use of a limited token in one statement: no read-then-write race."""
+        cursor = self.connection().execute(
+            "UPDATE tokens SET remaining = remaining - 1"
+            " WHERE client = ? AND hash = ? AND remaining > 0",
+            (client_id, digest),
+        )
+        return cursor.rowcount == 1
+
+    # audit trail, bounded
+    def append_audit(self, lines: list[tuple[float, str]]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("INSERT INTO audit (at, line) VALUES (?, ?)", lines)
+            conn.execute(
+                "DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (AUDIT_KEEP,)
+            )
+
+    def audit_tail(self, limit: int = 100) -> list[tuple[float, str]]:
+        rows = self.connection().execute(
+            "SELECT at, line FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return rows[::-1]
+
+

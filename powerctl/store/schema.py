@@ -1,0 +1,39 @@
+"""Schema migrations, applied in order; PRAGMA user_version holds how many have run."""
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        ha1 TEXT NOT NULL,
+        is_admin INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE outlets (
+        idx INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        state INTEGER NOT NULL,
+        locked INTEGER NOT NULL DEFAULT 0,
+        critical INTEGER NOT NULL DEFAULT 0,
+        cycle_delay REAL
+    );
+    CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        redirect_urls TEXT NOT NULL,
+        refresh_tokens TEXT NOT NULL,
+        revision INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        client TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        remaining INTEGER CHECK (remaining IS NULL OR remaining >= 0),
+        PRIMARY KEY (client, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        line TEXT NOT NULL
+    );
+    """,
+]

@@ -1,0 +1,101 @@
+"""Admin HTTP Digest: stateless nonces, raw matrix URIs, failures and lockout."""
+
+from __future__ import annotations
+
+import time
+
+from tests.support import ADMIN_PASSWORD, Api, digest_authorization
+
+
+def challenge(client, path="/restapi/"):
+    response = client.get(path)
+    assert response.status_code == 401
+    return response.headers["WWW-Authenticate"]
+
+
+def test_unauthenticated_requests_get_a_digest_challenge(app):
+    client = app.test_client()
+    response = client.get("/restapi/relay/")
+    assert response.status_code == 401
+    header = response.headers["WWW-Authenticate"]
+    assert header.startswith("Digest ") and 'realm="powerctl"' in header and "qop=" in header
+    assert response.json["code"] == 401
+    assert "Set-Cookie" not in response.headers
+
+
+def test_digest_works_without_cookies_and_with_raw_matrix_uri(app):
+    client = app.test_client(use_cookies=False)
+    path = "/restapi/relay/outlets/all;/=name,physical_state/"
+    header = digest_authorization(challenge(client, path), "GET", path, "admin", ADMIN_PASSWORD)
+    response = client.get(path, headers={"Authorization": header})
+    assert response.status_code == 207
+
+
+def test_a_nonce_serves_many_requests_until_it_expires(app):
+    client = app.test_client(use_cookies=False)
+    nonce_challenge = challenge(client)
+    for path in ("/restapi/relay/", "/restapi/relay/outlets/=0/state/"):
+        header = digest_authorization(nonce_challenge, "GET", path, "admin", ADMIN_PASSWORD)
+        assert client.get(path, headers={"Authorization": header}).status_code in (200, 207)
+
+
+def test_answer_for_another_uri_is_refused(app):
+    client = app.test_client(use_cookies=False)
+    header = digest_authorization(challenge(client), "GET", "/restapi/relay/", "admin",
+                                  ADMIN_PASSWORD)
+    assert client.get("/restapi/config/", headers={"Authorization": header}).status_code == 401
+
+
+def test_wrong_password_is_401(app):
+    api = Api(app.test_client(), password="wrong")
+    response = api.get("/restapi/relay/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Digest ")
+
+
+def test_forged_and_expired_nonces_are_refused(make_app):
+    app = make_app(auth={"nonce_lifetime": 10})
+    client = app.test_client(use_cookies=False)
+    real = challenge(client)
+    forged = real.replace('nonce="', 'nonce="0', 1)
+    header = digest_authorization(forged, "GET", "/restapi/", "admin", ADMIN_PASSWORD)
+    assert client.get("/restapi/", headers={"Authorization": header}).status_code == 401
+    digest = app.extensions["powerctl.auth"].digest
+    old = digest._new_nonce
+    stamp = f"{int(time.time()) - 60:x}.0011223344556677"
+    stale_nonce = f"{stamp}.{digest._sign(stamp)}"
+    assert old() != stale_nonce
+    stale = real.split('nonce="')[0] + f'nonce="{stale_nonce}"' + real.split('nonce="')[1].split('"', 1)[1]
+    header = digest_authorization(stale, "GET", "/restapi/", "admin", ADMIN_PASSWORD)
+    response = client.get("/restapi/", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert "stale=TRUE" in response.headers["WWW-Authenticate"]
+
+
+def test_basic_is_accepted_over_tls_only(app):
+    import base64
+
+    token = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    assert app.test_client().get("/restapi/relay/", headers=headers).status_code == 401
+    secure = app.test_client().get("/restapi/relay/", headers=headers,
+                                   base_url="https://localhost")
+    assert secure.status_code == 200
+
+
+def test_repeated_failures_lock_the_address_out(make_app):
+    app = make_app(auth={"max_failures": 3})
+    bad = Api(app.test_client(), password="wrong")
+    for _ in range(3):
+        assert bad.get("/restapi/").status_code == 401
+    good = Api(app.test_client())
+    response = good.get("/restapi/")
+    assert response.status_code == 403
+    assert "lockout" in response.json["message"]
+    lines = app.extensions["powerctl.audit"].tail(20)
+    assert any("lockout" in line for line in lines)
+
+
+def test_the_first_admin_comes_from_the_environment_and_no_password_is_stored(app, tmp_path):
+    data = (tmp_path / "data" / "powerctl.db").read_bytes()
+    assert ADMIN_PASSWORD.encode() not in data

@@ -1,0 +1,92 @@
+"""A real `powerctl serve` process over HTTPS on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support import ADMIN_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    base: str
+    data_dir: Path
+    log: Path
+
+    @property
+    def cert(self) -> str:
+        return str(self.data_dir / "tls" / "cert.pem")
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, *extra: str, env: dict | None = None, http: bool = False,
+                 port: int | None = None) -> Server:
+    port = port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir.parent / f"server-{port}.log"
+    args = [sys.executable, "-m", "powerctl.cli", "serve", "--bind", f"127.0.0.1:{port}",
+            "--data-dir", str(data_dir), *extra]
+    if http:
+        args.append("--http")
+    environment = dict(os.environ if env is None else env)
+    environment.setdefault("POWERCTL_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment)
+    scheme = "http" if http else "https"
+    server = Server(process, f"{scheme}://127.0.0.1:{port}", data_dir, log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("server exited early:\n" + log.read_text())
+        try:
+            verify = server.cert if not http else True
+            requests.get(server.url("/restapi/"), verify=verify, timeout=2)
+            return server
+        except (requests.ConnectionError, OSError):
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("server did not start:\n" + log.read_text())
+
+
+@pytest.fixture
+def server(tmp_path):
+    running = start_server(tmp_path / "data")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("shared") / "data")
+    yield running
+    running.stop()

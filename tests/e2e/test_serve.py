@@ -1,0 +1,93 @@
+"""`powerctl serve` as a real process: HTTPS, digest with requests, first start, restarts."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import requests
+from requests.auth import HTTPDigestAuth
+
+from tests.e2e.conftest import start_server
+from tests.support import ADMIN_PASSWORD
+
+CSRF = {"X-CSRF": "x"}
+
+
+def test_requests_digest_reads_and_switches_over_https(server):
+    session = requests.Session()
+    session.auth = HTTPDigestAuth("admin", ADMIN_PASSWORD)
+    session.verify = server.cert
+    session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides session.verify
+    outlets = session.get(server.url("/restapi/relay/outlets/"))
+    assert outlets.status_code == 200 and len(outlets.json()) == 8
+    put = session.put(server.url("/restapi/relay/outlets/2/state/"), data={"value": "false"},
+                      headers=CSRF)
+    assert put.status_code == 204
+    matrix = session.get(server.url("/restapi/relay/outlets/all;/=name,physical_state/"))
+    assert matrix.status_code == 207
+    assert matrix.json()[4:6] == ["Outlet 3", False]
+    unauthenticated = requests.get(server.url("/restapi/"), verify=server.cert)
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"].startswith("Digest ")
+
+
+def test_certificate_is_made_once_and_reused(tmp_path):
+    data = tmp_path / "data"
+    first = start_server(data)
+    cert = (data / "tls" / "cert.pem").read_bytes()
+    first.stop()
+    second = start_server(data)
+    try:
+        assert (data / "tls" / "cert.pem").read_bytes() == cert
+        assert oct((data / "tls" / "key.pem").stat().st_mode & 0o777) == "0o600"
+    finally:
+        second.stop()
+
+
+def test_first_start_without_a_password_prints_a_generated_one_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "POWERCTL_ADMIN_PASSWORD"}
+    env["POWERCTL_ADMIN_PASSWORD"] = ""
+    data = tmp_path / "data"
+    first = start_server(data, env=env)
+    try:
+        match = re.search(r"with password: (\S+)", first.log.read_text())
+        assert match, first.log.read_text()
+        password = match.group(1)
+        assert len(password) >= 16
+        ok = requests.get(first.url("/restapi/relay/name/"), verify=first.cert,
+                          auth=HTTPDigestAuth("admin", password))
+        assert ok.status_code == 200
+    finally:
+        first.stop()
+    second = start_server(data, env=env)
+    try:
+        assert "with password" not in second.log.read_text()
+    finally:
+        second.stop()
+    assert password.encode() not in (data / "powerctl.db").read_bytes()
+
+
+def test_plain_http_with_the_flag(tmp_path):
+    server = start_server(tmp_path / "data", http=True)
+    try:
+        response = requests.get(server.url("/restapi/relay/outlets/0/name/"),
+                                auth=HTTPDigestAuth("admin", ADMIN_PASSWORD))
+        assert response.status_code == 200 and response.json() == "Outlet 1"
+    finally:
+        server.stop()
+
+
+def test_bad_config_file_stops_with_a_clear_message(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "bad.toml"
+    config.write_text("[relay]\ncycle_delay = -3\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "powerctl.cli", "serve", "--config", str(config),
+         "--data-dir", str(tmp_path / "d")],
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert result.returncode == 2
+    assert "relay.cycle_delay" in result.stderr

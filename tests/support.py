@@ -1,0 +1,69 @@
+"""Test helpers: a Digest client that behaves like curl (no cookies), and an API wrapper."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from werkzeug.http import parse_dict_header
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str,
+                         cnonce: str = "0a4f113b", nc: str = "00000001") -> str:
+    """The Authorization header answering a `WWW-Authenticate: Digest ...` challenge."""
+    params = parse_dict_header(challenge.split(" ", 1)[1])
+    ha1 = _md5(f"{user}:{params['realm']}:{password}")
+    ha2 = _md5(f"{method}:{uri}")
+    response = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+    return (f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+            f'uri="{uri}", algorithm=MD5, response="{response}", opaque="{params["opaque"]}", '
+            f'qop=auth, nc={nc}, cnonce="{cnonce}"')
+
+
+class Api:
+    """Drives the Flask test client as an admin (digest) or a bearer client."""
+
+    def __init__(self, client, user: str | None = "admin", password: str = ADMIN_PASSWORD,
+                 bearer: str | None = None):
+        self.client = client
+        self.user = user
+        self.password = password
+        self.bearer = bearer
+
+    def request(self, method: str, path: str, csrf: bool = True, **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if csrf and method not in ("GET", "HEAD"):
+            headers.setdefault("X-CSRF", "x")
+        if self.bearer:
+            headers["Authorization"] = f"Bearer {self.bearer}"
+            return self.client.open(path, method=method, headers=headers, **kwargs)
+        if self.user is None:
+            return self.client.open(path, method=method, headers=headers, **kwargs)
+        first = self.client.open(path, method=method, headers=headers, **kwargs)
+        if first.status_code != 401 or "Digest" not in first.headers.get("WWW-Authenticate", ""):
+            return first
+        headers["Authorization"] = digest_authorization(
+            first.headers["WWW-Authenticate"], method, path, self.user, self.password)
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+
+def env_with_password() -> dict:
+    return dict(os.environ, POWERCTL_ADMIN_PASSWORD=ADMIN_PASSWORD)
