@@ -12,8 +12,8 @@ from powerctl.serve import gunicorn_options
 
 
 class Bare(BaseApplication):
-    def __init__(self, bind: str):
-        server = load({"server": {"bind": bind, "tls": False}})["server"]
+    def __init__(self, bind: str, config_file: str | None = None):
+        server = load({"server": {"bind": bind, "tls": False}}, config_file)["server"]
         self.options = gunicorn_options(server)
         self.options.pop("worker_exit")
         super().__init__()
@@ -27,4 +27,4 @@ class Bare(BaseApplication):
 
 
 if __name__ == "__main__":
-    Bare(sys.argv[1]).run()
+    Bare(*sys.argv[1:3]).run()

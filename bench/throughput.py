@@ -16,20 +16,22 @@ from common import HELLO_HASH, ROOT, free_port, load, register, start_gateway, s
 PATH = "/restapi/relay/outlets/all;/physical_state/"
 
 
-def start_bare() -> tuple[subprocess.Popen, str]:
+def start_bare(config: list[str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "bare_server.py"), f"127.0.0.1:{port}"],
+        [sys.executable, str(ROOT / "bench" / "bare_server.py"), f"127.0.0.1:{port}", *config[1:]],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "bench")
     base = f"http://127.0.0.1:{port}"
     wait_http(base + PATH, process)
     return process, base
 
 
-def main(seconds: int = 8, rounds: int = 3) -> dict:
+def main(seconds: int = 8, rounds: int = 3, config: str | None = None) -> dict:
+    """Median requests per second of both; `config` is a TOML file both servers read."""
+    extra = ["--config", config] if config else []
     with tempfile.TemporaryDirectory() as data:
-        gateway, gbase = start_gateway(data)
-        bare, bbase = start_bare()
+        gateway, gbase = start_gateway(data, extra)
+        bare, bbase = start_bare(extra)
         try:
             register(gbase, "bench", {"/relay/outlets/all;/physical_state/?access=get": True},
                      {HELLO_HASH: {}})
@@ -53,4 +55,4 @@ def main(seconds: int = 8, rounds: int = 3) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(config=sys.argv[1] if len(sys.argv) > 1 else None)

@@ -59,6 +59,11 @@ class Controller:
         """What each board last reported per outlet, None if never read; never waits on hardware."""
         return [on for handle in self.boards for on in handle.physical_states()]
 
+    def physical_state(self, index: int) -> bool | None:
+        """What the board last reported for one outlet; never waits on hardware."""
+        handle = self.board_of(index)
+        return handle.physical_state(index - handle.outlets.start)
+
     def read_meters(self) -> dict[str, MeterReading]:
         """Every meter in board order, as last polled; offline boards' values are None."""
         readings: dict[str, MeterReading] = {}

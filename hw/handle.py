@@ -93,6 +93,10 @@ class BoardHandle:
         with self._cache:
             return list(self._physical)
 
+    def physical_state(self, relay: int) -> bool | None:
+        with self._cache:
+            return self._physical[relay]
+
     def meters(self) -> dict[str, MeterReading]:
         with self._cache:
             return dict(self._meters)

@@ -69,7 +69,7 @@ class Relay:
         return pending[0] if pending else self._hw.targets()[index]
 
     def physical(self, index: int) -> bool | None:
-        return self._hw.physical_states()[index]
+        return self._hw.physical_state(index)
 
     # writes
     def check_switch(self, indexes: Iterable[int]) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
+import queue
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -33,18 +35,33 @@ class Gateway(BaseApplication):
 
 
 def configure_logging(syslog: str | None) -> None:
-    """Audit and hardware lines at INFO to stderr, and to syslog when an address is given."""
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    """Audit and hardware lines at INFO to stderr, and to syslog when an address is given.
+
+    Request threads only put records on a queue; one listener thread formats and writes them,
+    so no request waits on a handler lock or a write to the console.
+    """
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = [stderr]
     if syslog:
         handler = logging.handlers.SysLogHandler(address=syslog)
         handler.setFormatter(logging.Formatter("powerctl[%(process)d]: %(name)s: %(message)s"))
         handlers.append(handler)
+    records: queue.SimpleQueue = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    listener.start()
+    atexit.register(listener.stop)
     for name in ("powerctl", "hw"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
-        logger.handlers = handlers
+        logger.handlers = [logging.handlers.QueueHandler(records)]
         logger.propagate = False
+
+
+def _post_worker_init(_worker) -> None:
+    # Request threads hand the GIL back and forth around every SQLite call and log write;
+    # the default 5 ms switch interval makes each of those hand-offs a long wait.
+    sys.setswitchinterval(0.0001)
 
 
 def _worker_exit(_server, worker) -> None:
@@ -66,6 +83,7 @@ def gunicorn_options(server: dict) -> dict:
         "timeout": 30,
         "graceful_timeout": 10,
         "preload_app": False,
+        "post_worker_init": _post_worker_init,
         "worker_exit": _worker_exit,
         "accesslog": "-",
         "errorlog": "-",

@@ -70,5 +70,5 @@ def relay_node(relay: Relay) -> Branch:
         "name": _setting(relay, "name", label()),
         "cycle_delay": _setting(relay, "cycle_delay", seconds()),
         "sequence_delay": _setting(relay, "sequence_delay", seconds()),
-        "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay)),
+        "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay), stable=True),
     })

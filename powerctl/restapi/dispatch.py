@@ -115,14 +115,13 @@ class Request:
 
     def resolve(self) -> list[tuple[Keys, object]]:
         try:
-            found = scopes.expand(self.path, self.view)
+            return self.tree.resolve(self.path, self.view)
         except scopes.NoSuchPath as err:
             creatable = self.creatable(err)
             if creatable is None:
                 raise
             parent = self.tree.node(creatable[:-1])
             return [(creatable, parent.item)]  # type: ignore[attr-defined]
-        return [(keys, self.view.node(keys)) for keys in found]
 
     def creatable(self, err: scopes.NoSuchPath) -> Keys | None:
         """A PUT naming a new key of a collection that accepts new keys, such as a client."""
@@ -139,7 +138,8 @@ class Request:
         return None
 
     def check_methods(self, targets: list[tuple[Keys, object]]) -> None:
-        for keys, node in targets:
+        # A node object sits at one place in the tree, so one check per node covers its targets.
+        for keys, node in {id(node): (keys, node) for keys, node in reversed(targets)}.values():
             where = "/" + "/".join(keys) + "/"
             if not self.principal.is_admin and self.tree.admin_only(keys):
                 self.deny(f"{where} is for admins only")

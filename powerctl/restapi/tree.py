@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from marshmallow import fields
+
+import scopes
 
 Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
 
@@ -58,6 +60,7 @@ class Collection(Node):
     item: Node
     array: bool = True
     creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
+    stable: bool = False  # keys never change while the app runs (outlets), so paths may be cached
     admin_only: bool = False
 
 
@@ -75,6 +78,27 @@ class Tree:
     """The root plus lookups that walk it."""
 
     root: Branch
+    _resolved: dict[str, list[tuple[Keys, Node]]] = field(default_factory=dict)
+
+    MAX_RESOLVED = 1024
+
+    def resolve(self, path: scopes.Path, view: TreeView) -> list[tuple[Keys, Node]]:
+        """The targets a path names, with their nodes, item-major.
+
+        A path without filters that only lists Branches and stable Collections always names
+        the same targets, so those answers are remembered.
+        """
+        cached = self._resolved.get(path.text)
+        if cached is not None:
+            return cached
+        view.volatile = False
+        targets = [(keys, view.node(keys)) for keys in scopes.expand(path, view)]
+        filtered = any(getattr(segment, "filters", ()) for segment in path.segments)
+        if not view.volatile and not filtered:
+            if len(self._resolved) >= self.MAX_RESOLVED:
+                self._resolved.clear()
+            self._resolved[path.text] = targets
+        return targets
 
     def node(self, keys: Keys) -> Node:
         """The node at a concrete path; KeyError when there is none."""
@@ -98,6 +122,7 @@ class TreeView:
     def __init__(self, tree: Tree, admin: bool):
         self.tree = tree
         self.admin = admin
+        self.volatile = False  # set when a listing came from a collection whose keys may change
         self._nodes: dict[Keys, Node] = {}
 
     def node(self, keys: Keys) -> Node:
@@ -116,6 +141,7 @@ class TreeView:
         if isinstance(node, Branch):
             return node.children.keys()  # type: ignore[return-value]
         if isinstance(node, Collection):
+            self.volatile = self.volatile or not node.stable
             return node.keys(prefix)
         return None
 
