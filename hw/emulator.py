@@ -13,6 +13,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import tty
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class NumatoEmulator:
         self.version = "00000008"
         self.board_id = "00000000"
         self.commands: list[str] = []
+        self.arrivals: list[float] = []  # time.monotonic() when each command's CR arrived
         self.delay = 0.0  # seconds before each answer
         self.drop_replies: int | bool = 0  # True: answer nothing; n: swallow the next n answers
         self.garble_every = 0  # n: corrupt every nth answer
@@ -110,6 +112,7 @@ class NumatoEmulator:
                 line, _, pending = pending.partition(EOL)
                 command = line.replace(b"\n", b"").decode("ascii", "backslashreplace").strip()
                 self.commands.append(command)
+                self.arrivals.append(time.monotonic())
                 reply = self._execute(command)
                 if self._stop.wait(self.delay) or self._swallow():
                     continue

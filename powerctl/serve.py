@@ -10,6 +10,7 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
+import hw
 from powerctl import bootstrap, tls
 from powerctl import config as config_mod
 
@@ -104,7 +105,8 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
         overrides["server"]["tls"] = False
     try:
         settings = config_mod.load(overrides, config_file)
-    except config_mod.ConfigError as err:
+        hw.build_controller(settings["hardware"]).close()  # validates; opens nothing
+    except (config_mod.ConfigError, hw.HardwareConfigError) as err:
         print(f"powerctl: {err}", file=sys.stderr)
         return 2
     server = settings["server"]

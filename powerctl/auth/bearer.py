@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 
 import scopes
-from powerctl.store import Database
+from powerctl.store import Database, TokenRecord
 
 # The client id, one dot, then unpadded base64url (padding tolerated).
 _TOKEN = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]{0,63})\.([A-Za-z0-9_-]{1,1024}={0,2})")
@@ -54,22 +54,42 @@ def parse(credentials: str) -> tuple[str, str]:
 class BearerVerifier:
     """Checks client tokens, spends their uses and hands out compiled grant sets."""
 
+    MAX_KNOWN = 10_000
+
     def __init__(self, db: Database, cache_size: int = 256):
         self._db = db
         self._grants: OrderedDict[tuple[str, int], scopes.GrantSet] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
+        # Unlimited tokens seen valid, keyed by (client, hash) and tagged with the credentials
+        # generation they were read at: any change to clients or tokens, in any process,
+        # makes every entry stale. Limited tokens always go to the store to spend a use.
+        self._known: dict[tuple[str, str], tuple[int, TokenRecord]] = {}
 
     def verify(self, credentials: str) -> tuple[str, str, scopes.GrantSet]:
         """Return (client id, display name, grants) or raise InvalidToken; spends one use."""
         client, digest = parse(credentials)
-        record = self._db.find_token(client, digest)
+        record = self._lookup(client, digest)
         if record is None:
             raise InvalidToken(f"unknown client or token for client {client!r}")
         if record.remaining is not None and not self._db.spend_use(client, digest):
             raise InvalidToken(f"token of client {client!r} has no uses left",
                                counts_as_failure=False)
         return client, record.client_name, self.grants(client, record.revision)
+
+    def _lookup(self, client: str, digest: str) -> TokenRecord | None:
+        generation = self._db.credentials.value()
+        known = self._known.get((client, digest))
+        if known is not None and known[0] == generation:
+            return known[1]
+        record = self._db.find_token(client, digest)
+        if record is not None and record.remaining is None:
+            if len(self._known) >= self.MAX_KNOWN:
+                self._known.clear()
+            # Tagged with the generation read before the lookup, so a change racing with it
+            # leaves the entry stale rather than wrongly fresh.
+            self._known[(client, digest)] = (generation, record)
+        return record
 
     def grants(self, client: str, revision: int) -> scopes.GrantSet:
         """The client's grant set, compiled once per registration revision."""

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from powerctl.store.generation import Generation
 from powerctl.store.records import ClientRecord, OutletRecord, TokenRecord
 from powerctl.store.schema import MIGRATIONS
 
@@ -22,6 +23,8 @@ class Database:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._local = threading.local()
+        # Bumped after every change to clients or tokens; see BearerVerifier's cache.
+        self.credentials = Generation(self.path.with_name(self.path.name + ".credentials"))
         fresh = not self.path.exists()
         with self.transaction() as conn:
             if fresh:
@@ -43,8 +46,12 @@ class Database:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT: writers queue on the lock instead of failing midway."""
+    def transaction(self, credentials: bool = False) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT: writers queue on the lock instead of failing midway.
+
+        `credentials`: the transaction changes clients or tokens, so the credentials
+        generation is bumped once it has committed.
+        """
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -53,8 +60,11 @@ class Database:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        if credentials:
+            self.credentials.bump()
 
     def close(self) -> None:
+        """Close this thread's connection (the generation mapping stays for other threads)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
@@ -126,7 +136,7 @@ class Database:
     # clients and their tokens
     def put_client(self, client: ClientRecord) -> int:
         """Register or replace a client and all its tokens in one transaction; returns revision."""
-        with self.transaction() as conn:
+        with self.transaction(credentials=True) as conn:
             revision = int(self.get_setting("client_revision", 0)) + 1
             self.set_setting("client_revision", revision, conn)
             conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
@@ -152,7 +162,7 @@ class Database:
             return revision
 
     def delete_client(self, client_id: str) -> bool:
-        with self.transaction() as conn:
+        with self.transaction(credentials=True) as conn:
             return conn.execute("DELETE FROM clients WHERE id = ?", (client_id,)).rowcount > 0
 
     def client(self, client_id: str) -> ClientRecord | None:

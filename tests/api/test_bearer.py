@@ -173,3 +173,24 @@ def test_no_token_or_password_reaches_the_log_or_the_store(app, testclient, tmp_
     assert "SGVsbG8" not in caplog.text and "U2VjcmV0" not in caplog.text
     blob = b"".join(p.read_bytes() for p in (tmp_path / "data").glob("powerctl.db*"))
     assert b"SGVsbG8" not in blob and b"U2VjcmV0" not in blob
+
+
+def test_a_revocation_by_another_process_takes_effect_on_the_next_request(app, admin, tmp_path):
+    from powerctl.store import Database
+
+    example_2(admin)
+    dave = Api(app.test_client(), bearer="DaveSmith.SGVsbG8")
+    for _ in range(3):  # the second and third answers come from the verifier's memory
+        assert dave.get("/restapi/relay/outlets/all;/state/").status_code == 207
+    other_process = Database(tmp_path / "data" / "powerctl.db")
+    other_process.delete_client("DaveSmith")
+    other_process.close()
+    assert dave.get("/restapi/relay/outlets/all;/state/").status_code == 401
+
+
+def test_replacing_a_registration_drops_a_remembered_token(app, admin):
+    example_2(admin)
+    dave = Api(app.test_client(), bearer="DaveSmith.SGVsbG8")
+    assert dave.get("/restapi/relay/outlets/all;/state/").status_code == 207
+    register(admin, "DaveSmith", dict(EXAMPLE_1, name="DaveSmith", access_tokens={}))
+    assert dave.get("/restapi/relay/outlets/all;/state/").status_code == 401

@@ -1,0 +1,91 @@
+"""The gateway over a real serial board (the emulator on a pty) beside a simulated one."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hw.emulator import NumatoEmulator
+from tests.support import Api
+
+FORM = {"content_type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def emu():
+    with NumatoEmulator(4) as board:
+        yield board
+
+
+@pytest.fixture
+def gateway(emu, make_app):
+    """Outlets 0-3 on the emulated Numato board, 4-7 on a simulated one."""
+    app = make_app(hardware={"poll_interval": 0.05, "boards": [
+        {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.5},
+        {"name": "side", "driver": "sim", "relays": 4},
+    ]})
+    return app, Api(app.test_client())
+
+
+def wait_for(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_configured_states_reach_the_board_at_start(emu, gateway):
+    assert emu.relays == [True] * 4
+
+
+def test_switching_an_outlet_sends_the_relay_command(emu, gateway):
+    _, admin = gateway
+    assert admin.put("/restapi/relay/outlets/2/state/", data="value=false", **FORM).status_code == 204
+    assert emu.relays == [True, True, False, True]
+    assert "relay off 2" in emu.commands
+    assert admin.get("/restapi/relay/outlets/2/physical_state/").json is False
+
+
+def test_a_dead_board_answers_503_in_bounded_time_and_the_rest_keeps_serving(emu, gateway):
+    _, admin = gateway
+    emu.vanish()
+    started = time.monotonic()
+    response = admin.put("/restapi/relay/outlets/1/state/", data="value=false", **FORM)
+    assert response.status_code == 503
+    assert time.monotonic() - started < 1.5
+    assert 'board "bench"' in response.json["message"]
+    assert admin.get("/restapi/relay/outlets/1/state/").json is True  # nothing changed
+    assert admin.get("/restapi/relay/outlets/1/physical_state/").json is True  # last reported
+    assert admin.put("/restapi/relay/outlets/6/state/", data="value=false", **FORM).status_code == 204
+    both = admin.put("/restapi/relay/outlets/=1,5/state/", data="value=false", **FORM)
+    assert both.status_code == 503
+    assert admin.get("/restapi/relay/outlets/5/state/").json is True  # no partial write
+
+
+def test_a_returning_board_gets_the_configured_states_again(emu, gateway):
+    _, admin = gateway
+    admin.put("/restapi/relay/outlets/3/state/", data="value=false", **FORM)
+    emu.vanish()
+    assert wait_for(lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=true",
+                                      **FORM).status_code == 503)
+    emu.come_back()  # a replugged board starts with every relay off
+    assert wait_for(lambda: emu.relays == [True, True, True, False])
+    assert admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM).status_code == 204
+    assert emu.relays[0] is False
+
+
+def test_a_cycle_on_the_serial_board_goes_off_and_on(emu, gateway):
+    _, admin = gateway
+    admin.put("/restapi/relay/outlets/1/cycle_delay/", data="0.2", content_type="application/json")
+    assert admin.post("/restapi/relay/outlets/1/cycle/").status_code == 200
+    assert emu.relays[1] is False
+    assert wait_for(lambda: emu.relays[1] is True)
+
+
+def test_meters_of_the_sim_board_are_served_beside_the_serial_one(gateway):
+    _, admin = gateway
+    values = admin.get("/restapi/meter/values/").json
+    assert "bus.0.voltage" in values
