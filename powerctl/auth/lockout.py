@@ -10,6 +10,8 @@ from collections.abc import Callable
 class Lockout:
     """Counts consecutive authentication failures per address; a success resets the count."""
 
+    MAX_ADDRESSES = 100_000  # beyond this the oldest failure counts are forgotten, not lockouts
+
     def __init__(self, max_failures: int, delay_minutes: Callable[[], float],
                  clock: Callable[[], float] = time.monotonic):
         self._max = max_failures
@@ -35,12 +37,16 @@ class Lockout:
         """Record a failure; True when this failure starts a lockout."""
         minutes = self._delay_minutes()
         with self._lock:
-            count = self._failures.get(addr, 0) + 1
+            count = self._failures.pop(addr, 0) + 1
             if count < self._max or minutes <= 0:
-                self._failures[addr] = count
+                if len(self._failures) >= self.MAX_ADDRESSES:
+                    del self._failures[next(iter(self._failures))]
+                self._failures[addr] = count  # re-inserted last: the dict stays oldest-first
                 return False
-            self._failures.pop(addr, None)
-            self._until[addr] = self._clock() + minutes * 60
+            now = self._clock()
+            if len(self._until) >= self.MAX_ADDRESSES:
+                self._until = {a: t for a, t in self._until.items() if t > now}
+            self._until[addr] = now + minutes * 60
             return True
 
     def success(self, addr: str) -> None:
