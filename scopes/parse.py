@@ -98,6 +98,10 @@ def _segment(text: str, start: int, stop: int) -> Segment:
     if raw in (".", ".."):
         raise _error(f'dot segment must be written "!{raw}"', text, start)
     _reject(text, start, stop, "!", "segment")
+    if raw == "all":
+        # the segment "all" with its (empty) matrix parameters left off, as some clients send
+        # it; a child literally named "all" is written %61ll
+        return All((), column)
     if raw.startswith("all;"):
         return All(_filters(text, start + 4, stop, required=False), column)
     if raw.startswith("one;"):

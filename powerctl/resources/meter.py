@@ -48,4 +48,10 @@ def meter_node(controller: hw.Controller) -> Branch:
         for name, field in FIELDS.items()
     })
     values = Collection(keys=lambda _prefix: list(readings.current()), item=item, array=False)
-    return Branch({"values": values})
+
+    def buses(_prefix) -> list[str]:
+        found = {r.bus for r in readings.current().values() if r.bus is not None}
+        return [str(bus) for bus in sorted(found)]
+
+    bus = Branch({"name": Value(fields.String(), read=lambda keys: f"Bus {keys[2]}")})
+    return Branch({"values": values, "buses": Collection(keys=buses, item=bus)})

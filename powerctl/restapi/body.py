@@ -45,6 +45,8 @@ def read_body() -> Body:
                 f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
                 errors={"body": [err.msg]},
             ) from err
+        except RecursionError as err:
+            raise BadRequest("JSON body is nested too deeply") from err
     if mimetype in ("text/plain", ""):
         try:
             text = data.decode("utf-8")

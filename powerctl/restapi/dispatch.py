@@ -13,7 +13,7 @@ from powerctl.audit import audit
 from powerctl.auth import Principal, authenticator
 from powerctl.errors import BadRequest, Forbidden, MethodNotAllowed
 from powerctl.restapi.body import convert, read_body
-from powerctl.restapi.tree import Call, Collection, Keys, Tree, TreeView, Value
+from powerctl.restapi.tree import Call, Collection, FilterForbidden, Keys, Tree, TreeView, Value
 
 bp = Blueprint("restapi", __name__)
 
@@ -93,7 +93,7 @@ class Request:
 
     def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str):
         self.tree = tree
-        self.view = TreeView(tree, principal.is_admin)
+        self.view = TreeView(tree, principal.grants)
         self.principal = principal
         self.path = path
         self.method = method
@@ -116,6 +116,9 @@ class Request:
     def resolve(self) -> list[tuple[Keys, object]]:
         try:
             return self.tree.resolve(self.path, self.view)
+        except FilterForbidden as err:
+            self.deny(f"filtering on {_where(err.leaf)} needs get access to it", insufficient=True)
+            raise  # deny() raised already
         except scopes.NoSuchPath as err:
             creatable = self.creatable(err)
             if creatable is None:
@@ -164,7 +167,7 @@ class Request:
     def authorise(self, targets: list[tuple[Keys, object]]) -> None:
         grants = self.principal.grants
         if grants is not None:
-            missing = grants.first_uncovered(self.leaves(targets), self.access, self.view.attr)
+            missing = grants.first_uncovered(self.leaves(targets), self.access, self.view.field)
             if missing is not None:
                 where = "/" + "/".join(missing) + "/"
                 self.deny(f"no {self.access} scope covers {where}", insufficient=True)
@@ -180,7 +183,7 @@ class Request:
 
     def may_read(self, keys_list: list[Keys]) -> bool:
         grants = self.principal.grants
-        return grants is None or grants.first_uncovered(keys_list, "get", self.view.attr) is None
+        return grants is None or grants.first_uncovered(keys_list, "get", self.view.field) is None
 
     def get(self, targets: list[tuple[Keys, object]]) -> Response:
         depth = depth_limit()
@@ -212,6 +215,10 @@ class Request:
         if self.path.is_matrix:
             return json_response(results, 207)
         return json_response(results[0], 200)
+
+
+def _where(keys: Keys) -> str:
+    return "/" + "/".join(keys) + "/"
 
 
 def _writable(node: object) -> bool:

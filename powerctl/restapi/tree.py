@@ -64,6 +64,14 @@ class Collection(Node):
     admin_only: bool = False
 
 
+class FilterForbidden(Exception):
+    """A request filters on a field its caller may not read."""
+
+    def __init__(self, leaf: Keys):
+        super().__init__(leaf)
+        self.leaf = leaf
+
+
 def child(node: Node, prefix: Keys, key: str) -> Node:
     """One step down the tree from `node` at `prefix`; KeyError when there is no such child."""
     if isinstance(node, Branch):
@@ -117,11 +125,12 @@ class Tree:
 
 
 class TreeView:
-    """The tree as one caller sees it; implements scopes.TreeView."""
+    """The tree as one caller sees it; implements scopes.TreeView for expanding requests."""
 
-    def __init__(self, tree: Tree, admin: bool):
+    def __init__(self, tree: Tree, grants: scopes.GrantSet | None):
         self.tree = tree
-        self.admin = admin
+        self.grants = grants  # None for admins
+        self.admin = grants is None
         self.volatile = False  # set when a listing came from a collection whose keys may change
         self._nodes: dict[Keys, Node] = {}
 
@@ -146,6 +155,13 @@ class TreeView:
         return None
 
     def attr(self, prefix: Keys, name: str) -> object:
+        """A field a request filters on: the caller must be allowed to read it."""
+        if self.grants is not None and not self.grants.allows((*prefix, name), "get", self.field):
+            raise FilterForbidden((*prefix, name))
+        return self.field(prefix, name)
+
+    def field(self, prefix: Keys, name: str) -> object:
+        """A field's value as the server sees it, e.g. for a scope's own filters."""
         node = self.node(prefix)
         if isinstance(node, Branch):
             child = node.children.get(name)
@@ -181,6 +197,7 @@ class TreeView:
             for key, child in self.items(keys, node)
             if not isinstance(child, Call) and self.visible(child)
         ]
-        if isinstance(node, Collection) and node.array:
+        if isinstance(node, Collection) and node.array and depth is None:
             return [value for _, value in parts]
+        # A depth-limited array is keyed by index: its members' $refs need their keys.
         return dict(parts)

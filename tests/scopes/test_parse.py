@@ -51,7 +51,8 @@ VALID_PATHS = [
     ("/!./!../", (Name("."), Name(".."))),
     ("/%21/", (Name("!"),)),
     ("/.../.a/", (Name("..."), Name(".a"))),
-    ("/all/one/", (Name("all"), Name("one"))),
+    ("/%61ll/one/", (Name("all"), Name("one"))),
+    ("/all/one/", (All(()), Name("one"))),
     ("/a:b@c$&'()*+-_~/", (Name("a:b@c$&'()*+-_~"),)),
     ("/=./", (Keys((".",)),)),
     ("/" + "a/" * 16, (Name("a"),) * 16),
@@ -334,3 +335,10 @@ def test_scope_without_access_grants_every_word():
 ])
 def test_filter_compares_json_text_of_field(value, actual, matches):
     assert Filter("f", value).matches(actual) is matches
+
+
+def test_bare_all_is_every_child_and_an_escaped_one_is_a_name():
+    assert parse_path("/relay/outlets/all/state/").segments[2] == All(())
+    assert parse_path("/relay/outlets/all/state/").is_matrix
+    assert parse_path("/relay/outlets/%61ll/state/").segments[2] == Name("all")
+    assert parse_path("/relay/outlets/allx/").segments[2] == Name("allx")

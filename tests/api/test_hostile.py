@@ -1,0 +1,103 @@
+"""Hostile input: every malformed path, header or body gets a 4xx envelope and changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.test_clients import EXAMPLE_1, register
+from tests.support import Api
+
+FORM = {"content_type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/restapi/relay/outlets/%ZZ/", 400),
+    ("/restapi/relay/outlets/all;;/", 400),
+    ("/restapi/" + "a/" * 40, 400),
+    ("/restapi/relay/" + "x" * 300 + "/", 400),
+    ("/restapi/relay/outlets/=" + ",".join(["1"] * 200) + "/", 400),
+    ("/restapi/relay/outlets/./", 400),
+    ("/restapi/relay/outlets/%2E%2E/", 400),
+    ("/restapi/relay/outlets/0%00/", 404),
+    ("/restapi/relay/outlets/-1/", 404),
+    ("/restapi/relay/outlets/99999999999999999999/", 404),
+    ("/restapi/relay/outlets/one;/", 400),
+    ("/restapi/relay/outlets/all;name=%FF/name/", 400),
+], ids=["bad-escape", "empty-filter", "too-deep", "long-segment", "many-keys", "dot",
+        "encoded-dotdot", "nul", "negative", "huge-index", "one-without-filter", "bad-utf8-value"])
+def test_malformed_paths_are_client_errors(admin, path, status):
+    response = admin.get(path)
+    assert response.status_code == status, response.data
+    if status >= 400:
+        assert response.json["code"] == status
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ("[" * 100_000, "application/json"),
+    ('{"a":' * 50_000 + "1" + "}" * 50_000, "application/json"),
+    (b"\xff\xfe\xfd", "application/json"),
+    (b"\xff\xfe\xfd", "text/plain"),
+    ("value=1e309", "application/x-www-form-urlencoded"),
+    ("value=-0.0000001", "application/x-www-form-urlencoded"),
+    ("value=true&value=false", "application/x-www-form-urlencoded"),
+    ("novalue=1", "application/x-www-form-urlencoded"),
+    ("", "application/json"),
+    ('{"value": 1}', "application/json"),
+    ("Infinity", "application/json"),
+    ("NaN", "text/plain"),
+], ids=["deep-array", "deep-object", "bad-utf8-json", "bad-utf8-text", "inf", "negative",
+        "two-values", "no-value", "empty", "object", "json-infinity", "text-nan"])
+def test_malformed_bodies_are_400_and_change_nothing(admin, body, content_type):
+    before = admin.get("/restapi/relay/outlets/2/").json
+    response = admin.put("/restapi/relay/outlets/2/cycle_delay/", data=body,
+                         content_type=content_type)
+    assert 400 <= response.status_code < 500, response.data
+    assert response.json["code"] == response.status_code
+    assert admin.get("/restapi/relay/outlets/2/").json == before
+
+
+def test_deeply_nested_registration_is_refused(admin):
+    response = admin.put("/restapi/auth/clients/deep/", data="[" * 100_000,
+                         content_type="application/json")
+    assert response.status_code == 400
+    assert admin.get("/restapi/auth/clients/").json == {}
+
+
+@pytest.mark.parametrize("header", [
+    "Digest garbage", 'Digest username="admin"', "Basic", "Basic !!!!", "Bearer\tx.y",
+    "Negotiate abc", "Bearer " + "x." * 5000, "Digest " + "a=b," * 2000,
+])
+def test_malformed_authorization_headers_are_401(app, header):
+    response = app.test_client().get("/restapi/relay/", headers={"Authorization": header})
+    assert response.status_code == 401
+    assert response.json["code"] == 401
+
+
+def test_method_override_to_something_odd_is_400(admin):
+    response = admin.post("/restapi/relay/outlets/0/state/", data="value=false",
+                          headers={"X-HTTP-Method": "TRACE"}, **FORM)
+    assert response.status_code == 400
+    assert admin.get("/restapi/relay/outlets/0/state/").json is True
+
+
+def test_request_filters_cannot_probe_fields_the_client_may_not_read(app, admin):
+    admin.put("/restapi/relay/outlets/4/locked/", data="value=true", **FORM)
+    register(admin, "probe", dict(EXAMPLE_1, name="probe", scopes={
+        "/relay/outlets/all;/name/?access=get": True}))
+    probe = Api(app.test_client(), bearer="probe.SGVsbG8")
+    for path in ("/restapi/relay/outlets/all;locked=true/name/",
+                 "/restapi/relay/outlets/locked=true/name/",
+                 "/restapi/relay/outlets/one;locked=true/name/"):
+        response = probe.get(path)
+        assert response.status_code == 403, path
+        assert "/relay/outlets/0/locked/" in response.json["message"]
+    assert probe.get("/restapi/relay/outlets/all;name=Outlet%205/name/").json == ["Outlet 5"]
+
+
+def test_scope_filters_are_evaluated_without_the_clients_read_rights(app, admin):
+    admin.put("/restapi/relay/outlets/4/locked/", data="value=true", **FORM)
+    register(admin, "unlocked", dict(EXAMPLE_1, name="unlocked", scopes={
+        "/relay/outlets/all;locked=false/state/?access=modify": True}))
+    client = Api(app.test_client(), bearer="unlocked.SGVsbG8")
+    assert client.put("/restapi/relay/outlets/3/state/", data="value=false", **FORM).status_code == 204
+    assert client.put("/restapi/relay/outlets/4/state/", data="value=false", **FORM).status_code == 403
