@@ -15,9 +15,13 @@ log = logging.getLogger("powerctl.audit")
 
 
 class Audit:
-    """Writes audit lines; the store is written by one background thread in batches."""
+    """Audit lines, handed to one background thread that logs them and stores them in batches.
 
-    def __init__(self, db: Database, interval: float = 0.2):
+    A request only enqueues its line, so logging and SQLite cost it nothing; each log record
+    still carries the time the line was recorded.
+    """
+
+    def __init__(self, db: Database, interval: float = 0.1):
         self._db = db
         self._queue: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
         self._interval = interval
@@ -27,19 +31,24 @@ class Audit:
         self._thread.start()
 
     def record(self, line: str) -> None:
-        log.info("%s", line)
         self._queue.put((time.time(), line))
 
     def flush(self) -> None:
-        """Write every pending line now (tests and shutdown)."""
+        """Log and store every pending line now (also used by tests and at shutdown)."""
         batch = []
         while True:
             try:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        if batch:
-            self._db.append_audit(batch)
+        if not batch:
+            return
+        if log.isEnabledFor(logging.INFO):
+            for at, line in batch:
+                entry = log.makeRecord(log.name, logging.INFO, __file__, 0, "%s", (line,), None)
+                entry.created, entry.msecs = at, (at % 1) * 1000
+                log.handle(entry)
+        self._db.append_audit(batch)
 
     def tail(self, limit: int = 100) -> list[str]:
         self.flush()

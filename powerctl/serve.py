@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import logging.handlers
-import queue
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -38,8 +36,7 @@ class Gateway(BaseApplication):
 def configure_logging(syslog: str | None) -> None:
     """Audit and hardware lines at INFO to stderr, and to syslog when an address is given.
 
-    Request threads only put records on a queue; one listener thread formats and writes them,
-    so no request waits on a handler lock or a write to the console.
+    Audit lines are emitted by the audit writer thread, never on a request's own time.
     """
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -48,14 +45,10 @@ def configure_logging(syslog: str | None) -> None:
         handler = logging.handlers.SysLogHandler(address=syslog)
         handler.setFormatter(logging.Formatter("powerctl[%(process)d]: %(name)s: %(message)s"))
         handlers.append(handler)
-    records: queue.SimpleQueue = queue.SimpleQueue()
-    listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
-    listener.start()
-    atexit.register(listener.stop)
     for name in ("powerctl", "hw"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
-        logger.handlers = [logging.handlers.QueueHandler(records)]
+        logger.handlers = handlers
         logger.propagate = False
 
 
