@@ -60,7 +60,10 @@ def cmd_client_put(args: argparse.Namespace) -> int:
     try:
         value = ClientSchema().load(registration)
     except ValidationError as err:
-        print(f"powerctl: invalid client: {err.messages}", file=sys.stderr)
+        from powerctl.errors import describe_validation
+
+        for problem in describe_validation(err.messages):
+            print(f"powerctl: invalid client: {problem}", file=sys.stderr)
         return 2
     db = _database(args)
     db.put_client(ClientRecord(args.client, value["name"], tuple(value["scopes"]),
