@@ -17,6 +17,8 @@ def quote_key(key: str) -> str:
     """Render one concrete key as a path segment that parses back to that key."""
     if key in (".", ".."):
         return "!" + key
+    if key == "all":
+        return "%61ll"  # a bare "all" segment means every child
     return quote(key, safe="")
 
 
