@@ -7,14 +7,19 @@ import os
 from flask import Flask
 
 import hw
-from powerctl import audit, auth, bootstrap, errors, restapi
+from powerctl import audit, auth, bootstrap, errors, restapi, web
 from powerctl import config as config_mod
+from powerctl.network import build_network
 from powerctl.relay import Relay
 from powerctl.resources.auth import auth_node
 from powerctl.resources.config import config_node
 from powerctl.resources.meter import meter_node
+from powerctl.resources.network import network_node
 from powerctl.resources.relay import relay_node
+from powerctl.resources.script import script_node
+from powerctl.resources.sessions import sessions_node
 from powerctl.restapi.tree import Branch
+from powerctl.scripts.runner import Runner
 from powerctl.store import Database
 from powerctl.version import __version__
 
@@ -42,19 +47,26 @@ def create_app(config: dict | None = None) -> Flask:
     relay = Relay(db, controller, trail, settings["relay"])
     app.extensions["powerctl.relay"] = relay
     relay.start()
+    scripts = settings["scripts"]
+    runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"])
+    app.extensions["powerctl.scripts"] = runner
 
     restapi.init_app(app, Branch({
         "relay": relay_node(relay),
         "meter": meter_node(controller),
         "config": config_node(db, settings["server"], trail),
-        "auth": auth_node(db, trail),
+        "script": script_node(runner),
+        "network": network_node(build_network(settings["network"]), trail),
+        "auth": auth_node(db, trail, sessions_node(db, authenticator.sessions, relay, trail)),
     }))
+    web.init_app(app, db)
     errors.init_app(app)
     return app
 
 
 def shutdown(app: Flask) -> None:
-    """Stop timers and monitors, close the hardware and flush the audit trail."""
+    """Stop scripts, timers and monitors, close the hardware and flush the audit trail."""
+    app.extensions["powerctl.scripts"].close()
     app.extensions["powerctl.relay"].close()
     app.extensions["powerctl.audit"].close()
     app.extensions["powerctl.db"].close()

@@ -95,7 +95,8 @@ def cmd_client_delete(args: argparse.Namespace) -> int:
     if not _database(args).delete_client(args.client):
         print(f"powerctl: no client {args.client}", file=sys.stderr)
         return 1
-    print(f"client {args.client} deleted with its tokens")
+    print(f"client {args.client} deleted with its tokens; its id stays denied until an admin"
+          f" lifts it (DELETE /restapi/auth/denied/{args.client}/)")
     return 0
 
 

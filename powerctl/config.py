@@ -6,9 +6,11 @@ import os
 import tomllib
 from pathlib import Path
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from powerctl.errors import describe_validation
+from powerctl.network import NetworkSection
+from powerctl.scripts.config import ScriptsSection, check_outlets
 
 
 class ConfigError(ValueError):
@@ -49,6 +51,12 @@ class ConfigSchema(_Strict):
     auth = fields.Nested(AuthSection, load_default=lambda: AuthSection().load({}))
     server = fields.Nested(ServerSection, load_default=lambda: ServerSection().load({}))
     hardware = fields.Dict(load_default=dict)
+    scripts = fields.Nested(ScriptsSection, load_default=lambda: ScriptsSection().load({}))
+    network = fields.Nested(NetworkSection, load_default=lambda: NetworkSection().load({}))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:
+        check_outlets(data["scripts"], data["hardware"])
 
 
 def _merge(base: dict, extra: dict) -> dict:

@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 import hw
 import scopes
+from hw.network import NetworkError, NetworkReplyError
 
 log = logging.getLogger("powerctl")
 
@@ -113,6 +114,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(scopes.ScopeError)
     def malformed_path(err: scopes.ScopeError) -> Response:
         return envelope(400, str(err), {"path": err.text, "column": err.column})
+
+    @app.errorhandler(NetworkError)
+    def network_error(err: NetworkError) -> Response:
+        # a command that ran but answered nonsense is a bad gateway; one that failed, unavailable
+        log.warning("network command error: %s", err)
+        code = 502 if isinstance(err, NetworkReplyError) else 503
+        return envelope(code, str(err), {"command": err.command})
 
     @app.errorhandler(hw.HardwareError)
     def hardware_error(err: hw.HardwareError) -> Response:

@@ -1,4 +1,4 @@
-"""Authentication: admins by HTTP Digest (or Basic over TLS), API clients by bearer token."""
+"""Authentication: admins by HTTP Digest (or Basic over TLS), clients and sessions by bearer."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from powerctl.auth.bearer import BearerVerifier, InvalidToken
 from powerctl.auth.digest import StatelessDigest
 from powerctl.auth.lockout import Lockout
 from powerctl.auth.principal import Principal
+from powerctl.auth.sessions import SessionService, looks_like_jwt
 from powerctl.errors import Forbidden, Unauthorized
 from powerctl.store import Database
 
@@ -26,6 +27,7 @@ class Authenticator:
         auth = config["auth"]
         self.digest = StatelessDigest(db, nonce_key, auth["realm"], auth["nonce_lifetime"])
         self.bearer = BearerVerifier(db)
+        self.sessions = SessionService(db, self.bearer)
         self.lockout = Lockout(
             auth["max_failures"],
             lambda: db.get_setting("lockout_delay_minutes", auth["lockout_delay_minutes"]),
@@ -65,7 +67,11 @@ class Authenticator:
 
     def _bearer(self, credentials: str, addr: str) -> Principal:
         try:
-            client, name, grants = self.bearer.verify(credentials)
+            if looks_like_jwt(credentials):
+                principal = self.sessions.verify(credentials, addr)
+            else:
+                client, name, grants = self.bearer.verify(credentials)
+                principal = Principal("bearer", name, client, addr, grants)
         except InvalidToken as err:
             self._fail(addr, err.reason, count=err.counts_as_failure)
             raise Unauthorized(
@@ -74,7 +80,7 @@ class Authenticator:
                          f'Bearer realm="{self.realm}", error="invalid_token"'},
             ) from None
         self.lockout.success(addr)
-        return Principal("bearer", name, client, addr, grants)
+        return principal
 
     def _basic(self, credentials: str) -> str | None:
         try:

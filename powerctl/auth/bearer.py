@@ -72,6 +72,9 @@ class BearerVerifier:
         record = self._lookup(client, digest)
         if record is None:
             raise InvalidToken(f"unknown client or token for client {client!r}")
+        if record.denied:
+            # checked before spending: a deleted client's token is refused whole, use kept
+            raise InvalidToken(f"denied client: token refused for client {client!r}")
         if record.remaining is not None and not self._db.spend_use(client, digest):
             raise InvalidToken(f"token of client {client!r} has no uses left",
                                counts_as_failure=False)

@@ -9,13 +9,14 @@ from scopes import GrantSet
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller: an admin (digest) or an API client (bearer)."""
+    """An authenticated caller: an admin (digest), an API client or a session token (bearer)."""
 
     scheme: str  # "digest" or "bearer"
-    name: str  # user name, or the client's registered display name
+    name: str  # user name, the client's registered display name, or jwt:<whoami> of a session
     client: str | None  # client id for bearer callers
     addr: str
     grants: GrantSet | None = None  # None for admins: they may do everything
+    role: str | None = None  # the role of a session token
 
     @property
     def is_admin(self) -> bool:
@@ -23,6 +24,8 @@ class Principal:
 
     def describe(self) -> str:
         """The holder as the audit log names it: `user2 (testclient@10.0.0.5, bearer)`."""
+        if self.role is not None:  # a session: `jwt:alice@example.com (role viewonly, bearer)`
+            return f"{self.name} (role {self.role}, {self.scheme})"
         who = self.client if self.client else self.name
         return f"{self.name} ({who}@{self.addr}, {self.scheme})"
 
@@ -30,4 +33,6 @@ class Principal:
         """Who made a change, for state-change audit lines: `client testclient from 10.0.0.5`."""
         if self.client:
             return f"client {self.client} from {self.addr}"
+        if self.role is not None:
+            return f"{self.name} (role {self.role}) from {self.addr}"
         return f"user {self.name} from {self.addr}"

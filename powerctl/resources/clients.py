@@ -1,4 +1,4 @@
-"""auth/clients/<client>/: API client registrations (admins only)."""
+"""auth/clients/<client>/: API client registrations (admins only), and the scope validation."""
 
 from __future__ import annotations
 
@@ -9,10 +9,28 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 import scopes
 from powerctl.restapi.tree import Collection, Keys, Value
 from powerctl.store import ClientRecord, Database
+from powerctl.store.credentials import denial
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 MAX_SCOPES = 4096
 MAX_TOKENS = 10_000
+
+
+def check_scopes(value: dict) -> None:
+    """Validate `{scope text: true}`; errors are keyed by scope text and name the column."""
+    if len(value) > MAX_SCOPES:
+        raise ValidationError(f"at most {MAX_SCOPES} scopes")
+    problems = {}
+    for text, flag in value.items():
+        if flag is not True:
+            problems[text] = ["a scope's value must be true"]
+            continue
+        try:
+            scopes.parse_scope(text)
+        except scopes.ScopeError as err:
+            problems[text] = [str(err)]
+    if problems:
+        raise ValidationError(problems)
 
 
 class TokenLimits(Schema):
@@ -31,7 +49,8 @@ class ClientSchema(Schema):
     name = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9]{1,64}$", error="must be 1-64 letters and digits, no spaces"))
     redirect_urls = fields.Dict(load_default=dict)
-    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+                         validate=check_scopes)
     refresh_tokens = fields.Dict(load_default=dict)
     access_tokens = fields.Dict(
         keys=fields.String(validate=validate.Regexp(
@@ -39,22 +58,6 @@ class ClientSchema(Schema):
         values=fields.Nested(TokenLimits),
         required=True,
     )
-
-    @validates("scopes")
-    def _scopes(self, value: dict, **_kwargs) -> None:
-        if len(value) > MAX_SCOPES:
-            raise ValidationError(f"at most {MAX_SCOPES} scopes")
-        problems = {}
-        for text, flag in value.items():
-            if flag is not True:
-                problems[text] = ["a scope's value must be true"]
-                continue
-            try:
-                scopes.parse_scope(text)
-            except scopes.ScopeError as err:
-                problems[text] = [str(err)]
-        if problems:
-            raise ValidationError(problems)
 
     @validates("access_tokens")
     def _tokens(self, value: dict, **_kwargs) -> None:
@@ -91,12 +94,14 @@ def clients_node(db: Database, audit) -> Collection:
                               value["redirect_urls"], value["refresh_tokens"],
                               value["access_tokens"], 0)
         db.put_client(record)
+        denied = " (denied: its tokens stay refused until an admin lifts the denial)"
         audit.record(f"Client {keys[2]} registered by {who.actor()}"
-                     f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)")
+                     f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)"
+                     + (denied if denial(db, keys[2]) else ""))
 
     def delete(keys: Keys, who) -> None:
-        db.delete_client(keys[2])
-        audit.record(f"Client {keys[2]} deleted with its tokens by {who.actor()}")
+        db.delete_client(keys[2], who.actor())
+        audit.record(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}")
 
     return Collection(
         keys=lambda _prefix: db.client_ids(),

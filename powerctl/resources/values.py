@@ -19,9 +19,9 @@ class Flag(fields.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def label(max_length: int = 64) -> fields.String:
+def label(max_length: int = 64, **kwargs) -> fields.String:
     """A display name: printable text, no control characters."""
-    return fields.String(validate=[
+    return fields.String(**kwargs, validate=[
         validate.Length(1, max_length),
         validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"),
     ])

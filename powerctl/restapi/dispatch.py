@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cached_property
+from typing import NoReturn
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, request
+from flask import Blueprint, Response, current_app, g, redirect, request
 
 import scopes
 from powerctl.audit import audit
 from powerctl.auth import Principal, authenticator
 from powerctl.errors import BadRequest, Forbidden, MethodNotAllowed
-from powerctl.restapi.body import convert, read_body
+from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.tree import Call, Collection, FilterForbidden, Keys, Tree, TreeView, Value
 
 bp = Blueprint("restapi", __name__)
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ACCESS = {"GET": "get", "HEAD": "get", "PUT": "modify", "PATCH": "modify", "DELETE": "modify",
-          "POST": "invoke"}
+          "POST": "invoke", "OPTIONS": "get"}
 TUNNELED = {"PUT", "PATCH", "DELETE"}
 _DEPTH = re.compile(r"\s*dli-depth\s*=\s*(\d{1,3})\s*")
 
@@ -76,11 +78,10 @@ def dispatch(_rest: str = "") -> Response:
     if not path_text.endswith("/"):
         code = 301 if request.method in ("GET", "HEAD") else 307
         return redirect(path_text + "/" + ("?" + query if query else ""), code=code)
-    if request.method == "OPTIONS":
-        raise MethodNotAllowed("OPTIONS (CORS preflight) is not served", ["GET", "PUT", "POST"])
     principal = authenticator().authenticate(target)
+    g.principal = principal  # for values that depend on the caller, such as script/threads/
     method = effective_method()
-    if method not in ("GET", "HEAD") and not csrf_ok():
+    if method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
         audit().record(f"access denied for {principal.describe()}: no X-CSRF header")
         raise Forbidden("state-changing requests need an X-CSRF header "
                         "or X-Requested-With: XMLHttpRequest")
@@ -88,12 +89,22 @@ def dispatch(_rest: str = "") -> Response:
     return Request(current_app.extensions["powerctl.tree"], principal, path, method).run()
 
 
+def deny(principal: Principal, reason: str, insufficient: bool = False) -> NoReturn:
+    """Audit and refuse with 403; `insufficient` marks a missing scope for bearer clients."""
+    audit().record(f"access denied for {principal.describe()}: {reason}")
+    headers = {}
+    if insufficient:
+        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    raise Forbidden(f"client {principal.client} may not do this: {reason}"
+                    if principal.client else reason, headers=headers)
+
+
 class Request:
     """One authenticated /restapi/ request, carried through resolve, authorise and act."""
 
     def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str):
         self.tree = tree
-        self.view = TreeView(tree, principal.grants)
+        self.view = TreeView(tree, principal.grants, principal.client)
         self.principal = principal
         self.path = path
         self.method = method
@@ -142,48 +153,82 @@ class Request:
 
     def check_methods(self, targets: list[tuple[Keys, object]]) -> None:
         # A node object sits at one place in the tree, so one check per node covers its targets.
-        for keys, node in {id(node): (keys, node) for keys, node in reversed(targets)}.values():
+        unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
+        for keys, node in unique:
             where = "/" + "/".join(keys) + "/"
             if not self.principal.is_admin and self.tree.admin_only(keys):
                 self.deny(f"{where} is for admins only")
             if self.access == "get" and isinstance(node, Call):
                 raise MethodNotAllowed(f"{where} is a function: POST to it", ["POST"])
-            if self.access == "invoke" and not isinstance(node, Call):
-                raise MethodNotAllowed(f"{where} cannot be invoked with POST",
-                                       ["GET", "PUT"] if _writable(node) else ["GET"])
+            if self.access == "invoke" and not _invocable(node):
+                raise MethodNotAllowed(f"{where} cannot be invoked with POST", _allowed(node))
             if self.method in ("PUT", "PATCH") and not _writable(node):
-                raise MethodNotAllowed(f"{where} is read-only", ["GET"])
+                raise MethodNotAllowed(f"{where} is read-only", _allowed(node))
             if self.method == "DELETE" and not (isinstance(node, Value) and node.delete):
-                raise MethodNotAllowed(f"{where} cannot be deleted", ["GET"])
+                raise MethodNotAllowed(f"{where} cannot be deleted", _allowed(node))
             if (self.access == "modify" and isinstance(node, Value) and node.admin_write
                     and not self.principal.is_admin):
                 self.deny(f"only admins may change {where}")
+        if self.method == "OPTIONS":
+            # After authentication, so that Allow tells nothing about paths to strangers.
+            allowed = [m for m in METHODS if all(m in _allowed(node) for _, node in unique)]
+            raise MethodNotAllowed("OPTIONS (CORS preflight) is not served", allowed)
 
     def leaves(self, targets: list[tuple[Keys, object]]) -> list[Keys]:
         if self.access != "get":
             return [keys for keys, _ in targets]
-        return [leaf for keys, node in targets for leaf in self.view.leaves(keys, node)]
+        # An empty container is checked as itself, so no one reads structure without a scope.
+        return [leaf for keys, node in targets
+                for leaf in (self.view.leaves(keys, node) or [keys])]
 
     def authorise(self, targets: list[tuple[Keys, object]]) -> None:
         grants = self.principal.grants
         if grants is not None:
-            missing = grants.first_uncovered(self.leaves(targets), self.access, self.view.field)
+            missing = self.first_uncovered(self.leaves(targets), self.access)
             if missing is not None:
                 where = "/" + "/".join(missing) + "/"
                 self.deny(f"no {self.access} scope covers {where}", insufficient=True)
         audit().record(f"access allowed for {self.principal.describe()}")
 
     def deny(self, reason: str, insufficient: bool = False) -> None:
-        audit().record(f"access denied for {self.principal.describe()}: {reason}")
-        headers = {}
-        if insufficient:
-            headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
-        raise Forbidden(f"client {self.principal.client} may not do this: {reason}"
-                        if self.principal.client else reason, headers=headers)
+        deny(self.principal, reason, insufficient)
 
     def may_read(self, keys_list: list[Keys]) -> bool:
+        return self.first_uncovered(keys_list, "get") is None
+
+    def first_uncovered(self, leaves: list[Keys], access: str) -> Keys | None:
+        """The first leaf the caller may not `access`, or None.
+
+        A leaf no scope covers is still allowed when its node's `covered_by` names another
+        grant the caller holds: (leaf, access word) pairs, any one suffices. So invoke on
+        script/user_functions/NAME/ lets a client start NAME through script/start/, whose body
+        names it. Leaves a scope covers never reach the hook, so the common path is unchanged.
+        """
         grants = self.principal.grants
-        return grants is None or grants.first_uncovered(keys_list, "get", self.view.field) is None
+        if grants is None:
+            return None
+        missing = grants.first_uncovered(leaves, access, self.view.field)
+        if missing is None:
+            return None
+        for leaf in leaves[leaves.index(missing):]:
+            if not (grants.allows(leaf, access, self.view.field) or self.covered(leaf, access)):
+                return leaf
+        return None
+
+    def covered(self, leaf: Keys, access: str) -> bool:
+        try:
+            hook = self.view.node(leaf).covered_by
+        except KeyError:  # a key a PUT is about to create
+            return False
+        if hook is None:
+            return False
+        body = Body("empty") if self.access == "get" else self.body
+        return any(self.principal.grants.allows(other, word, self.view.field)  # type: ignore[union-attr]
+                   for other, word in hook(leaf, body, access))
+
+    @cached_property
+    def body(self) -> Body:
+        return read_body()
 
     def get(self, targets: list[tuple[Keys, object]]) -> Response:
         depth = depth_limit()
@@ -208,8 +253,7 @@ class Request:
         return json_response([node.read(keys) for keys, node in targets], 207)  # type: ignore[union-attr]
 
     def invoke(self, targets: list[tuple[Keys, object]]) -> Response:
-        body = read_body()
-        results = [node.invoke(keys, body, self.principal) for keys, node in targets]  # type: ignore[union-attr]
+        results = [node.invoke(keys, self.body, self.principal) for keys, node in targets]  # type: ignore[union-attr]
         if not self.may_read([keys for keys, _ in targets]):
             return Response(status=204)
         if self.path.is_matrix:
@@ -223,6 +267,24 @@ def _where(keys: Keys) -> str:
 
 def _writable(node: object) -> bool:
     return isinstance(node, Value) and node.writable
+
+
+def _invocable(node: object) -> bool:
+    return isinstance(node, Call) or (isinstance(node, Collection) and node.invoke is not None)
+
+
+def _allowed(node: object) -> list[str]:
+    """The methods a node answers, for Allow; PATCH, an alias of PUT, is not advertised."""
+    if isinstance(node, Call):
+        return ["POST"]
+    methods = ["GET", "HEAD"]
+    if _writable(node):
+        methods.append("PUT")
+    if isinstance(node, Value) and node.delete:
+        methods.append("DELETE")
+    if _invocable(node):
+        methods.append("POST")
+    return methods
 
 
 def _write_all(converted: list[tuple[Keys, Value, object]], principal: Principal) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from marshmallow import fields
@@ -10,12 +10,22 @@ from marshmallow import fields
 import scopes
 
 Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
+# (target keys, request body, access word) -> (leaf, access word) pairs; any one authorises
+CoveredBy = Callable[[Keys, object, str], Iterable[tuple[Keys, str]]]
 
 
 class Node:
-    """Base of every node; `admin_only` hides a subtree from API clients."""
+    """Base of every node; `admin_only` hides a subtree from API clients.
+
+    `open_to_clients` reopens a subtree inside an admin-only one (auth/sessions/): it is still
+    left out of listings of its admin-only parent, but a path to it is judged by scopes alone.
+    `covered_by` names other grants that authorise the node as well as a scope on it would
+    (see dispatch.Request.first_uncovered).
+    """
 
     admin_only: bool = False
+    open_to_clients: bool = False
+    covered_by: CoveredBy | None = None
 
 
 @dataclass(eq=False)
@@ -30,6 +40,7 @@ class Value(Node):
     delete: Callable[[Keys, object], None] | None = None
     admin_write: bool = False
     admin_only: bool = False
+    covered_by: CoveredBy | None = None
 
     @property
     def writable(self) -> bool:
@@ -42,6 +53,7 @@ class Call(Node):
 
     invoke: Callable[[Keys, object, object], object]
     admin_only: bool = False
+    covered_by: CoveredBy | None = None
 
 
 @dataclass(eq=False)
@@ -62,6 +74,12 @@ class Collection(Node):
     creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
     stable: bool = False  # keys never change while the app runs (outlets), so paths may be cached
     admin_only: bool = False
+    open_to_clients: bool = False
+    invoke: Callable[[Keys, object, object], object] | None = None  # POST to the collection
+    # Members belong to clients: a non-admin caller sees only the keys this returns for its
+    # client id (None for a caller that is no client), as if the others did not exist.
+    owned_keys: Callable[[Keys, str | None], Sequence[str]] | None = None
+    covered_by: CoveredBy | None = None
 
 
 class FilterForbidden(Exception):
@@ -116,21 +134,26 @@ class Tree:
         return node
 
     def admin_only(self, keys: Keys) -> bool:
+        """Whether the deepest node on the path that says so closes it to API clients."""
         node: Node = self.root
+        closed = node.admin_only
         for key in keys:
-            if node.admin_only:
-                return True
             node = node.children[key] if isinstance(node, Branch) else node.item  # type: ignore[union-attr]
-        return node.admin_only
+            if node.admin_only:
+                closed = True
+            elif node.open_to_clients:
+                closed = False
+        return closed
 
 
 class TreeView:
     """The tree as one caller sees it; implements scopes.TreeView for expanding requests."""
 
-    def __init__(self, tree: Tree, grants: scopes.GrantSet | None):
+    def __init__(self, tree: Tree, grants: scopes.GrantSet | None, client: str | None = None):
         self.tree = tree
         self.grants = grants  # None for admins
         self.admin = grants is None
+        self.client = client
         self.volatile = False  # set when a listing came from a collection whose keys may change
         self._nodes: dict[Keys, Node] = {}
 
@@ -151,8 +174,13 @@ class TreeView:
             return node.children.keys()  # type: ignore[return-value]
         if isinstance(node, Collection):
             self.volatile = self.volatile or not node.stable
-            return node.keys(prefix)
+            return self._keys(prefix, node)
         return None
+
+    def _keys(self, prefix: Keys, node: Collection) -> Sequence[str]:
+        if node.owned_keys is not None and not self.admin:
+            return node.owned_keys(prefix, self.client)
+        return node.keys(prefix)
 
     def attr(self, prefix: Keys, name: str) -> object:
         """A field a request filters on: the caller must be allowed to read it."""
@@ -183,7 +211,7 @@ class TreeView:
         if isinstance(node, Branch):
             return list(node.children.items())
         if isinstance(node, Collection):
-            return [(key, node.item) for key in node.keys(keys)]
+            return [(key, node.item) for key in self._keys(keys, node)]
         return []
 
     def render(self, keys: Keys, node: Node, depth: int | None, base: int) -> object:

@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -161,9 +162,14 @@ class Database:
             )
             return revision
 
-    def delete_client(self, client_id: str) -> bool:
+    def delete_client(self, client_id: str, by: str = "the command line") -> bool:
+        """Delete a client and its tokens and deny its id until an admin lifts the denial."""
         with self.transaction(credentials=True) as conn:
-            return conn.execute("DELETE FROM clients WHERE id = ?", (client_id,)).rowcount > 0
+            if conn.execute("DELETE FROM clients WHERE id = ?", (client_id,)).rowcount == 0:
+                return False
+            conn.execute("INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?)"
+                         " ON CONFLICT (id) DO NOTHING", (client_id, time.time(), by))
+            return True
 
     def client(self, client_id: str) -> ClientRecord | None:
         conn = self.connection()
@@ -190,11 +196,12 @@ class Database:
 
     def find_token(self, client_id: str, digest: str) -> TokenRecord | None:
         row = self.connection().execute(
-            "SELECT c.id, c.name, c.revision, t.remaining FROM tokens t"
-            " JOIN clients c ON c.id = t.client WHERE t.client = ? AND t.hash = ?",
+            "SELECT c.id, c.name, c.revision, t.remaining, d.id IS NOT NULL FROM tokens t"
+            " JOIN clients c ON c.id = t.client LEFT JOIN denied_clients d ON d.id = t.client"
+            " WHERE t.client = ? AND t.hash = ?",
             (client_id, digest),
         ).fetchone()
-        return None if row is None else TokenRecord(*row)
+        return None if row is None else TokenRecord(*row[:4], denied=bool(row[4]))
 
     def spend_use(self, client_id: str, digest: str) -> bool:
         """Spend one use of a limited token in one statement: no read-then-write race."""

@@ -34,3 +34,4 @@ class TokenRecord:
     client_name: str
     revision: int
     remaining: int | None
+    denied: bool = False  # the client was deleted and not yet lifted: its tokens are refused

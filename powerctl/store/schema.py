@@ -36,4 +36,33 @@ MIGRATIONS: list[str] = [
         line TEXT NOT NULL
     );
     """,
+    # roles for session tokens, the sessions issued (to revoke and to check ownership),
+    # and the clients refused after deletion until an admin lifts the denial
+    """
+    CREATE TABLE roles (
+        name TEXT PRIMARY KEY,
+        scopes TEXT NOT NULL,
+        description TEXT NOT NULL,
+        revision INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE sessions (
+        jti TEXT PRIMARY KEY,
+        sub TEXT NOT NULL,
+        role TEXT NOT NULL,
+        client TEXT,
+        creator TEXT NOT NULL,
+        outlets TEXT,
+        issued INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        revoked INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_client ON sessions (client, expires);
+    CREATE INDEX sessions_by_expiry ON sessions (expires);
+    CREATE INDEX sessions_by_creator ON sessions (creator);
+    CREATE TABLE denied_clients (
+        id TEXT PRIMARY KEY,
+        at REAL NOT NULL,
+        by TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
 ]

@@ -1,0 +1,61 @@
+"""auth/roles/<name>/: named scope sets for session tokens (admins only)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+from powerctl.resources.clients import check_scopes
+from powerctl.resources.values import label
+from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.store import Database
+from powerctl.store import roles as store
+
+ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class RoleSchema(Schema):
+    """A role: the same `{scope: true}` map as a client registration, and a description."""
+
+    class Meta:
+        unknown = RAISE
+
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+                         validate=check_scopes)
+    description = label(200, load_default="")
+
+
+class RoleField(fields.Field):
+    """A whole role as one value of the tree."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("a role is a JSON object")
+        return RoleSchema().load(value)
+
+
+def as_json(record: store.RoleRecord) -> dict:
+    return {"scopes": dict.fromkeys(record.scopes, True), "description": record.description}
+
+
+def roles_node(db: Database, audit) -> Collection:
+    def read(keys: Keys) -> dict | None:
+        record = store.role(db, keys[2])
+        return None if record is None else as_json(record)
+
+    def write(keys: Keys, value: dict, who) -> None:
+        store.put_role(db, keys[2], tuple(value["scopes"]), value["description"])
+        audit.record(f"Role {keys[2]} set by {who.actor()} ({len(value['scopes'])} scopes);"
+                     " its sessions follow it from the next request")
+
+    def delete(keys: Keys, who) -> None:
+        store.delete_role(db, keys[2])
+        audit.record(f"Role {keys[2]} deleted by {who.actor()}; its sessions are refused")
+
+    return Collection(
+        keys=lambda _prefix: store.role_names(db),
+        item=Value(RoleField(), read=read, write=write, delete=delete),
+        array=False,
+        creatable=lambda key: ROLE_NAME.fullmatch(key) is not None,
+    )

@@ -1,0 +1,140 @@
+"""script/: the user functions, starting and stopping them, and the threads running them."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from flask import g
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from powerctl.auth.principal import Principal
+from powerctl.errors import BadRequest, Conflict, describe_validation
+from powerctl.restapi.body import Body
+from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.scripts.runner import Runner
+
+SOURCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(.*?)\s*\)\s*")
+START_SHAPE = ('send [{"user_function": "NAME"}], optionally with "args": [1, 2]'
+               ' or "source": "NAME(1,2)"')
+
+
+class StartRequest(Schema):
+    class Meta:
+        unknown = RAISE
+
+    user_function = fields.String(required=True, validate=validate.Length(1, 64))
+    args = fields.List(fields.Integer(strict=True), validate=validate.Length(max=16))
+    source = fields.String(validate=validate.Length(max=256))
+
+
+def _json(body: Body) -> object:
+    if body.kind == "json":
+        return body.value
+    if body.kind == "text":
+        try:
+            return json.loads(body.value)  # type: ignore[arg-type]
+        except json.JSONDecodeError:
+            return None
+    return None
+
+
+def _named(body: Body) -> str | None:
+    """The function a start body names, if it has the expected shape."""
+    value = _json(body)
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+        name = value[0].get("user_function")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def start_request(body: Body) -> tuple[str, list[int]]:
+    """The function and arguments of `[{"user_function": ..., "args"|"source": ...}]`."""
+    value = _json(body)
+    if not (isinstance(value, list) and len(value) == 1):
+        raise BadRequest(f"a start body is a JSON array of one object: {START_SHAPE}")
+    try:
+        item = StartRequest().load(value[0])
+    except ValidationError as err:
+        raise BadRequest(f"bad start request: {'; '.join(describe_validation(err.messages))};"
+                         f" {START_SHAPE}", errors=err.messages) from None
+    name, args = item["user_function"], item.get("args", [])
+    if "source" in item:
+        if "args" in item:
+            raise BadRequest('give "args" or "source", not both')
+        match = SOURCE.fullmatch(item["source"])
+        texts = match.group(2).split(",") if match and match.group(2) else []
+        if not match or match.group(1) != name or not all(re.fullmatch(r"\s*-?\d{1,9}\s*", t)
+                                                          for t in texts):
+            raise Conflict(f'source must call "{name}" with integer arguments, such as'
+                           f' "{name}(5,10)", not {item["source"]!r}')
+        args = [int(text) for text in texts]
+    return name, args
+
+
+def stop_request(body: Body) -> list[str]:
+    value = _json(body)
+    if (not isinstance(value, list) or not 1 <= len(value) <= 64
+            or not all(isinstance(item, str) for item in value)
+            or ("all" in value and len(value) > 1)):
+        raise BadRequest('a stop body is ["all"] or a JSON array of thread ids such as ["21"]')
+    return value
+
+
+def sees_all(who: Principal, threads: Keys) -> bool:
+    """Whether a caller sees and stops every thread, not only those it started."""
+    return who.grants is None or who.grants.allows(threads, "get")
+
+
+def script_node(runner: Runner) -> Branch:
+    names = list(runner.functions)
+
+    def describe(keys: Keys) -> dict:
+        args = runner.functions[keys[-1]].args
+        return {"args": list(args)} if args else {}
+
+    def start(keys: Keys, body: Body, who: Principal) -> str:
+        name, args = start_request(body)
+        return runner.start(name, args, who)
+
+    def stop(keys: Keys, body: Body, who: Principal) -> list[str]:
+        return runner.stop(stop_request(body), who, sees_all(who, (*keys[:-1], "threads")))
+
+    def threads(prefix: Keys, _client: str | None) -> list[str]:
+        who = g.principal
+        return [script.id for script in runner.visible(who, sees_all(who, prefix))]
+
+    def label(keys: Keys) -> str | None:
+        script = runner.thread(keys[-2])
+        return None if script is None else script.label
+
+    # Whoever may start or stop scripts may list the threads (its own, unless it may read
+    # script/threads/ itself) and the functions it may start.
+    def starters(base: Keys, access: str) -> list[tuple[Keys, str]]:
+        if access != "get":
+            return []
+        return [((*base, "start"), "invoke"), ((*base, "stop"), "invoke"),
+                *(((*base, "user_functions", name), "invoke") for name in names)]
+
+    def readers(base: Keys, function: Keys, access: str) -> list[tuple[Keys, str]]:
+        return [(function, "invoke"), ((*base, "start"), "invoke")] if access == "get" else []
+
+    def function_starters(keys: Keys, body: Body, access: str) -> list[tuple[Keys, str]]:
+        name = _named(body)
+        return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
+
+    function = Value(fields.Raw(), read=describe,
+                     covered_by=lambda keys, _body, access: readers(keys[:-2], keys, access))
+    thread = Branch({"label": Value(
+        fields.String(), read=label,
+        covered_by=lambda keys, _body, access: starters(keys[:-3], access))})
+    return Branch({
+        "user_functions": Collection(
+            keys=lambda _prefix: names, item=function, array=False, stable=True,
+            covered_by=lambda keys, _body, access: readers(keys[:-1], keys, access)),
+        "start": Call(start, covered_by=function_starters),
+        "stop": Call(stop),
+        "threads": Collection(
+            keys=lambda _prefix: runner.ids(), owned_keys=threads, item=thread, array=False,
+            covered_by=lambda keys, _body, access: starters(keys[:-1], access)),
+    })

@@ -1,0 +1,128 @@
+"""auth/sessions/: POST makes a session token; a client sees and revokes only its own."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+import scopes
+from powerctl.auth.sessions import SessionService, first_exceeding
+from powerctl.errors import BadRequest, Forbidden
+from powerctl.relay import Relay
+from powerctl.resources.roles import ROLE_NAME
+from powerctl.resources.values import label
+from powerctl.restapi.body import convert
+from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.store import Database
+from powerctl.store import roles as role_store
+from powerctl.store import sessions as store
+
+TTL_DEFAULT = 3600
+TTL_MAX = 86400
+WHERE = "/auth/sessions/"
+
+
+def _role_name(value: str) -> None:
+    if ROLE_NAME.fullmatch(value) is None:
+        raise ValidationError("a role name is 1-64 letters, digits, - and _")
+
+
+class OutletRef(fields.Field):
+    """An outlet by index (integer) or by name (string)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValidationError("an outlet is an index (integer) or a name (string)")
+        return value
+
+
+class SessionRequest(Schema):
+    """The body of POST /auth/sessions/."""
+
+    class Meta:
+        unknown = RAISE
+
+    whoami = label(128, required=True)
+    role = fields.String(required=True, validate=_role_name)
+    outlets = fields.List(OutletRef(), validate=validate.Length(1, 256))
+    ttl = fields.Integer(strict=True, load_default=TTL_DEFAULT, validate=validate.Range(
+        1, TTL_MAX, error=f"must be between 1 and {TTL_MAX} s"))
+
+
+class SessionRequestField(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("a session request is a JSON object")
+        return SessionRequest().load(value)
+
+
+def resolve_outlets(relay: Relay, wanted: list[int | str]) -> tuple[int, ...]:
+    """Outlet indexes for indexes or names, fixed now: a later rename changes nothing."""
+    by_name: dict[str, list[int]] = {}
+    for index in range(relay.count):
+        by_name.setdefault(relay.outlet(index).name, []).append(index)
+    found: set[int] = set()
+    problems: dict[int, list[str]] = {}
+    for position, ref in enumerate(wanted):
+        if isinstance(ref, int):
+            matches = [ref] if 0 <= ref < relay.count else []
+        else:
+            matches = by_name.get(ref, [])
+        if len(matches) == 1:
+            found.add(matches[0])
+        else:
+            problems[position] = [f"no outlet {ref!r}" if not matches
+                                  else f"{len(matches)} outlets are named {ref!r}"]
+    if problems:
+        raise BadRequest(f"bad outlets for {WHERE}: outlets are 0-{relay.count - 1} or their"
+                         " unique names", errors={WHERE: {"outlets": problems}})
+    return tuple(sorted(found))
+
+
+def _describe(record: store.SessionRecord) -> dict:
+    return {"whoami": record.sub, "role": record.role,
+            "outlets": None if record.outlets is None else list(record.outlets),
+            "creator": record.creator, "issued": record.issued, "expires": record.expires}
+
+
+def sessions_node(db: Database, service: SessionService, relay: Relay, audit) -> Collection:
+    def create(_keys: Keys, body, who) -> dict:
+        wanted = convert(body, SessionRequestField(), WHERE)
+        role = role_store.role(db, wanted["role"])
+        if role is None:
+            raise BadRequest(f"no role {wanted['role']!r}; admins define roles under /auth/roles/",
+                             errors={WHERE: {"role": ["no such role"]}})
+        outlets = resolve_outlets(relay, wanted["outlets"]) if "outlets" in wanted else None
+        if not who.is_admin:
+            wider = first_exceeding(who.grants, scopes.GrantSet.compile(role.scopes))
+            if wider is not None:
+                reason = (f"role {role.name} grants {wider.text} beyond the scopes of"
+                          f" client {who.client}")
+                audit.record(f"access denied for {who.describe()}: {reason}")
+                raise Forbidden(f"client {who.client} may not do this: {reason}",
+                                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+        issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
+        only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
+        audit.record(f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
+                     f" created by {who.actor()}, {wanted['ttl']} s")
+        return {"token": issued.token, "expires": issued.expires}
+
+    def read(keys: Keys) -> dict | None:
+        record = store.session(db, keys[2])
+        return None if record is None else _describe(record)
+
+    def revoke(keys: Keys, who) -> None:
+        store.revoke_session(db, keys[2])
+        audit.record(f"Session {keys[2]} revoked by {who.actor()}")
+
+    def now() -> int:
+        return int(service.now())
+
+    return Collection(
+        keys=lambda _prefix: store.live_sessions(db, now()),
+        owned_keys=lambda _prefix, client: (
+            [] if client is None else store.live_sessions(db, now(), client)),
+        item=Value(fields.Raw(), read=read, delete=revoke),
+        array=False,
+        invoke=create,
+        open_to_clients=True,  # inside admin-only auth/: creation is judged by scopes
+    )

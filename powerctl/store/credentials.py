@@ -1,0 +1,38 @@
+"""Credential edits smaller than a whole registration: one token, and the denied list."""
+
+from __future__ import annotations
+
+from powerctl.store.db import Database
+
+
+def add_token(db: Database, client_id: str, digest: str, remaining: int | None) -> bool:
+    """Add one token hash to an existing client; False when there is no such client."""
+    with db.transaction(credentials=True) as conn:
+        if conn.execute("SELECT 1 FROM clients WHERE id = ?", (client_id,)).fetchone() is None:
+            return False
+        conn.execute("INSERT INTO tokens (client, hash, remaining) VALUES (?, ?, ?)",
+                     (client_id, digest, remaining))
+        return True
+
+
+def remove_token(db: Database, client_id: str, digest: str) -> bool:
+    with db.transaction(credentials=True) as conn:
+        return conn.execute("DELETE FROM tokens WHERE client = ? AND hash = ?",
+                            (client_id, digest)).rowcount > 0
+
+
+def denied_ids(db: Database) -> list[str]:
+    return [r[0] for r in db.connection().execute("SELECT id FROM denied_clients ORDER BY id")]
+
+
+def denial(db: Database, client_id: str) -> tuple[float, str] | None:
+    """When and by whom a client was denied, or None."""
+    row = db.connection().execute(
+        "SELECT at, by FROM denied_clients WHERE id = ?", (client_id,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def lift_denial(db: Database, client_id: str) -> bool:
+    with db.transaction(credentials=True) as conn:
+        return conn.execute("DELETE FROM denied_clients WHERE id = ?",
+                            (client_id,)).rowcount > 0

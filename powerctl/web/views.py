@@ -1,0 +1,130 @@
+"""Routes of the settings page: the page, a scope checker, and token create/revoke.
+
+Everything else the page changes (clients, outlets, denials, sessions) goes through /restapi/.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+
+import scopes
+from powerctl.audit import audit
+from powerctl.auth import Principal, authenticator
+from powerctl.auth.bearer import encode_token, token_hash
+from powerctl.errors import BadRequest, NotFound
+from powerctl.resources.clients import CLIENT_ID
+from powerctl.restapi.dispatch import deny, raw_target
+from powerctl.store.credentials import add_token, remove_token
+from powerctl.web import page
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/settings/static")
+
+MAX_CHECKED = 256
+MAX_USES = 1_000_000_000
+SECURITY_HEADERS = {
+    # nothing inline and nothing from elsewhere; never framed (clickjacking)
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none';"
+                               " form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def guard(changes: bool = False) -> Principal:
+    """An admin, or 401/403; a request that changes something must carry the page's token."""
+    principal = authenticator().authenticate(raw_target())
+    if not principal.is_admin:
+        deny(principal, "the settings page is for admins only")
+    csrf = current_app.extensions["powerctl.csrf"]
+    if changes and not csrf.valid(principal.name, request.headers.get("X-CSRF", "")):
+        deny(principal, "the settings page's X-CSRF token is missing or stale; reload the page")
+    audit().record(f"access allowed for {principal.describe()}")
+    return principal
+
+
+@bp.after_request
+def secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+@bp.get("/")
+@bp.get("/settings/")
+def settings() -> str:
+    who = guard()
+    app = current_app
+    db = app.extensions["powerctl.db"]
+    return render_template(
+        "settings.html",
+        csrf=app.extensions["powerctl.csrf"].issue(who.name),
+        user=who.name,
+        serial=db.get_setting("serial"),
+        outlets=page.outlets(app.extensions["powerctl.relay"]),
+        clients=page.clients(db),
+        denied=page.denied(db),
+        roles=page.roles(db),
+        sessions=page.sessions(db, app.extensions["powerctl.auth"].sessions.now()),
+        presets=page.PRESETS,
+        audit_lines=app.extensions["powerctl.audit"].tail(page.AUDIT_LINES)[::-1],
+    )
+
+
+@bp.get("/settings/scope-check/")
+def scope_check() -> Response:
+    """Parse each `scope` query value as the API would; errors carry the column."""
+    guard()
+    results = []
+    for text in request.args.getlist("scope")[:MAX_CHECKED]:
+        try:
+            scopes.parse_scope(text)
+            results.append({"scope": text, "ok": True})
+        except scopes.ScopeError as err:
+            results.append({"scope": text, "ok": False, "message": err.message,
+                            "column": err.column})
+    return jsonify(results)
+
+
+def _client(client_id: str):
+    record = None
+    if CLIENT_ID.fullmatch(client_id) is not None:
+        record = current_app.extensions["powerctl.db"].client(client_id)
+    if record is None:
+        raise NotFound(f"no client {client_id[:64]!r}")
+    return record
+
+
+@bp.post("/settings/clients/<client_id>/tokens/")
+def new_token(client_id: str) -> Response:
+    """Make a 256-bit token in the server, store only its hash, and show it this once."""
+    who = guard(changes=True)
+    record = _client(client_id)
+    body = request.get_json(silent=True)
+    uses = body.get("uses") if isinstance(body, dict) else None
+    if uses is not None and (type(uses) is not int or not 1 <= uses <= MAX_USES):
+        raise BadRequest(f"uses must be empty (no limit) or a whole number from 1 to {MAX_USES}",
+                         errors={"uses": ["not a whole number in range"]})
+    raw = secrets.token_bytes(32)
+    digest = token_hash(raw)
+    if not add_token(current_app.extensions["powerctl.db"], client_id, digest, uses):
+        raise NotFound(f"no client {client_id!r}")
+    audit().record(f"Token {digest[:8]} added to client {client_id} by {who.actor()}"
+                   f" ({'no limit' if uses is None else f'{uses} uses'})")
+    token = f"{client_id}.{encode_token(raw)}"
+    return jsonify({"token": token, "hash": digest, "uses": page.uses_text(
+                        {} if uses is None else {"remaining_use_count": uses}),
+                    "curl": page.curl_line(token, record, request.host_url, request.is_secure)})
+
+
+@bp.delete("/settings/clients/<client_id>/tokens/<digest>/")
+def revoke_token(client_id: str, digest: str) -> Response:
+    who = guard(changes=True)
+    _client(client_id)
+    if not remove_token(current_app.extensions["powerctl.db"], client_id, digest):
+        raise NotFound(f"client {client_id} has no such token")
+    audit().record(f"Token {digest[:8]} of client {client_id} revoked by {who.actor()}")
+    return Response(status=204)
