@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean openapi image image-check image-lock fuzz
 
 install: $(STAMP)
 
@@ -24,6 +24,31 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# docs/openapi.yaml -> powerctl/openapi.json, the copy the server ships (tests/api/test_openapi.py)
+openapi: install
+	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())'
+
+# dist/: the wheel and the firmware overlay tarball (docs/firmware.md)
+image: install
+	$(BIN)/python packaging/build.py --dist dist
+
+# two complete builds of this tree, compared byte for byte
+image-check: install
+	rm -rf build/image-check
+	$(BIN)/python packaging/build.py --dist build/image-check/one
+	$(BIN)/python packaging/build.py --dist build/image-check/two
+	cmp build/image-check/one/powerctl-*-none-any.whl build/image-check/two/powerctl-*-none-any.whl
+	cmp build/image-check/one/powerctl-overlay-*.tar.gz build/image-check/two/powerctl-overlay-*.tar.gz
+
+# re-resolve packaging/requirements.txt, the image's exact runtime packages
+image-lock: install
+	$(BIN)/python packaging/build.py --lock --dist build/image-lock
+
+# the OpenAPI fuzzer at length: FUZZ_EXAMPLES random examples per operation (make test runs 3)
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	POWERCTL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -42,6 +42,7 @@ class BoardHandle:
         self._diverged: set[int] = set()
         self._online = False
         self._failure: HardwareError | None = None
+        self.errors = 0  # failed opens, polls and commands, for metrics; changed under the I/O lock
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._monitor, name=f"hw-monitor-{self.name}", daemon=True)
@@ -125,6 +126,7 @@ class BoardHandle:
                 raise
             except HardwareError as exc:
                 self._failure = exc
+                self.errors += 1
                 raise
             self._remember({index: on})
         finally:
@@ -199,6 +201,7 @@ class BoardHandle:
     def _went_offline(self, exc: HardwareError) -> None:
         """Close the port and mark the board offline, logging the first failure of an outage."""
         self.board.close()
+        self.errors += 1
         first = self._online or not self._ready.is_set()
         self._online = False
         self._failure = exc

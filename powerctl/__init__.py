@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 import hw
-from powerctl import audit, auth, bootstrap, errors, restapi, web
+from powerctl import audit, auth, bootstrap, errors, metrics, openapi, restapi, web
 from powerctl import config as config_mod
 from powerctl.network import build_network
 from powerctl.relay import Relay
@@ -59,6 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
         "network": network_node(build_network(settings["network"]), trail),
         "auth": auth_node(db, trail, sessions_node(db, authenticator.sessions, relay, trail)),
     }))
+    metrics.init_app(app, controller)
+    openapi.init_app(app)
     web.init_app(app, db)
     errors.init_app(app)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 
 from flask import Flask, current_app, request
 
@@ -34,6 +35,7 @@ class Authenticator:
         )
         self._audit = audit
         self.realm = auth["realm"]
+        self.observers: list[Callable[[str], None]] = []  # told "failure" and "lockout" (metrics)
 
     def authenticate(self, raw_target: str) -> Principal:
         addr = request.remote_addr or "unknown"
@@ -97,7 +99,12 @@ class Authenticator:
 
     def _fail(self, addr: str, reason: str, count: bool = True) -> None:
         self._audit.record(f"access denied for {addr}: {reason}")
-        if count and self.lockout.failure(addr):
+        started = count and self.lockout.failure(addr)
+        for observer in self.observers:
+            observer("failure")
+            if started:
+                observer("lockout")
+        if started:
             minutes = current_app.extensions["powerctl.db"].get_setting("lockout_delay_minutes")
             self._audit.record(f"lockout of {addr} started after repeated failed logins"
                                f" ({minutes} min)")

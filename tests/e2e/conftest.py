@@ -50,12 +50,13 @@ class Server:
 
 
 def start_server(data_dir: Path, *extra: str, env: dict | None = None, http: bool = False,
-                 port: int | None = None) -> Server:
+                 port: int | None = None, command: list[str] | None = None) -> Server:
+    """`command` (default: this interpreter's `powerctl serve`) with a free port and data_dir."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"server-{port}.log"
-    args = [sys.executable, "-m", "powerctl.cli", "serve", "--bind", f"127.0.0.1:{port}",
-            "--data-dir", str(data_dir), *extra]
+    serve = command or [sys.executable, "-m", "powerctl.cli", "serve"]
+    args = [*serve, "--bind", f"127.0.0.1:{port}", "--data-dir", str(data_dir), *extra]
     if http:
         args.append("--http")
     environment = dict(os.environ if env is None else env)

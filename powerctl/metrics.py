@@ -1,0 +1,148 @@
+"""GET /metrics: the gateway's state in the Prometheus text format, one registry per app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, request
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+import hw
+from powerctl.audit import audit
+from powerctl.auth import authenticator
+from powerctl.restapi.dispatch import deny, raw_target
+from powerctl.version import __version__
+
+# The classic text format: every Prometheus release reads it, and our names are plain ASCII.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+bp = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    """Counters fed by request and authentication hooks, and gauges read at scrape time."""
+
+    def __init__(self, app: Flask, controller: hw.Controller):
+        # Per app, never the global registry: a process (a test run) may build many apps.
+        self.registry = CollectorRegistry()
+        self.requests = Counter("powerctl_http_requests", "HTTP requests answered, by method and status",
+                                ["method", "status"], registry=self.registry)
+        self.auth_failures = Counter("powerctl_auth_failures",
+                                     "Failed authentication attempts (bad or exhausted credentials)",
+                                     registry=self.registry)
+        self.lockouts = Counter("powerctl_lockouts", "Lockouts started after repeated failed logins",
+                                registry=self.registry)
+        self.registry.register(StateCollector(app, controller))
+
+    def count_request(self, response: Response) -> Response:
+        method = request.method if request.method in METHODS else "other"
+        self.requests.labels(method, str(response.status_code)).inc()
+        return response
+
+    def auth_event(self, event: str) -> None:
+        if event == "failure":
+            self.auth_failures.inc()
+        elif event == "lockout":
+            self.lockouts.inc()
+
+
+class StateCollector:
+    """Reads outlets, meters, boards and token use counts when Prometheus scrapes."""
+
+    def __init__(self, app: Flask, controller: hw.Controller):
+        self.app = app
+        self.controller = controller
+
+    def describe(self) -> list[Metric]:
+        return []  # nothing to check at registration; reading the hardware there would be wasted
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("powerctl_info", "The gateway's version", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        yield from self.outlets()
+        yield from self.meters()
+        yield from self.boards()
+        yield from self.tokens()
+
+    def outlets(self) -> list[Metric]:
+        relay = self.app.extensions["powerctl.relay"]
+        labels = ["outlet", "name"]
+        state = GaugeMetricFamily("powerctl_outlet_state", "Configured (persistent) state, 1 on",
+                                  labels=labels)
+        transient = GaugeMetricFamily("powerctl_outlet_transient_state",
+                                      "Where the outlet is headed now (differs during a cycle), 1 on",
+                                      labels=labels)
+        physical = GaugeMetricFamily("powerctl_outlet_physical_state",
+                                     "What the board last reported, 1 on; absent until it reports",
+                                     labels=labels)
+        for index in range(relay.count):
+            record = relay.outlet(index)
+            names = [str(index), record.name]
+            state.add_metric(names, float(record.state))
+            transient.add_metric(names, float(relay.transient(index)))
+            reported = relay.physical(index)
+            if reported is not None:
+                physical.add_metric(names, float(reported))
+        return [state, transient, physical]
+
+    def meters(self) -> list[Metric]:
+        values = GaugeMetricFamily("powerctl_meter_value", "Meter readings; absent while unreadable",
+                                   labels=["id", "unit", "quantity"])
+        for meter_id, reading in self.controller.read_meters().items():
+            if reading.value is not None:
+                values.add_metric([meter_id, reading.unit, reading.quantity], reading.value)
+        return [values]
+
+    def boards(self) -> list[Metric]:
+        online = GaugeMetricFamily("powerctl_board_online", "1 while the board answers",
+                                   labels=["board"])
+        errors = CounterMetricFamily("powerctl_board_errors",
+                                     "Failed opens, polls and commands of the board", labels=["board"])
+        for board in self.controller.boards:
+            online.add_metric([board.name], float(board.status == "online"))
+            errors.add_metric([board.name], board.errors)
+        return [online, errors]
+
+    def tokens(self) -> list[Metric]:
+        """Use counts per client, summed: never a series per token, which would name its hash."""
+        db = self.app.extensions["powerctl.db"]
+        remaining = GaugeMetricFamily("powerctl_client_token_uses_remaining",
+                                      "Uses left on the client's limited tokens, summed",
+                                      labels=["client"])
+        exhausted = GaugeMetricFamily("powerctl_client_tokens_exhausted",
+                                      "The client's limited tokens with no use left", labels=["client"])
+        unlimited = GaugeMetricFamily("powerctl_client_tokens_unlimited",
+                                      "The client's tokens without a use limit", labels=["client"])
+        for client_id in db.client_ids():
+            record = db.client(client_id)
+            if record is None:
+                continue  # deleted between the two reads
+            counts = [limits["remaining_use_count"] for limits in record.access_tokens.values()
+                      if "remaining_use_count" in limits]
+            remaining.add_metric([client_id], sum(counts))
+            exhausted.add_metric([client_id], sum(1 for count in counts if count == 0))
+            unlimited.add_metric([client_id], len(record.access_tokens) - len(counts))
+        return [remaining, exhausted, unlimited]
+
+
+@bp.get("/metrics", provide_automatic_options=False)
+@bp.get("/metrics/", provide_automatic_options=False)
+def scrape() -> Response:
+    principal = authenticator().authenticate(raw_target())
+    if principal.grants is not None and not principal.grants.allows(("metrics",), "get"):
+        deny(principal, "no get scope covers /metrics/", insufficient=True)
+    audit().record(f"access allowed for {principal.describe()}")
+    metrics: Metrics = current_app.extensions["powerctl.metrics"]
+    return Response(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE})
+
+
+def init_app(app: Flask, controller: hw.Controller) -> Metrics:
+    metrics = Metrics(app, controller)
+    app.extensions["powerctl.metrics"] = metrics
+    app.extensions["powerctl.auth"].observers.append(metrics.auth_event)
+    app.after_request(metrics.count_request)
+    app.register_blueprint(bp)
+    return metrics
