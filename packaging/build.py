@@ -49,8 +49,12 @@ def source_date_epoch() -> int:
 
 
 def offline_env() -> dict:
-    """pip without this machine's configuration: only the wheelhouse may supply packages."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    """pip without this machine's configuration: only the wheelhouse may supply packages.
+
+    PYTHONPATH goes too: a checkout on it would look installed to pip, which would skip the wheel.
+    """
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("PIP_") and key not in ("PYTHONPATH", "PYTHONHOME")}
     return dict(env, PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
 
 

@@ -1,4 +1,4 @@
-"""Audit trail: every line goes to Python logging at once and to a bounded table in the store."""
+"""Audit trail: every line goes to Python logging and to a bounded table in the store."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ class Audit:
                 break
         if not batch:
             return
+        # Lines quote client text (names, paths): one that is not encodable (a lone surrogate)
+        # must not cost the batch, so escape what UTF-8 cannot hold.
+        batch = [(at, line.encode("utf-8", "backslashreplace").decode("utf-8")) for at, line in batch]
         if log.isEnabledFor(logging.INFO):
             for at, line in batch:
                 entry = log.makeRecord(log.name, logging.INFO, __file__, 0, "%s", (line,), None)
@@ -65,7 +68,7 @@ class Audit:
             try:
                 self.flush()
             except Exception:
-                log.exception("could not write audit lines to the store; will retry")
+                log.exception("could not write audit lines to the store (they were logged)")
 
 
 def audit() -> Audit:

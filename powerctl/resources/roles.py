@@ -23,7 +23,7 @@ class RoleSchema(Schema):
 
     scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
                          validate=check_scopes)
-    description = label(200, load_default="")
+    description = label(200, min_length=0, load_default="")  # GET shows "" for none: PUT it back
 
 
 class RoleField(fields.Field):

@@ -19,10 +19,10 @@ class Flag(fields.Boolean):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-def label(max_length: int = 64, **kwargs) -> fields.String:
+def label(max_length: int = 64, min_length: int = 1, **kwargs) -> fields.String:
     """A display name: printable text, no control characters."""
     return fields.String(**kwargs, validate=[
-        validate.Length(1, max_length),
+        validate.Length(min_length, max_length),
         validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"),
     ])
 

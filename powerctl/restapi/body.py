@@ -37,7 +37,14 @@ def read_body() -> Body:
         return Body("empty")
     if mimetype == "application/json" or mimetype.endswith("+json"):
         try:
-            return Body("json", json.loads(data))
+            value = json.loads(data)
+            # json accepts lone surrogates (\ud800, or their raw bytes); they are no text, so
+            # SQLite and the audit trail could not store them: refuse them here, as bad UTF-8.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+            return Body("json", value)
+        except UnicodeEncodeError as err:
+            raise BadRequest("JSON body holds a lone surrogate, which is not text",
+                             errors={"body": ["lone surrogate"]}) from err
         except UnicodeDecodeError as err:
             raise BadRequest("JSON body is not UTF-8") from err
         except json.JSONDecodeError as err:

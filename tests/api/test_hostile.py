@@ -101,3 +101,26 @@ def test_scope_filters_are_evaluated_without_the_clients_read_rights(app, admin)
     client = Api(app.test_client(), bearer="unlocked.SGVsbG8")
     assert client.put("/restapi/relay/outlets/3/state/", data="value=false", **FORM).status_code == 204
     assert client.put("/restapi/relay/outlets/4/state/", data="value=false", **FORM).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PUT", "/restapi/relay/outlets/1/name/", b'"a\\ud800"'),
+    ("PUT", "/restapi/relay/name/", b'"a\\udfff"'),
+    ("PUT", "/restapi/relay/name/", b'"a\xed\xa0\x80"'),
+    ("PUT", "/restapi/auth/roles/r/", b'{"scopes":{},"description":"\\ud800"}'),
+    ("POST", "/restapi/auth/sessions/", b'{"whoami":"\\ud800","role":"r"}'),
+], ids=["outlet-name", "relay-name", "relay-name-raw-bytes", "role-description", "session-whoami"])
+def test_a_lone_surrogate_in_json_is_400_and_changes_nothing(app, admin, method, path, body):
+    # Regression: json accepts a lone surrogate, which SQLite and the audit trail cannot store:
+    # a session or role answered 500, a relay name 204 and the audit batch holding it was lost.
+    assert admin.put("/restapi/auth/roles/r/", json={"scopes": {}}).status_code == 204
+    before = admin.get("/restapi/").json
+    response = admin.request(method, path, data=body, content_type="application/json")
+    assert response.status_code == 400, response.data
+    assert "surrogate" in response.json["message"]
+    assert admin.get("/restapi/").json == before
+    assert app.extensions["powerctl.audit"].tail(5)  # the audit trail still stores its lines
+    paired = admin.put("/restapi/relay/name/", data=b'"\\ud83d\\udd0c plug"',
+                       content_type="application/json")
+    assert paired.status_code == 204  # a surrogate pair is one character, and fine
+    assert admin.get("/restapi/relay/name/").json == "\U0001f50c plug"

@@ -46,3 +46,20 @@ def test_other_methods_and_options_are_refused_in_the_envelope(app):
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         response = client.open("/openapi.json", method=method)
         assert response.status_code == 405 and response.json["code"] == 405
+
+
+def test_session_tokens_roles_and_the_denied_list_are_described():
+    operations = {(path, method) for path, item in SPEC["paths"].items() for method in item
+                  if method in ("get", "put", "post", "delete")}
+    assert {
+        ("/restapi/auth/roles/", "get"), ("/restapi/auth/roles/{role}/", "get"),
+        ("/restapi/auth/roles/{role}/", "put"), ("/restapi/auth/roles/{role}/", "delete"),
+        ("/restapi/auth/sessions/", "get"), ("/restapi/auth/sessions/", "post"),
+        ("/restapi/auth/sessions/{jti}/", "get"), ("/restapi/auth/sessions/{jti}/", "delete"),
+        ("/restapi/auth/denied/", "get"), ("/restapi/auth/denied/{client}/", "get"),
+        ("/restapi/auth/denied/{client}/", "delete"),
+    } <= operations
+    assert "JWT" in SPEC["components"]["securitySchemes"]["bearer"]["description"]
+    create = SPEC["paths"]["/restapi/auth/sessions/"]["post"]
+    assert "security" not in create  # clients too, through their scopes
+    assert {"200", "204", "400", "401", "403", "409"} <= set(create["responses"])

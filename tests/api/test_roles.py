@@ -20,6 +20,14 @@ def test_put_get_list_and_delete_a_role(admin):
     assert admin.delete("/restapi/auth/roles/viewonly/").status_code == 404
 
 
+def test_a_role_read_back_can_be_put_back_unchanged(admin):
+    assert admin.put("/restapi/auth/roles/bare/", json={"scopes": VIEW}).status_code == 204
+    read = admin.get("/restapi/auth/roles/bare/").json
+    assert read["description"] == ""
+    assert admin.put("/restapi/auth/roles/bare/", json=read).status_code == 204
+    assert admin.get("/restapi/auth/roles/bare/").json == read
+
+
 @pytest.mark.parametrize(("body", "field", "needle"), [
     ({"scopes": {"/relay/outlets/all;locked/": True}}, "scopes", "column 20"),
     ({"scopes": {"/relay/?access=fly": True}}, "scopes", "fly"),

@@ -23,8 +23,9 @@ from tests.support import ADMIN_PASSWORD
 EXAMPLES = int(os.environ.get("POWERCTL_FUZZ_EXAMPLES", "0"))
 HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"
 BEARER = "fuzzclient.SGVsbG8"
+# /auth/sessions/: create (invoke), read the token back (get), revoke its own (modify)
 BEARER_SCOPES = ["/relay/", "/meter/?access=get", "/config/?access=get", "/network/",
-                 "/script/", "/metrics/?access=get"]
+                 "/script/", "/metrics/?access=get", "/auth/sessions/"]
 
 
 def settings() -> SchemathesisConfig:
@@ -72,28 +73,54 @@ def admin_session(live):
     return session_for(live, auth=HTTPDigestAuth("admin", ADMIN_PASSWORD))
 
 
+def register(live, admin_session, client_id: str, scopes: list[str]) -> None:
+    registration = {"name": client_id, "redirect_urls": {}, "refresh_tokens": {},
+                    "scopes": dict.fromkeys(scopes, True), "access_tokens": {HELLO_HASH: {}}}
+    response = admin_session.put(live.url(f"/restapi/auth/clients/{client_id}/"),
+                                 json=registration, headers={"X-CSRF": "x"})
+    assert response.status_code == 204, response.text
+
+
 @pytest.fixture(scope="module")
 def bearer_session(live, admin_session):
-    registration = {"name": "fuzzclient", "redirect_urls": {}, "refresh_tokens": {},
-                    "scopes": dict.fromkeys(BEARER_SCOPES, True), "access_tokens": {HELLO_HASH: {}}}
-    response = admin_session.put(live.url("/restapi/auth/clients/fuzzclient/"), json=registration,
-                                 headers={"X-CSRF": "x"})
+    register(live, admin_session, "fuzzclient", BEARER_SCOPES)
+    # A deleted client, so that auth/denied/ lists something.
+    register(live, admin_session, "gone", ["/relay/?access=get"])
+    response = admin_session.delete(live.url("/restapi/auth/clients/gone/"),
+                                    headers={"X-CSRF": "x"})
     assert response.status_code == 204, response.text
     return session_for(live, bearer=BEARER)
 
 
+def ensure_session_role(case, live, admin_session) -> None:
+    """Before a session is asked for, make the role the document's example names, so that the
+    example can succeed (the fuzzer may have replaced or deleted it): the example role's scopes
+    are ones the bearer client holds."""
+    if (case.method, case.path) != ("POST", "/restapi/auth/sessions/"):
+        return
+    role = SESSION_EXAMPLE["role"]
+    response = admin_session.put(live.url(f"/restapi/auth/roles/{role}/"), json=ROLE_BODY,
+                                 headers={"X-CSRF": "x"})
+    assert response.status_code == 204, response.text
+
+
 # The served /openapi.json equals this document (tests/api/test_openapi.py); loading it here lets
 # pytest list one test per operation before any server runs.
-schema = schemathesis.openapi.from_dict(json.loads(openapi.packaged()), config=settings())
+DOCUMENT = json.loads(openapi.packaged())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=settings())
+SESSION_EXAMPLE = DOCUMENT["components"]["schemas"]["SessionRequest"]["examples"][0]
+ROLE_BODY = DOCUMENT["components"]["schemas"]["RoleRequest"]["examples"][0]
 
 
 @schema.parametrize()
-def test_a_bearer_client_gets_only_described_answers(case, live, bearer_session):
+def test_a_bearer_client_gets_only_described_answers(case, live, admin_session, bearer_session):
+    ensure_session_role(case, live, admin_session)
     case.call_and_validate(base_url=live.base, session=bearer_session, verify=live.cert)
 
 
 @schema.parametrize()
-def test_an_admin_gets_only_described_answers(case, live, admin_session):
+def test_an_admin_gets_only_described_answers(case, live, admin_session, bearer_session):
+    ensure_session_role(case, live, admin_session)
     # requests answers the digest challenge on every request, including the probes with which
     # ignored_auth checks that credentials are required, so that check would prove nothing here;
     # the bearer run and tests/api check it.
