@@ -11,7 +11,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 import hw
 from powerctl.audit import audit
 from powerctl.auth import authenticator
-from powerctl.restapi.dispatch import deny, raw_target
+from powerctl.restapi.authorise import deny
+from powerctl.restapi.wire import raw_target
 from powerctl.version import __version__
 
 # The classic text format: every Prometheus release reads it, and our names are plain ASCII.

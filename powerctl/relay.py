@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import hw
 from powerctl.audit import Audit
@@ -84,6 +85,13 @@ class Relay:
                 raise hw.BoardUnavailable(
                     f'board "{board.name}" for outlet {index} is offline: {board.last_error}')
 
+    @contextmanager
+    def checked(self, indexes: list[int]) -> Iterator[None]:
+        """Check outlets, then hold the relay so that nothing locks them until the block ends."""
+        with self._lock:
+            self.check_switch(indexes)
+            yield
+
     def set_state(self, indexes: list[int], on: bool, actor: str, persist: bool = True) -> None:
         """Switch outlets; with `persist` this is the configured state, kept across restarts."""
         with self._lock:
@@ -108,6 +116,11 @@ class Relay:
             self._schedule(index, True, delay, actor)
             self._audit.record(f"Outlet {index + 1}: Cycle() by {actor}")
             return delay
+
+    def cycle_many(self, indexes: list[int], actor: str) -> list[float]:
+        """Cycle several outlets, or none of them when one is locked or its board is down."""
+        with self.checked(indexes):
+            return [self.cycle(index, actor) for index in indexes]
 
     def set_field(self, indexes: list[int], field: str, value, actor: str) -> None:
         """Change name, locked, critical or cycle_delay; persisted at once."""

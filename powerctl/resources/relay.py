@@ -52,7 +52,9 @@ def outlet_node(relay: Relay) -> Branch:
         "name": _outlet_field(relay, "name", label()),
         "locked": _outlet_field(relay, "locked", Flag()),
         "cycle_delay": _outlet_field(relay, "cycle_delay", seconds(allow_none=True)),
-        "cycle": Call(lambda keys, _body, who: relay.cycle(_index(keys), who.actor())),
+        "cycle": Call(lambda keys, _body, who: relay.cycle(_index(keys), who.actor()),
+                      invoke_many=lambda keys_list, _body, who: relay.cycle_many(
+                          [_index(keys) for keys in keys_list], who.actor())),
     })
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -81,9 +82,21 @@ def stop_request(body: Body) -> list[str]:
     return value
 
 
-def sees_all(who: Principal, threads: Keys) -> bool:
-    """Whether a caller sees and stops every thread, not only those it started."""
-    return who.grants is None or who.grants.allows(threads, "get")
+def others_seen(who: Principal, threads: Keys) -> Callable[[str], bool]:
+    """Which threads a caller sees and stops besides its own: those its scopes cover.
+
+    A thread is covered like any leaf, by a scope on script/threads/ or below it (all;/label/).
+    Only a scope counts, never covered_by: the right to start or stop opens the listing, not
+    the threads of other clients.
+    """
+    grants = who.grants
+    if grants is None:
+        return _everything
+    return lambda ident: grants.allows((*threads, ident, "label"), "get")
+
+
+def _everything(_ident: str) -> bool:
+    return True
 
 
 def script_node(runner: Runner) -> Branch:
@@ -98,18 +111,18 @@ def script_node(runner: Runner) -> Branch:
         return runner.start(name, args, who)
 
     def stop(keys: Keys, body: Body, who: Principal) -> list[str]:
-        return runner.stop(stop_request(body), who, sees_all(who, (*keys[:-1], "threads")))
+        return runner.stop(stop_request(body), who, others_seen(who, (*keys[:-1], "threads")))
 
     def threads(prefix: Keys, _client: str | None) -> list[str]:
         who = g.principal
-        return [script.id for script in runner.visible(who, sees_all(who, prefix))]
+        return [script.id for script in runner.visible(who, others_seen(who, prefix))]
 
     def label(keys: Keys) -> str | None:
         script = runner.thread(keys[-2])
         return None if script is None else script.label
 
-    # Whoever may start or stop scripts may list the threads (its own, unless it may read
-    # script/threads/ itself) and the functions it may start.
+    # Whoever may start or stop scripts may list the threads (its own, and those its scopes
+    # cover: others_seen) and the functions it may start.
     def starters(base: Keys, access: str) -> list[tuple[Keys, str]]:
         if access != "get":
             return []

@@ -20,7 +20,7 @@ class Node:
     `open_to_clients` reopens a subtree inside an admin-only one (auth/sessions/): it is still
     left out of listings of its admin-only parent, but a path to it is judged by scopes alone.
     `covered_by` names other grants that authorise the node as well as a scope on it would
-    (see dispatch.Request.first_uncovered).
+    (see authorise.Authorisation.first_uncovered).
     """
 
     admin_only: bool = False
@@ -52,6 +52,8 @@ class Call(Node):
     """A function invoked with POST, such as an outlet's `cycle/`."""
 
     invoke: Callable[[Keys, object, object], object]
+    # several targets of one matrix POST at once, all or none (cycling outlets 0-7, one locked)
+    invoke_many: Callable[[list[Keys], object, object], list] | None = None
     admin_only: bool = False
     covered_by: CoveredBy | None = None
 

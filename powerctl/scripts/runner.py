@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import hw
@@ -104,22 +104,23 @@ class Runner:
         with self._lock:
             return self._threads.get(ident)
 
-    def visible(self, principal: Principal, see_all: bool) -> list[ScriptThread]:
-        """The running threads this caller may see: its own, or all of them."""
+    def visible(self, principal: Principal, others: Callable[[str], bool]) -> list[ScriptThread]:
+        """The running threads this caller may see: its own, and others' whose ids pass `others`."""
         owner = owner_of(principal)
         with self._lock:
             return [script for script in self._threads.values()
-                    if see_all or (owner is not None and script.owner == owner)]
+                    if (owner is not None and script.owner == owner) or others(script.id)]
 
-    def stop(self, which: Sequence[str], principal: Principal, see_all: bool) -> list[str]:
+    def stop(self, which: Sequence[str], principal: Principal,
+             others: Callable[[str], bool]) -> list[str]:
         """Stop "all" visible threads or the listed ones (all listed must be visible)."""
-        mine = {script.id: script for script in self.visible(principal, see_all)}
+        mine = {script.id: script for script in self.visible(principal, others)}
         if list(which) == ["all"]:
             chosen = list(mine.values())
         else:
             missing = [ident for ident in which if ident not in mine]
             if missing:
-                whose = "" if see_all else " that you started"
+                whose = "" if principal.is_admin else " that you started or a scope lets you see"
                 raise Conflict(f'no script thread "{missing[0]}"{whose} is running;'
                                " GET /restapi/script/threads/ lists them")
             chosen = [mine[ident] for ident in dict.fromkeys(which)]

@@ -43,14 +43,15 @@ def switch(relay: Relay, step: Step, indexes: list[int], actor: str) -> None:
     if step.action in ("on", "off"):
         relay.set_state(indexes, step.action == "on", actor)
         return
-    relay.check_switch(indexes)
-    if step.action == "cycle":
-        for index in indexes:
-            relay.cycle(index, actor)
-        return
-    heading = [relay.transient(index) for index in indexes]
-    off = [index for index, on in zip(indexes, heading, strict=True) if on]
-    on = [index for index, on in zip(indexes, heading, strict=True) if not on]
-    for group, state in ((off, False), (on, True)):
-        if group:
-            relay.set_state(group, state, actor)
+    # One check for the whole step, held until its last switch: a lock arriving meanwhile waits.
+    with relay.checked(indexes):
+        if step.action == "cycle":
+            for index in indexes:
+                relay.cycle(index, actor)
+            return
+        heading = [relay.transient(index) for index in indexes]
+        off = [index for index, on in zip(indexes, heading, strict=True) if on]
+        on = [index for index, on in zip(indexes, heading, strict=True) if not on]
+        for group, state in ((off, False), (on, True)):
+            if group:
+                relay.set_state(group, state, actor)

@@ -15,7 +15,8 @@ from powerctl.auth import Principal, authenticator
 from powerctl.auth.bearer import encode_token, token_hash
 from powerctl.errors import BadRequest, NotFound
 from powerctl.resources.clients import CLIENT_ID
-from powerctl.restapi.dispatch import deny, raw_target
+from powerctl.restapi.authorise import deny
+from powerctl.restapi.wire import raw_target
 from powerctl.store.credentials import add_token, remove_token
 from powerctl.web import page
 

@@ -108,6 +108,26 @@ def test_matrix_put_with_a_locked_outlet_switches_nothing(admin):
     assert admin.get("/restapi/relay/outlets/all;/state/").json == [True] * 8
 
 
+def test_matrix_cycle_with_a_locked_outlet_cycles_nothing(admin, app):
+    relay = app.extensions["powerctl.relay"]
+    form = {"content_type": "application/x-www-form-urlencoded"}
+    admin.put("/restapi/relay/outlets/5/locked/", data="value=true", **form)
+    response = admin.post("/restapi/relay/outlets/all;/cycle/")
+    assert response.status_code == 409 and "locked" in response.json["message"]
+    assert [relay.physical(i) for i in range(8)] == [True] * 8
+    assert admin.get("/restapi/relay/outlets/all;/transient_state/").json == [True] * 8
+
+
+def test_matrix_cycle_cycles_every_outlet_named(admin, app):
+    relay = app.extensions["powerctl.relay"]
+    admin.put("/restapi/relay/cycle_delay/", data="value=0.2",
+              content_type="application/x-www-form-urlencoded")
+    response = admin.post("/restapi/relay/outlets/=1,3/cycle/")
+    assert response.status_code == 207 and response.json == [0.2, 0.2]
+    assert [relay.physical(i) for i in (0, 1, 2, 3)] == [True, False, True, False]
+    assert wait_for(lambda: relay.physical(1) is True and relay.physical(3) is True)
+
+
 def test_cycle_goes_off_then_back_on_after_the_delay(admin, app):
     relay = app.extensions["powerctl.relay"]
     admin.put("/restapi/relay/outlets/4/cycle_delay/", data="0.3", content_type="application/json")

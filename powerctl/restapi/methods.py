@@ -1,0 +1,60 @@
+"""Which methods a node answers: the access word of each, the 405 checks, and Allow."""
+
+from __future__ import annotations
+
+from powerctl.auth import Principal
+from powerctl.errors import MethodNotAllowed
+from powerctl.restapi.authorise import deny
+from powerctl.restapi.tree import Call, Collection, Keys, Tree, Value
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+ACCESS = {"GET": "get", "HEAD": "get", "PUT": "modify", "PATCH": "modify", "DELETE": "modify",
+          "POST": "invoke", "OPTIONS": "get"}
+
+
+def check_methods(tree: Tree, principal: Principal, method: str, access: str,
+                  targets: list[tuple[Keys, object]]) -> None:
+    """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
+    # A node object sits at one place in the tree, so one check per node covers its targets.
+    unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
+    for keys, node in unique:
+        where = "/" + "/".join(keys) + "/"
+        if not principal.is_admin and tree.admin_only(keys):
+            deny(principal, f"{where} is for admins only")
+        if access == "get" and isinstance(node, Call):
+            raise MethodNotAllowed(f"{where} is a function: POST to it", ["POST"])
+        if access == "invoke" and not invocable(node):
+            raise MethodNotAllowed(f"{where} cannot be invoked with POST", allowed(node))
+        if method in ("PUT", "PATCH") and not writable(node):
+            raise MethodNotAllowed(f"{where} is read-only", allowed(node))
+        if method == "DELETE" and not (isinstance(node, Value) and node.delete):
+            raise MethodNotAllowed(f"{where} cannot be deleted", allowed(node))
+        if (access == "modify" and isinstance(node, Value) and node.admin_write
+                and not principal.is_admin):
+            deny(principal, f"only admins may change {where}")
+    if method == "OPTIONS":
+        # After authentication, so that Allow tells nothing about paths to strangers.
+        answered = [m for m in METHODS if all(m in allowed(node) for _, node in unique)]
+        raise MethodNotAllowed("OPTIONS (CORS preflight) is not served", answered)
+
+
+def writable(node: object) -> bool:
+    return isinstance(node, Value) and node.writable
+
+
+def invocable(node: object) -> bool:
+    return isinstance(node, Call) or (isinstance(node, Collection) and node.invoke is not None)
+
+
+def allowed(node: object) -> list[str]:
+    """The methods a node answers, for Allow; PATCH, an alias of PUT, is not advertised."""
+    if isinstance(node, Call):
+        return ["POST"]
+    methods = ["GET", "HEAD"]
+    if writable(node):
+        methods.append("PUT")
+    if isinstance(node, Value) and node.delete:
+        methods.append("DELETE")
+    if invocable(node):
+        methods.append("POST")
+    return methods

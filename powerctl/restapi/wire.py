@@ -1,0 +1,58 @@
+"""The request as it came over the wire (raw target, method override, Range, CSRF) and JSON out."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+from flask import Response, request
+
+from powerctl.errors import BadRequest
+
+TUNNELED = {"PUT", "PATCH", "DELETE"}
+_DEPTH = re.compile(r"\s*dli-depth\s*=\s*(\d{1,3})\s*")
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def json_response(value: object, status: int) -> Response:
+    return Response(dumps(value), status=status, mimetype="application/json")
+
+
+def raw_target() -> str:
+    """The request target as the client sent it: digest `uri` and matrix syntax need it raw."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    path = quote(request.environ.get("PATH_INFO", "/").encode("latin-1"), safe="/;=,!:@$&+*'()~")
+    query = request.environ.get("QUERY_STRING")
+    return path + ("?" + query if query else "")
+
+
+def effective_method() -> str:
+    method = request.method
+    override = request.headers.get("X-HTTP-Method", "").strip().upper()
+    if method == "POST" and override:
+        if override not in TUNNELED:
+            raise BadRequest(f"X-HTTP-Method may name PUT, PATCH or DELETE, not {override[:16]!r}")
+        return override
+    return method
+
+
+def depth_limit() -> int | None:
+    header = request.headers.get("Range")
+    if header is None or not header.strip().lower().startswith("dli-depth"):
+        return None
+    match = _DEPTH.fullmatch(header.lower())
+    if match is None:
+        raise BadRequest(f"Range must be dli-depth=N with N a number, not {header[:40]!r}")
+    return int(match.group(1))
+
+
+def csrf_ok() -> bool:
+    return bool(request.headers.get("X-CSRF")) or (
+        request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
+    )

@@ -1,0 +1,45 @@
+"""Whose threads a client sees in script/threads/ and may stop: its own, or those a scope covers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.scripts_support import FUNCTIONS, client, start
+
+STOP = "/script/stop/?access=invoke"
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(scripts={"functions": FUNCTIONS})
+
+
+def threads(api) -> dict:
+    return api.get("/restapi/script/threads/").json
+
+
+@pytest.mark.parametrize("scope", ["/script/threads/all;/label/?access=get",
+                                   "/script/threads/all;/?access=get"])
+def test_a_scope_over_every_thread_sees_and_stops_every_thread(app, admin, scope):
+    watcher = client(app, admin, "watcher", {scope: True, STOP: True})
+    start(admin, "long_nap")
+    assert list(threads(watcher)) == ["1"]
+    assert watcher.get("/restapi/script/threads/1/label/").json.startswith("long_nap (admin ")
+    assert watcher.post("/restapi/script/stop/", json=["1"]).status_code == 204
+    assert threads(admin) == {}
+
+
+@pytest.mark.parametrize("scopes", [
+    {"/script/start/?access=invoke": True},
+    {"/script/user_functions/long_nap/?access=invoke": True},
+    {STOP: True},
+])
+def test_rights_that_only_open_the_listing_show_only_the_callers_own_threads(app, admin, scopes):
+    # covered_by lets these list script/threads/; it is not a scope on other clients' threads.
+    caller = client(app, admin, "caller", scopes)
+    start(admin, "long_nap")
+    assert threads(caller) == {}
+    assert caller.get("/restapi/script/threads/1/label/").status_code == 404
+    refused = caller.post("/restapi/script/stop/", json=["1"])
+    assert refused.status_code in (403, 409)
+    assert list(threads(admin)) == ["1"]
