@@ -6,10 +6,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 import scopes
 from powerctl.auth.sessions import SessionService, first_exceeding
-from powerctl.errors import BadRequest, Forbidden
+from powerctl.errors import BadRequest
 from powerctl.relay import Relay
 from powerctl.resources.roles import ROLE_NAME
 from powerctl.resources.values import label
+from powerctl.restapi.authorise import deny
 from powerctl.restapi.body import convert
 from powerctl.restapi.tree import Collection, Keys, Value
 from powerctl.store import Database
@@ -97,9 +98,7 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
             if wider is not None:
                 reason = (f"role {role.name} grants {wider.text} beyond the scopes of"
                           f" client {who.client}")
-                audit.record(f"access denied for {who.describe()}: {reason}")
-                raise Forbidden(f"client {who.client} may not do this: {reason}",
-                                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+                deny(who, reason, insufficient=True)
         issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
         only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
         audit.record(f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
