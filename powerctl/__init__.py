@@ -7,12 +7,13 @@ import os
 from flask import Flask
 
 import hw
-from powerctl import audit, auth, bootstrap, errors, metrics, openapi, restapi, web
+from powerctl import audit, auth, bootstrap, errors, fleet, metrics, openapi, restapi, web
 from powerctl import config as config_mod
 from powerctl.network import build_network
 from powerctl.relay import Relay
 from powerctl.resources.auth import auth_node
 from powerctl.resources.config import config_node
+from powerctl.resources.fleet import fleet_node
 from powerctl.resources.meter import meter_node
 from powerctl.resources.network import network_node
 from powerctl.resources.relay import relay_node
@@ -57,8 +58,10 @@ def create_app(config: dict | None = None) -> Flask:
         "config": config_node(db, settings["server"], trail),
         "script": script_node(runner),
         "network": network_node(build_network(settings["network"]), trail),
-        "auth": auth_node(db, trail, sessions_node(db, authenticator.sessions, relay, trail)),
+        "auth": auth_node(db, trail, sessions_node(db, authenticator.sessions, relay, trail),
+                          fleet_node(db, lambda: app.extensions.get("powerctl.fleet"))),
     }))
+    fleet.init_app(app, db, trail, settings)
     metrics.init_app(app, controller)
     openapi.init_app(app)
     web.init_app(app, db)
@@ -68,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def shutdown(app: Flask) -> None:
     """Stop scripts, timers and monitors, close the hardware and flush the audit trail."""
+    fleet.shutdown(app)
     app.extensions["powerctl.scripts"].close()
     app.extensions["powerctl.relay"].close()
     app.extensions["powerctl.audit"].close()

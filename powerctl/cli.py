@@ -10,6 +10,7 @@ import sys
 from marshmallow import ValidationError
 
 from powerctl.auth.bearer import encode_token, token_hash
+from powerctl.fleetserver.cli import add_serve as add_fleet_serve
 
 
 def _data_dir(args: argparse.Namespace) -> str:
@@ -100,6 +101,36 @@ def cmd_client_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fleet_sync(args: argparse.Namespace) -> int:
+    """Ask the fleet server now; exit 0 when a bundle was applied, 1 when it failed."""
+    from powerctl import config as config_mod
+    from powerctl.audit import Audit
+    from powerctl.fleet import FleetError, FleetSync
+
+    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    try:
+        settings = config_mod.load(overrides, args.config)
+    except config_mod.ConfigError as err:
+        print(f"powerctl: {err}", file=sys.stderr)
+        return 2
+    if not settings["fleet"]["url"]:
+        print("powerctl: no [fleet] url in the configuration (docs/fleet.md)", file=sys.stderr)
+        return 2
+    args.data_dir = settings["data_dir"]
+    db = _database(args)
+    trail = Audit(db)
+    try:
+        version = FleetSync(db, settings["fleet"], settings["data_dir"], trail.record).sync(
+            "by hand")
+    except FleetError as err:
+        print(f"powerctl: fleet sync failed, nothing changed: {err}", file=sys.stderr)
+        return 1
+    finally:
+        trail.close()
+    print(f"fleet sync: version {version} applied")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="powerctl", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -131,6 +162,14 @@ def parser() -> argparse.ArgumentParser:
     delete = actions.add_parser("delete", help="delete a client and its tokens")
     delete.add_argument("client")
     delete.set_defaults(func=cmd_client_delete)
+
+    fleet = sub.add_parser("fleet", help="credentials synced from a fleet server")
+    fleet_sub = fleet.add_subparsers(dest="action", required=True)
+    sync = fleet_sub.add_parser("sync", help="sync this gateway's credentials now")
+    sync.add_argument("--config", help="TOML configuration file with the [fleet] section")
+    sync.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
+    sync.set_defaults(func=cmd_fleet_sync)
+    add_fleet_serve(fleet_sub)
     return top
 
 

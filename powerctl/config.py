@@ -44,6 +44,27 @@ class ServerSection(_Strict):
     max_body_bytes = fields.Integer(load_default=1 << 20, validate=validate.Range(1024, 1 << 26))
 
 
+class FleetSection(_Strict):
+    """[fleet]: where synced credentials come from (docs/fleet.md); no url, no syncing."""
+
+    url = fields.String(load_default=None, allow_none=True,
+                        validate=validate.Regexp(r"^https://[^\s/]+(/\S*)?$",
+                                                 error="must be an https:// URL"))
+    ca_file = fields.String(load_default=None, allow_none=True)
+    cert_file = fields.String(load_default=None, allow_none=True)
+    key_file = fields.String(load_default=None, allow_none=True)
+    poll_interval = fields.Integer(load_default=3600, validate=validate.Range(0, 7 * 86400))
+    timeout = fields.Float(load_default=30.0, validate=validate.Range(1, 600))
+    client_role = fields.String(load_default=None, allow_none=True)
+    peer_role = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _files_with_url(self, data: dict, **_kwargs) -> None:
+        missing = [k for k in ("ca_file", "cert_file", "key_file") if data["url"] and not data[k]]
+        if missing:
+            raise ValidationError(f"needs {', '.join(missing)} too", "url")
+
+
 class ConfigSchema(_Strict):
     data_dir = fields.String(load_default=None, allow_none=True)
     testing = fields.Boolean(load_default=False)
@@ -53,6 +74,7 @@ class ConfigSchema(_Strict):
     hardware = fields.Dict(load_default=dict)
     scripts = fields.Nested(ScriptsSection, load_default=lambda: ScriptsSection().load({}))
     network = fields.Nested(NetworkSection, load_default=lambda: NetworkSection().load({}))
+    fleet = fields.Nested(FleetSection, load_default=lambda: FleetSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

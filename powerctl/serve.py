@@ -108,7 +108,9 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
     scheme = "http"
     if server["tls"]:
         host = server["bind"].rpartition(":")[0].strip("[]")
-        options["certfile"], options["keyfile"] = tls.ensure_certificate(settings["data_dir"], host)
+        tls.ensure_certificate(settings["data_dir"], host)
+        options["certfile"], options["keyfile"] = tls.served_pair(settings["data_dir"])
+        options["ssl_context"] = tls.live_context(settings["data_dir"])
         scheme = "https"
     print(f"powerctl: serving {scheme}://{server['bind']}/restapi/ (data in "
           f"{settings['data_dir']})", file=sys.stderr, flush=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import logging
 import os
 import socket
+import ssl
+import threading
 from pathlib import Path
 
 from cryptography import x509
@@ -54,3 +57,48 @@ def ensure_certificate(data_dir: str, host: str) -> tuple[str, str]:
                                        serialization.NoEncryption()))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(cert_path), str(key_path)
+
+
+def served_pair(data_dir: str) -> tuple[str, str | None]:
+    """The (certfile, keyfile) to serve: the fleet's certificate once synced, else our own."""
+    synced = Path(data_dir) / "tls" / "fleet" / "server.pem"  # key and chain in one file
+    if synced.exists():
+        return str(synced), None
+    return str(Path(data_dir) / "tls" / "cert.pem"), str(Path(data_dir) / "tls" / "key.pem")
+
+
+def live_context(data_dir: str):
+    """Gunicorn's `ssl_context` hook: one SSLContext per worker, reloaded when its files change.
+
+    Gunicorn calls the hook for every accepted connection. A changed certificate (a fleet sync,
+    in this or any process) is loaded into the same context with load_cert_chain: connections
+    already open keep theirs, new handshakes get the new one. A pair that fails to load is
+    logged and the previous one kept.
+    """
+    lock = threading.Lock()
+    state: dict = {"context": None, "stamp": None}
+
+    def hook(_config, default_factory) -> ssl.SSLContext:  # per accepted connection
+        certfile, keyfile = served_pair(data_dir)
+        try:
+            info = os.stat(certfile)
+            stamp = (certfile, info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            stamp = None
+        with lock:
+            if state["context"] is None:  # gunicorn's own settings (ciphers, ...) first
+                state["context"] = default_factory()
+            if stamp is not None and stamp != state["stamp"]:
+                first, state["stamp"] = state["stamp"] is None, stamp
+                try:
+                    state["context"].load_cert_chain(certfile, keyfile)
+                    if not first:
+                        logging.getLogger("powerctl").info("TLS certificate reloaded from %s",
+                                                           certfile)
+                except (OSError, ssl.SSLError) as err:
+                    logging.getLogger("powerctl").error(
+                        "TLS certificate in %s not loaded, keeping the previous one: %s",
+                        certfile, err)
+            return state["context"]
+
+    return hook

@@ -27,7 +27,7 @@ class Authenticator:
     def __init__(self, db: Database, audit: Audit, config: dict, nonce_key: bytes):
         auth = config["auth"]
         self.digest = StatelessDigest(db, nonce_key, auth["realm"], auth["nonce_lifetime"])
-        self.bearer = BearerVerifier(db)
+        self.bearer = BearerVerifier(db, fleet_roles=config["fleet"])
         self.sessions = SessionService(db, self.bearer)
         self.lockout = Lockout(
             auth["max_failures"],
@@ -72,8 +72,10 @@ class Authenticator:
             if looks_like_jwt(credentials):
                 principal = self.sessions.verify(credentials, addr)
             else:
-                client, name, grants = self.bearer.verify(credentials)
-                principal = Principal("bearer", name, client, addr, grants)
+                client, name, grants, kind = self.bearer.verify_kind(credentials)
+                # a peer synced from the fleet server shows as scheme "peer" (it may notify)
+                scheme = "peer" if kind == "peer" else "bearer"
+                principal = Principal(scheme, name, client, addr, grants)
         except InvalidToken as err:
             self._fail(addr, err.reason, count=err.counts_as_failure)
             raise Unauthorized(

@@ -11,6 +11,11 @@ from collections import OrderedDict
 
 import scopes
 from powerctl.store import Database, TokenRecord
+from powerctl.store import fleet as fleet_store
+from powerctl.store import roles as role_store
+
+# The scopes of synced clients and peers when [fleet] names no role: read-only.
+DEFAULT_FLEET_SCOPE = "/?access=get"
 
 # The client id, one dot, then unpadded base64url (padding tolerated).
 _TOKEN = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]{0,63})\.([A-Za-z0-9_-]{1,1024}={0,2})")
@@ -56,8 +61,11 @@ class BearerVerifier:
 
     MAX_KNOWN = 10_000
 
-    def __init__(self, db: Database, cache_size: int = 256):
+    def __init__(self, db: Database, cache_size: int = 256, fleet_roles: dict | None = None):
         self._db = db
+        # role name (None: DEFAULT_FLEET_SCOPE) for each synced kind, from [fleet]
+        self._fleet_roles = {"fleet": (fleet_roles or {}).get("client_role"),
+                             "peer": (fleet_roles or {}).get("peer_role")}
         self._grants: OrderedDict[tuple[str, int], scopes.GrantSet] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
@@ -68,6 +76,11 @@ class BearerVerifier:
 
     def verify(self, credentials: str) -> tuple[str, str, scopes.GrantSet]:
         """Return (client id, display name, grants) or raise InvalidToken; spends one use."""
+        client, name, grants, _kind = self.verify_kind(credentials)
+        return client, name, grants
+
+    def verify_kind(self, credentials: str) -> tuple[str, str, scopes.GrantSet, str]:
+        """verify(), plus the kind of credential: "local", "fleet" (synced client) or "peer"."""
         client, digest = parse(credentials)
         record = self._lookup(client, digest)
         if record is None:
@@ -78,7 +91,9 @@ class BearerVerifier:
         if record.remaining is not None and not self._db.spend_use(client, digest):
             raise InvalidToken(f"token of client {client!r} has no uses left",
                                counts_as_failure=False)
-        return client, record.client_name, self.grants(client, record.revision)
+        if record.kind != "local":
+            return client, record.client_name, self.role_grants(record.kind), record.kind
+        return client, record.client_name, self.grants(client, record.revision), record.kind
 
     def _lookup(self, client: str, digest: str) -> TokenRecord | None:
         generation = self._db.credentials.value()
@@ -86,6 +101,8 @@ class BearerVerifier:
         if known is not None and known[0] == generation:
             return known[1]
         record = self._db.find_token(client, digest)
+        if record is None:  # not local: synced from the fleet server, never use-limited
+            record = fleet_store.find_token(self._db, client, digest)
         if record is not None and record.remaining is None:
             if len(self._known) >= self.MAX_KNOWN:
                 self._known.clear()
@@ -93,6 +110,17 @@ class BearerVerifier:
             # leaves the entry stale rather than wrongly fresh.
             self._known[(client, digest)] = (generation, record)
         return record
+
+    def role_grants(self, kind: str) -> scopes.GrantSet:
+        """The grants of a synced client or peer: its [fleet] role's scopes, read each time."""
+        name = self._fleet_roles[kind]
+        if name is None:
+            key, texts = ("@fleet", 0), (DEFAULT_FLEET_SCOPE,)
+        else:
+            record = role_store.role(self._db, name)  # a missing role grants nothing
+            key = ("@role:" + name, record.revision if record else -1)
+            texts = record.scopes if record else ()
+        return self._compiled(key, texts)
 
     def grants(self, client: str, revision: int) -> scopes.GrantSet:
         """The client's grant set, compiled once per registration revision."""
@@ -104,6 +132,14 @@ class BearerVerifier:
                 return cached
         record = self._db.client(client)
         texts = record.scopes if record is not None and record.revision == revision else ()
+        return self._compiled(key, texts)
+
+    def _compiled(self, key: tuple[str, int], texts) -> scopes.GrantSet:
+        with self._lock:
+            cached = self._grants.get(key)
+            if cached is not None:
+                self._grants.move_to_end(key)
+                return cached
         compiled = scopes.GrantSet.compile(scopes.parse_scope(text) for text in texts)
         with self._lock:
             self._grants[key] = compiled

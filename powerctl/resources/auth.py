@@ -24,7 +24,7 @@ def denied_node(db: Database, audit) -> Collection:
     )
 
 
-def auth_node(db: Database, audit, sessions: Node) -> Branch:
+def auth_node(db: Database, audit, sessions: Node, fleet: Node | None = None) -> Branch:
     user = Branch({
         "name": Value(fields.String(), read=lambda keys: keys[2]),
         "is_admin": Value(fields.Boolean(), read=lambda _keys: True),
@@ -35,4 +35,5 @@ def auth_node(db: Database, audit, sessions: Node) -> Branch:
         "roles": roles_node(db, audit),
         "denied": denied_node(db, audit),
         "sessions": sessions,  # open_to_clients: reachable by clients through their scopes
+        **({"fleet": fleet} if fleet is not None else {}),
     }, admin_only=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from powerctl.store.db import Database
 
 
@@ -36,3 +38,10 @@ def lift_denial(db: Database, client_id: str) -> bool:
     with db.transaction(credentials=True) as conn:
         return conn.execute("DELETE FROM denied_clients WHERE id = ?",
                             (client_id,)).rowcount > 0
+
+
+def deny(db: Database, client_id: str, by: str) -> None:
+    """Deny an id without deleting a local client (a synced id has none); not yet in the API."""
+    with db.transaction(credentials=True) as conn:
+        conn.execute("INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?)"
+                     " ON CONFLICT (id) DO NOTHING", (client_id, time.time(), by))

@@ -35,3 +35,4 @@ class TokenRecord:
     revision: int
     remaining: int | None
     denied: bool = False  # the client was deleted and not yet lifted: its tokens are refused
+    kind: str = "local"  # "local", or synced from the fleet server: "fleet" client or "peer"

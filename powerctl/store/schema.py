@@ -65,4 +65,22 @@ MIGRATIONS: list[str] = [
         by TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # credentials synced from a fleet server (docs/fleet.md), kept apart from local clients:
+    # client token hashes, peer tokens (plain, to call the peer back), the certificates
+    """
+    CREATE TABLE fleet_tokens (
+        client TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        peer INTEGER NOT NULL,
+        token TEXT,
+        PRIMARY KEY (client, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE fleet_peers (id TEXT PRIMARY KEY, serial TEXT NOT NULL) WITHOUT ROWID;
+    CREATE TABLE fleet_certificates (
+        position INTEGER PRIMARY KEY,
+        certificate TEXT NOT NULL,
+        private TEXT NOT NULL,
+        public_parent TEXT NOT NULL
+    );
+    """,
 ]

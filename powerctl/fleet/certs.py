@@ -1,0 +1,98 @@
+"""Certificates from the fleet server: checked against their key and chain, installed as files."""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
+from powerctl.fleet.errors import BundleRefused
+
+MAX_CHAIN = 8
+
+
+def check(entry: tuple[str, str, str], position: int, now: datetime.datetime) -> None:
+    """Refuse an entry whose certificate does not match its key or is not verified by its chain.
+
+    `current[0]` must be valid now; later entries (the next ones, for rotation) may start later
+    but must not have expired.
+    """
+    certificate, private, parent = entry
+    where = f"current[{position}]"
+    try:
+        chain = x509.load_pem_x509_certificates(certificate.encode())
+        anchors = x509.load_pem_x509_certificates(parent.encode())
+    except ValueError as err:
+        raise BundleRefused(f"{where}: not a PEM certificate ({err})") from None
+    try:
+        key = serialization.load_pem_private_key(private.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+        raise BundleRefused(f"{where}.private: not an unencrypted PEM private key ({err})") from None
+    leaf = chain[0]
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    pem = serialization.Encoding.PEM
+    if key.public_key().public_bytes(pem, spki) != leaf.public_key().public_bytes(pem, spki):
+        raise BundleRefused(f"{where}: the certificate does not match its private key")
+    if leaf.not_valid_after_utc <= now:
+        raise BundleRefused(f"{where}: the certificate expired at {leaf.not_valid_after_utc}")
+    if position == 0 and leaf.not_valid_before_utc > now:
+        raise BundleRefused(f"{where}: the certificate is not valid before"
+                            f" {leaf.not_valid_before_utc}")
+    if not _verified(leaf, chain[1:], anchors):
+        raise BundleRefused(f"{where}: public_parent does not verify the certificate")
+
+
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _verified(leaf: x509.Certificate, intermediates: list[x509.Certificate],
+              anchors: list[x509.Certificate]) -> bool:
+    """Whether a path of signatures leads from the leaf to one of the anchors."""
+    current = leaf
+    for _ in range(MAX_CHAIN):
+        if any(_issued_by(current, anchor) for anchor in anchors):
+            return True
+        step = next((c for c in intermediates if c is not current and _issued_by(current, c)), None)
+        if step is None:
+            return False
+        current = step
+    return False
+
+
+def folder(data_dir: str | os.PathLike) -> Path:
+    return Path(data_dir) / "tls" / "fleet"
+
+
+def server_pem(data_dir: str | os.PathLike) -> Path:
+    """The installed key and certificate in one file, so a reader never sees a mismatched pair."""
+    return folder(data_dir) / "server.pem"
+
+
+def install(data_dir: str | os.PathLike, entry: tuple[str, str, str]) -> None:
+    """Write current[0] as tls/fleet/server.pem (key + certificate) and parent.pem, atomically."""
+    certificate, private, parent = entry
+    target = folder(data_dir)
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write(target / "parent.pem", parent)
+    _write(target / "server.pem", private.strip() + "\n" + certificate.strip() + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    if path.exists() and path.read_text() == text:
+        return  # unchanged: the served certificate is not reloaded for nothing
+    temporary = path.with_name(path.name + ".new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

@@ -1,0 +1,76 @@
+"""POST /restapi/auth/fleet/notify/: the fleet server's hub.offline.credentials.updated call."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, current_app, request
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+
+from powerctl.audit import audit
+from powerctl.auth import authenticator
+from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
+from powerctl.restapi.wire import raw_target
+from powerctl.store import fleet as store
+
+METHOD = "hub.offline.credentials.updated"
+bp = Blueprint("fleet_notify", __name__)
+
+
+class ParamsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    version = fields.Integer(strict=True, validate=validate.Range(0, 2**62))
+
+
+class NotifySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    id = fields.Raw(required=True)
+    api = fields.String(load_default="3")
+    method = fields.String(required=True, validate=validate.Equal(METHOD))
+    params = fields.Nested(ParamsSchema, load_default=dict)
+
+
+def json_response(value: object, status: int) -> Response:
+    return Response(json.dumps(value, separators=(",", ":")), status=status,
+                    mimetype="application/json")
+
+
+def _rpc_error(request_id: object, code: int, message: str, status: int) -> Response:
+    body = {"error": {"code": code, "message": message}, "method": METHOD, "id": request_id,
+            "result": None}
+    return json_response(body, status)
+
+
+# Every method lands here, so that the others get 405 with `Allow: POST` (not the tree's 404).
+@bp.route("/restapi/auth/fleet/notify/", provide_automatic_options=False,
+          methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def notify() -> Response:
+    """Peers (the fleet server among them) may notify; clients and everyone else may not."""
+    if request.method != "POST":
+        raise MethodNotAllowed("the notify call is a JSON-RPC POST", ["POST"])
+    principal = authenticator().authenticate(raw_target())
+    if principal.scheme != "peer":
+        audit().record(f"access denied for {principal.describe()}: only fleet peers may notify")
+        raise Forbidden("only a fleet peer token may notify this controller")
+    body = request.get_json(silent=True)
+    request_id = body.get("id") if isinstance(body, dict) else None
+    try:
+        message = NotifySchema().load(body if isinstance(body, dict) else {})
+    except ValidationError as err:
+        problems = "; ".join(describe_validation(err.messages))[:300]
+        return _rpc_error(request_id, -32600, f"invalid request: {problems}", 400)
+    service = current_app.extensions.get("powerctl.fleet")
+    if service is None:
+        return _rpc_error(request_id, -32000, "fleet sync is not configured ([fleet] url)", 409)
+    held = store.held_version(current_app.extensions["powerctl.db"])
+    offered = message["params"].get("version")
+    audit().record(f"Fleet notify from {principal.describe()}: version {offered} offered,"
+                   f" {held} held")
+    if offered is None or held is None or offered > held:
+        service.notify()
+    return json_response({"error": None, "method": METHOD, "id": message["id"],
+                          "result": {"version": held}}, 200)

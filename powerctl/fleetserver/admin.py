@@ -1,0 +1,145 @@
+"""The admin REST API: bearer-token auth, controllers, their clients and peers, denied list."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from powerctl.errors import BadRequest, Unauthorized, describe_validation
+from powerctl.fleetserver import schemas, settings
+from powerctl.fleetserver.pages import Page
+
+bp = Blueprint("fleet_admin", __name__)
+
+
+def fleet():
+    return current_app.extensions["powerctl.fleet"]
+
+
+def body(schema: Schema) -> dict:
+    """The JSON body validated by `schema`; anything else is a 400 that changes nothing."""
+    value = request.get_json(silent=True)
+    if not isinstance(value, dict):
+        raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
+    try:
+        return schema.load(value)
+    except ValidationError as err:
+        raise BadRequest("invalid input", errors=describe_validation(err.messages)) from err
+
+
+def uuid_arg(text: str, what: str = "uuid") -> str:
+    try:
+        return schemas.check_uuid(text, what)
+    except ValidationError as err:
+        raise BadRequest("invalid input", errors=describe_validation(err.messages)) from err
+
+
+def admins_only() -> None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token or not settings.is_admin(fleet().db, token.strip()):
+        raise Unauthorized("an admin token is required",
+                           headers={"WWW-Authenticate": 'Bearer realm="powerctl fleet"'})
+
+
+bp.before_request(admins_only)
+
+
+@bp.get("/registration-code")
+def registration_code():
+    return jsonify(registrationCode=settings.registration_code(fleet().db))
+
+
+@bp.post("/controllers")
+def create_controller():
+    value = body(schemas.ControllerSchema())
+    return jsonify(fleet().controllers.create(value["uuid"], value["serial"],
+                                              value["notify_url"])), 201
+
+
+@bp.get("/controllers")
+def list_controllers():
+    rows, marker = fleet().controllers.list(Page.parse(request.args))
+    return jsonify(controllers=rows, nextMarker=marker)
+
+
+@bp.get("/controllers/<uuid>")
+def get_controller(uuid: str):
+    return jsonify(fleet().controllers.get(uuid_arg(uuid)))
+
+
+@bp.patch("/controllers/<uuid>")
+def update_controller(uuid: str):
+    raw = request.get_json(silent=True)
+    value = body(schemas.ControllerUpdateSchema())
+    if value.get("uuid") not in (None, uuid):
+        raise BadRequest("a controller's uuid cannot change")
+    described, notice = fleet().controllers.update(uuid_arg(uuid), value.get("serial"),
+                                                   value.get("notify_url"), "notify_url" in raw)
+    fleet().notifier.send([notice])
+    return jsonify(described)
+
+
+@bp.delete("/controllers/<uuid>")
+def delete_controller(uuid: str):
+    fleet().controllers.deny(uuid_arg(uuid))
+    return "", 204
+
+
+@bp.get("/denied-controllers")
+def denied_controllers():
+    return jsonify(fleet().controllers.denied())
+
+
+@bp.delete("/denied-controllers/<uuid>")
+def lift_denial(uuid: str):
+    fleet().notifier.send([fleet().controllers.undeny(uuid_arg(uuid))])
+    return "", 204
+
+
+@bp.get("/controllers/<uuid>/clients")
+def list_clients(uuid: str):
+    return jsonify(clients=fleet().controllers.clients(uuid_arg(uuid)))
+
+
+@bp.put("/controllers/<uuid>/clients")
+def replace_clients(uuid: str):
+    value = body(schemas.ClientsSchema())
+    notice = fleet().controllers.put_clients(uuid_arg(uuid), value["clients"], replace_all=True)
+    fleet().notifier.send([notice])
+    return jsonify(version=notice.version)
+
+
+@bp.put("/controllers/<uuid>/clients/<client>")
+def put_client(uuid: str, client: str):
+    value = body(schemas.ClientSchema())
+    notice = fleet().controllers.put_clients(uuid_arg(uuid), {uuid_arg(client, "client"):
+                                                             value["tokens"]}, replace_all=False)
+    fleet().notifier.send([notice])
+    return jsonify(version=notice.version)
+
+
+@bp.delete("/controllers/<uuid>/clients/<client>")
+def delete_client(uuid: str, client: str):
+    fleet().notifier.send([fleet().controllers.delete_client(uuid_arg(uuid),
+                                                             uuid_arg(client, "client"))])
+    return "", 204
+
+
+@bp.get("/controllers/<uuid>/peers")
+def list_peers(uuid: str):
+    return jsonify(peers=fleet().controllers.peers(uuid_arg(uuid)))
+
+
+@bp.put("/controllers/<uuid>/peers/<peer>")
+def put_peer(uuid: str, peer: str):
+    value = body(schemas.PeerSchema())
+    notice = fleet().controllers.put_peer(uuid_arg(uuid), uuid_arg(peer, "peer"), value["id"],
+                                          value["tokens"])
+    fleet().notifier.send([notice])
+    return jsonify(version=notice.version)
+
+
+@bp.delete("/controllers/<uuid>/peers/<peer>")
+def delete_peer(uuid: str, peer: str):
+    fleet().notifier.send([fleet().controllers.delete_peer(uuid_arg(uuid), uuid_arg(peer, "peer"))])
+    return "", 204

@@ -1,0 +1,103 @@
+"""The fleet server's app factory and per-app state."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import IntegrityError
+
+from powerctl import errors as http_errors
+from powerctl.fleetserver import admin, admin_certificates, rpc, settings
+from powerctl.fleetserver.certificates import Certificates
+from powerctl.fleetserver.controllers import Controllers
+from powerctl.fleetserver.database import Database, default_url
+from powerctl.fleetserver.errors import FleetError, as_api_error
+from powerctl.fleetserver.notify import Notifier
+from powerctl.fleetserver.trust import TrustFile
+
+
+@dataclass
+class Fleet:
+    """Per-app state, in `app.extensions["powerctl.fleet"]`."""
+
+    data_dir: str
+    db: Database
+    controllers: Controllers
+    certificates: Certificates
+    notifier: Notifier
+    fleet_peer: str
+    chain: str
+    trust: TrustFile
+
+    def refresh_trust(self) -> None:
+        self.trust.refresh()
+
+
+def _ensure_admin(db: Database) -> None:
+    """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN, or a generated one printed once."""
+    given = os.environ.get("POWERCTL_FLEET_ADMIN_TOKEN")
+    if given:
+        settings.add_admin_token(db, given)
+    elif not settings.has_admin(db):
+        token = secrets.token_urlsafe(32)
+        settings.add_admin_token(db, token)
+        print(f"powerctl fleet: created the admin token: {token}", file=sys.stderr, flush=True)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the fleet server. `config`: data_dir, database (URL), testing, notify_timeout,
+    trust_refresh_seconds."""
+    config = dict(config or {})
+    data_dir = os.path.abspath(config.get("data_dir") or "var/fleet")
+    os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    app = Flask(__name__)
+    app.config["TESTING"] = bool(config.get("testing"))
+    app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
+
+    db = Database(config.get("database") or default_url(data_dir))
+    db.migrate()
+    _ensure_admin(db)
+    chain = settings.issuer(db)
+    controllers = Controllers(db, chain)
+    notifier = Notifier(controllers, settings.fleet_peer_uuid(db), chain[0],
+                        float(config.get("notify_timeout", 5.0)))
+    certificates = Certificates(db)
+    trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
+    fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0],
+                  trust)
+    app.extensions["powerctl.fleet"] = fleet
+    trust.refresh()
+    trust.start()
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_certificates.bp)
+    app.register_blueprint(rpc.bp)
+    app.url_map.strict_slashes = False
+
+    @app.get("/health")
+    def health():
+        return jsonify(status="ok", database=db.dialect)
+
+    @app.errorhandler(FleetError)
+    def fleet_error(err: FleetError):
+        return http_errors.envelope(as_api_error(err).code, str(err))
+
+    @app.errorhandler(IntegrityError)
+    def lost_race(_err: IntegrityError):
+        # two requests created the same thing at once; the loser changed nothing
+        return http_errors.envelope(409, "conflicts with a concurrent change; retry")
+
+    http_errors.init_app(app)
+    return app
+
+
+def shutdown(app: Flask) -> None:
+    """Finish pending notifications and close the database pools."""
+    fleet = app.extensions["powerctl.fleet"]
+    fleet.trust.close()
+    fleet.notifier.close()
+    fleet.db.close()

@@ -1,0 +1,31 @@
+"""The fleet server's exceptions; `powerctl.errors` turns them into the JSON envelope."""
+
+from __future__ import annotations
+
+from powerctl.errors import BadRequest, Conflict, NotFound
+
+
+class FleetError(Exception):
+    """Root of the fleet server's store errors."""
+
+
+class Invalid(FleetError):
+    """Input that is well formed JSON but wrong (a certificate that does not verify, ...)."""
+
+
+class Missing(FleetError):
+    """No such controller, client, peer or certificate."""
+
+
+class Clash(FleetError):
+    """The request conflicts with the current state (already registered, still active, ...)."""
+
+
+class Refused(FleetError):
+    """A sync call that may not have the bundle; the message says why, for the controller."""
+
+
+def as_api_error(err: FleetError):
+    """The `powerctl.errors.ApiError` the store error answers as."""
+    kind = {Invalid: BadRequest, Missing: NotFound, Clash: Conflict}.get(type(err), BadRequest)
+    return kind(str(err))

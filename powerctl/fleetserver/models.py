@@ -1,0 +1,112 @@
+"""The fleet server's tables, as SQLAlchemy 2.x declarative models."""
+
+from __future__ import annotations
+
+import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def iso(moment: datetime.datetime) -> str:
+    """ISO 8601 in UTC; SQLite hands timestamps back without their zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.isoformat()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Setting(Base):
+    """Server-wide values: the fleet's peer UUID, the registration code, the issuing CA."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AdminToken(Base):
+    __tablename__ = "admin_tokens"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Controller(Base):
+    """A gateway of the fleet. Deleting one only marks it denied (`denied_at`)."""
+
+    __tablename__ = "controllers"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    serial: Mapped[str] = mapped_column(String(64))
+    notify_url: Mapped[str | None] = mapped_column(String(512))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    fleet_token: Mapped[str] = mapped_column(String(128))
+    server_cert_pem: Mapped[str] = mapped_column(Text)
+    server_key_pem: Mapped[str] = mapped_column(Text)
+    # sha256 of the SubjectPublicKeyInfo of the key the controller enrolled with
+    enrolled_key: Mapped[str | None] = mapped_column(String(64))
+    denied_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_version: Mapped[int | None] = mapped_column(Integer)
+    notify_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    clients: Mapped[list[ClientKey]] = relationship(cascade="all, delete-orphan",
+                                                    order_by="ClientKey.client_uuid")
+    peers: Mapped[list[Peer]] = relationship(cascade="all, delete-orphan",
+                                             order_by="Peer.peer_uuid")
+
+
+class ClientKey(Base):
+    """One token hash of one client of one controller."""
+
+    __tablename__ = "client_keys"
+    controller_seq: Mapped[int] = mapped_column(ForeignKey("controllers.seq", ondelete="CASCADE"),
+                                                primary_key=True)
+    client_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Peer(Base):
+    """A peer the controller accepts and calls, with plain tokens (the reference sends them so)."""
+
+    __tablename__ = "peers"
+    controller_seq: Mapped[int] = mapped_column(ForeignKey("controllers.seq", ondelete="CASCADE"),
+                                                primary_key=True)
+    peer_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64))
+    tokens: Mapped[list] = mapped_column(JSON)
+
+
+class CaCertificate(Base):
+    __tablename__ = "ca_certificates"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(String(64), unique=True)
+    pem: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    auto_registration: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    modified: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Certificate(Base):
+    """A controller's client certificate, signed by a registered CA."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (Index("certificates_by_ca", "ca_seq", "seq"),
+                      Index("certificates_by_controller", "controller_seq"))
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    certificate_id: Mapped[str] = mapped_column(String(64), unique=True)
+    ca_seq: Mapped[int] = mapped_column(ForeignKey("ca_certificates.seq"))
+    controller_seq: Mapped[int | None] = mapped_column(ForeignKey("controllers.seq"))
+    pem: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    modified: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ca: Mapped[CaCertificate] = relationship()
+    controller: Mapped[Controller | None] = relationship()

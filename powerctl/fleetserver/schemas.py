@@ -1,0 +1,99 @@
+"""Input validation at the edge of the admin API (marshmallow); inside, plain values."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from powerctl.fleetserver.certificates import Status
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HASH = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be a sha256 hash: 64 lowercase hex digits")
+PEER_TOKEN = validate.Regexp(r"[\x21-\x7e]{16,512}\Z",
+                             error="must be 16 to 512 printable ASCII characters, no spaces")
+SERIAL = validate.Length(min=1, max=64)
+MAX_TOKENS = 1000
+
+
+def check_uuid(text: str, what: str) -> str:
+    """A lowercase canonical UUID, or a 404-free 400 naming the field."""
+    if not UUID.fullmatch(text):
+        raise ValidationError({what: ["must be a lowercase canonical UUID"]})
+    return text
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ControllerSchema(Strict):
+    uuid = fields.String(required=True, validate=validate.Regexp(UUID.pattern + r"\Z",
+                         error="must be a lowercase canonical UUID"))
+    serial = fields.String(required=True, validate=SERIAL)
+    notify_url = fields.String(load_default=None, allow_none=True)
+
+    @validates("notify_url")
+    def _https(self, value, **_kwargs) -> None:
+        if value is None:
+            return
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname or len(value) > 512:
+            raise ValidationError("must be an https:// URL of at most 512 characters")
+
+
+class ControllerUpdateSchema(ControllerSchema):
+    uuid = fields.String(load_default=None)
+    serial = fields.String(validate=SERIAL)
+
+
+class ClientSchema(Strict):
+    tokens = fields.List(fields.String(validate=HASH), required=True,
+                         validate=validate.Length(max=MAX_TOKENS))
+
+
+class ClientsSchema(Strict):
+    clients = fields.Dict(keys=fields.String(validate=validate.Regexp(UUID.pattern + r"\Z")),
+                          values=fields.List(fields.String(validate=HASH),
+                                             validate=validate.Length(max=MAX_TOKENS)),
+                          required=True)
+
+
+class PeerSchema(Strict):
+    id = fields.String(required=True, validate=SERIAL)
+    tokens = fields.List(fields.String(validate=PEER_TOKEN), required=True,
+                         validate=validate.Length(min=1, max=100))
+
+
+class CaRegistrationSchema(Strict):
+    caCertificate = fields.String(required=True, validate=validate.Length(max=65536))
+    verificationCertificate = fields.String(required=True, validate=validate.Length(max=65536))
+    setAsActive = fields.Boolean(load_default=False)
+    allowAutoRegistration = fields.Boolean(load_default=False)
+
+
+class CaUpdateSchema(Strict):
+    newStatus = fields.String(validate=validate.OneOf([Status.ACTIVE, Status.INACTIVE]))
+    newAutoRegistrationStatus = fields.String(validate=validate.OneOf(["ENABLE", "DISABLE"]))
+
+
+STATUSES = [s.value for s in Status]
+
+
+class CertificateSchema(Strict):
+    certificatePem = fields.String(required=True, validate=validate.Length(max=65536))
+    controller = fields.String(load_default=None, allow_none=True,
+                               validate=validate.Regexp(UUID.pattern + r"\Z"))
+    status = fields.String(load_default=Status.INACTIVE, validate=validate.OneOf(STATUSES))
+
+
+class CertificateUpdateSchema(Strict):
+    newStatus = fields.String(validate=validate.OneOf(STATUSES))
+    controller = fields.String(validate=validate.Regexp(UUID.pattern + r"\Z"))
+
+    @validates_schema
+    def _something(self, data, **_kwargs) -> None:
+        if not data:
+            raise ValidationError("give newStatus, controller or both")

@@ -1,0 +1,81 @@
+"""The answer to `cloud.access_keys_controller_sync` for the controller holding a certificate."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from powerctl.fleetserver import pki
+from powerctl.fleetserver.certificates import Status, issuing_ca
+from powerctl.fleetserver.database import Database
+from powerctl.fleetserver.errors import Refused
+from powerctl.fleetserver.models import Certificate, Controller
+
+
+def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
+    """The reference's `result`: clients, peers (the fleet server among them), current, version."""
+    clients: dict[str, list[str]] = {}
+    for key in row.clients:
+        clients.setdefault(key.client_uuid, []).append(key.token_hash)
+    peers = {p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)} for p in row.peers}
+    peers[fleet_peer] = {"id": "fleet", "tokens": [row.fleet_token]}
+    current = [{"certificate": row.server_cert_pem, "private": row.server_key_pem,
+                "public_parent": chain}]
+    return {"clients": clients, "peers": peers, "current": current, "version": row.version}
+
+
+def _auto_register(db: Database, der: bytes) -> NoReturn:
+    """Register an unknown certificate PENDING_ACTIVATION if its CA allows auto-registration."""
+    cert = pki.load_der(der)
+    with db.writing() as session:
+        ca = issuing_ca(session, cert)
+        if ca is None or ca.status != Status.ACTIVE or not ca.auto_registration:
+            raise Refused("certificate is not registered")
+        ident = pki.certificate_id(cert)
+        if session.scalars(select(Certificate).where(Certificate.certificate_id == ident)).first():
+            raise Refused("certificate is PENDING_ACTIVATION")
+        owner = session.scalars(select(Controller).where(
+            Controller.uuid == pki.common_name(cert))).first()
+        if owner is not None and owner.enrolled_key not in (None, pki.key_id(cert)):
+            raise Refused("the key differs from the one this controller enrolled with; "
+                          "it must be enrolled afresh under a new uuid")
+        session.add(Certificate(certificate_id=ident, ca_seq=ca.seq, pem=pki.pem(cert),
+                                controller_seq=owner.seq if owner else None,
+                                public_key=pki.key_id(cert), status=Status.PENDING_ACTIVATION))
+    raise Refused("certificate registered as PENDING_ACTIVATION; an admin must activate it")
+
+
+def _checked_owner(session: Session, row: Certificate) -> Controller:
+    if row.status != Status.ACTIVE:
+        raise Refused(f"certificate is {row.status}")
+    if row.ca.status != Status.ACTIVE:
+        raise Refused("the certificate's CA is INACTIVE")
+    owner = row.controller
+    if owner is None:
+        raise Refused("certificate is not attached to a controller")
+    if owner.denied_at is not None:
+        raise Refused("controller is denied")
+    if owner.enrolled_key not in (None, row.public_key):
+        raise Refused("the key differs from the one this controller enrolled with")
+    return owner
+
+
+def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str) -> dict:
+    """The bundle for the controller identified by the DER client certificate, or `Refused`."""
+    if not der:
+        raise Refused("a client certificate is required")
+    ident = pki.certificate_id(pki.load_der(der))
+    with db.reading() as session:
+        query = select(Certificate).where(Certificate.certificate_id == ident).options(
+            joinedload(Certificate.ca), joinedload(Certificate.controller).options(
+                selectinload(Controller.clients), selectinload(Controller.peers)))
+        row = session.scalars(query).first()
+        if row is not None:
+            return bundle(_checked_owner(session, row), fleet_peer, chain)
+    try:
+        _auto_register(db, der)
+    except IntegrityError as err:  # the same certificate, auto-registered by a parallel call
+        raise Refused("certificate is PENDING_ACTIVATION") from err

@@ -1,0 +1,177 @@
+"""A real `powerctl fleet serve` process: sync over mutual TLS, and notifications."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import ssl
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes
+
+from tests.fleetserver.support import free_port, make_ca, start_fleet_server
+
+pytestmark = pytest.mark.e2e
+H1 = "eb7a599e4a991e61809ff9f0883e5801cb33e96ea165350b90a1a210023596e7"
+CLIENT = "708e3376-5cb1-4fa8-923f-cda75b9e9e33"
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    running = start_fleet_server(tmp_path_factory.mktemp("fleet") / "data")
+    yield running
+    running.stop()
+
+
+def certificate_id(issued) -> str:
+    return issued.cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_an_enrolled_controller_syncs_over_mtls_until_revoked(fleet):
+    ca = make_ca()
+    fleet.admin.register_ca(ca)  # trusted by the running server without a restart
+    me = fleet.admin.enroll(ca)
+    answer = fleet.admin.sync(me, version=0)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["error"] is None and body["method"] == "cloud.access_keys_controller_sync"
+    assert body["result"]["version"] == 1 and body["result"]["clients"] == {}
+    fleet.admin.set_certificate_status(certificate_id(me), "REVOKED")
+    answer = fleet.admin.sync(me, version=1)
+    assert answer.status_code == 403
+    assert answer.json()["result"] is None
+    assert answer.json()["error"] == {"code": 403, "message": "certificate is REVOKED"}
+
+
+def test_a_certificate_from_an_unknown_ca_fails_the_handshake(fleet):
+    stranger = make_ca("stranger").issue(str(uuid.uuid4()))
+    with pytest.raises(requests.exceptions.SSLError):
+        fleet.admin.sync(stranger)
+
+
+def test_without_a_client_certificate_the_sync_is_refused_but_admins_get_in(fleet):
+    answer = fleet.admin.sync(None)
+    assert answer.status_code == 403 and "client certificate" in answer.json()["error"]["message"]
+    assert fleet.admin.request("GET", "/controllers").status_code == 200
+
+
+def test_auto_registration_over_the_wire(fleet):
+    ca = make_ca("auto")
+    fleet.admin.register_ca(ca, auto_registration=True)
+    me = ca.issue(str(uuid.uuid4()))
+    answer = fleet.admin.sync(me)
+    assert answer.status_code == 403 and "PENDING_ACTIVATION" in answer.json()["error"]["message"]
+    described = fleet.admin.request("GET", f"/certificates/{certificate_id(me)}").json()
+    assert described["certificateDescription"]["status"] == "PENDING_ACTIVATION"
+
+
+class Receiver:
+    """An HTTPS endpoint with the controller's synced certificate, recording notifications."""
+
+    def __init__(self, port: int, current: dict, folder):
+        (folder / "server.pem").write_text(current["certificate"] + current["private"])
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(folder / "server.pem")
+        self.calls: list[tuple[str, dict]] = []
+        calls = self.calls
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers["Content-Length"])
+                calls.append((self.headers["Authorization"], json.loads(self.rfile.read(length))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_change_notifies_the_controller_with_the_fleet_peer_token(fleet, tmp_path):
+    ca = make_ca("notify")
+    fleet.admin.register_ca(ca)
+    port = free_port()
+    controller = str(uuid.uuid4())
+    me = fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/restapi/auth/fleet/notify/")
+    bundle = fleet.admin.sync(me).json()["result"]
+    receiver = Receiver(port, bundle["current"][0], tmp_path)
+    try:
+        assert fleet.admin.put_client(controller, CLIENT, [H1]).json() == {"version": 2}
+        assert wait_for(lambda: receiver.calls)
+        authorization, call = receiver.calls[0]
+        assert call["method"] == "hub.offline.credentials.updated" and call["api"] == "3"
+        assert call["params"] == {"version": 2}
+        ((peer, entry),) = [(k, v) for k, v in bundle["peers"].items() if v["id"] == "fleet"]
+        token = base64.urlsafe_b64encode(entry["tokens"][0].encode()).rstrip(b"=").decode()
+        assert authorization == f"Bearer {peer}.{token}"
+        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
+                        .json()["notified_version"] == 2)
+    finally:
+        receiver.stop()
+    fleet.admin.delete_client(controller, CLIENT)  # nobody listens: logged, kept for the next change
+    assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
+                    .json()["notify_error"] is not None)
+    receiver = Receiver(port, bundle["current"][0], tmp_path)
+    try:
+        fleet.admin.put_client(controller, CLIENT, [H1])
+        assert wait_for(lambda: [c for _, c in receiver.calls if c["params"]["version"] == 4])
+        described = fleet.admin.request("GET", f"/controllers/{controller}").json()
+        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
+                        .json()["notify_error"] is None), described
+    finally:
+        receiver.stop()
+
+
+def test_a_notify_target_without_the_fleet_issued_certificate_gets_nothing(fleet, tmp_path):
+    ca = make_ca("impostor test")
+    fleet.admin.register_ca(ca)
+    port = free_port()
+    controller = str(uuid.uuid4())
+    fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
+    impostor = make_ca("impostor").issue("127.0.0.1")
+    receiver = Receiver(port, {"certificate": impostor.cert_pem, "private": impostor.key_pem}, tmp_path)
+    try:
+        fleet.admin.put_client(controller, CLIENT, [H1])
+        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
+                        .json()["notify_error"] is not None)
+        error = fleet.admin.request("GET", f"/controllers/{controller}").json()["notify_error"]
+        assert "CERTIFICATE_VERIFY_FAILED" in error
+        assert receiver.calls == []
+    finally:
+        receiver.stop()
+
+
+def test_the_server_runs_on_postgresql(pg_cluster, tmp_path):
+    running = start_fleet_server(tmp_path / "pg", database=pg_cluster.database())
+    try:
+        assert running.admin.request("GET", "/health").json()["database"] == "postgresql"
+        ca = make_ca()
+        running.admin.register_ca(ca)
+        me = running.admin.enroll(ca)
+        controller = me.cert.subject.rfc4514_string().removeprefix("CN=")
+        running.admin.put_client(controller, CLIENT, [H1])
+        result = running.admin.sync(me).json()["result"]
+        assert result["clients"] == {CLIENT: [H1]} and result["version"] == 2
+    finally:
+        running.stop()
