@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from powerctl.audit import audit
 from powerctl.auth import authenticator
 from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
-from powerctl.restapi.wire import raw_target
+from powerctl.restapi.wire import json_response, raw_target
 from powerctl.store import fleet as store
 
 METHOD = "hub.offline.credentials.updated"
@@ -32,11 +30,6 @@ class NotifySchema(Schema):
     api = fields.String(load_default="3")
     method = fields.String(required=True, validate=validate.Equal(METHOD))
     params = fields.Nested(ParamsSchema, load_default=dict)
-
-
-def json_response(value: object, status: int) -> Response:
-    return Response(json.dumps(value, separators=(",", ":")), status=status,
-                    mimetype="application/json")
 
 
 def _rpc_error(request_id: object, code: int, message: str, status: int) -> Response:

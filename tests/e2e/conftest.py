@@ -61,22 +61,32 @@ def start_server(data_dir: Path, *extra: str, env: dict | None = None, http: boo
         args.append("--http")
     environment = dict(os.environ if env is None else env)
     environment.setdefault("POWERCTL_ADMIN_PASSWORD", ADMIN_PASSWORD)
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment)
     scheme = "http" if http else "https"
-    server = Server(process, f"{scheme}://127.0.0.1:{port}", data_dir, log)
-    deadline = time.monotonic() + 30
+    server = Server(spawn(args, environment, log), f"{scheme}://127.0.0.1:{port}", data_dir, log)
+    wait_serving(server, "/restapi/", tls=not http)
+    return server
+
+
+def spawn(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """Start a server process whose output goes to `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def wait_serving(server: Server, probe: str, tls: bool = True, timeout: float = 30) -> None:
+    """Wait until `probe` answers (its TLS certificate verified); stop the server if it never does."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("server exited early:\n" + log.read_text())
+        if server.process.poll() is not None:
+            raise RuntimeError("server exited early:\n" + server.log.read_text())
         try:
-            verify = server.cert if not http else True
-            requests.get(server.url("/restapi/"), verify=verify, timeout=2)
-            return server
+            # before the certificate exists, requests refuses the path with an OSError
+            requests.get(server.url(probe), verify=server.cert if tls else True, timeout=2)
+            return
         except (requests.ConnectionError, OSError):
             time.sleep(0.1)
     server.stop()
-    raise RuntimeError("server did not start:\n" + log.read_text())
+    raise RuntimeError("server did not start:\n" + server.log.read_text())
 
 
 @pytest.fixture

@@ -21,29 +21,20 @@ Every admin call returns the `requests.Response`; `enroll` and `register_ca` ass
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
+from tests.e2e.conftest import Server, free_port, spawn, wait_serving
 from tests.fleetserver.certs import Ca, Issued, make_ca
 
 __all__ = ["ADMIN_TOKEN", "Ca", "FleetAdmin", "FleetServer", "Issued", "free_port", "make_ca",
            "start_fleet_server"]
 
 ADMIN_TOKEN = "fleet-admin-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -115,29 +106,13 @@ class FleetAdmin:
 
 
 @dataclass
-class FleetServer:
-    process: subprocess.Popen
-    base: str
-    data_dir: Path
-    log: Path
+class FleetServer(Server):
     admin: FleetAdmin
 
     @property
     def ca_file(self) -> str:
         """The fleet server's self-signed TLS certificate: the controllers' `[fleet]` CA bundle."""
-        return str(self.data_dir / "tls" / "cert.pem")
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        return self.cert
 
 
 def start_fleet_server(data_dir: Path, *, database: str | None = None, port: int | None = None,
@@ -152,22 +127,8 @@ def start_fleet_server(data_dir: Path, *, database: str | None = None, port: int
     if database:
         args += ["--database", database]
     env = dict(os.environ, POWERCTL_FLEET_ADMIN_TOKEN=admin_token)
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
     base = f"https://127.0.0.1:{port}"
-    cert = data_dir / "tls" / "cert.pem"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("fleet server exited early:\n" + log.read_text())
-        try:
-            if cert.exists():
-                requests.get(base + "/health", verify=str(cert), timeout=2)
-                admin = FleetAdmin(base, str(cert), admin_token)
-                return FleetServer(process, base, data_dir, log, admin)
-        except (requests.ConnectionError, OSError):
-            pass
-        time.sleep(0.1)
-    process.kill()
-    process.wait()
-    raise RuntimeError("fleet server did not start:\n" + log.read_text())
+    admin = FleetAdmin(base, str(data_dir / "tls" / "cert.pem"), admin_token)
+    server = FleetServer(spawn(args, env, log), base, data_dir, log, admin)
+    wait_serving(server, "/health")
+    return server
