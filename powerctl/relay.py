@@ -94,8 +94,7 @@ class Relay:
 
     def set_state(self, indexes: list[int], on: bool, actor: str, persist: bool = True) -> None:
         """Switch outlets; with `persist` this is the configured state, kept across restarts."""
-        with self._lock:
-            self.check_switch(indexes)
+        with self.checked(indexes):
             self._switch(indexes, on, actor)
             what = "Configured" if persist else "Transient"
             if persist:
@@ -106,8 +105,7 @@ class Relay:
 
     def cycle(self, index: int, actor: str) -> float:
         """Switch off now and back on after the outlet's cycle delay; returns that delay."""
-        with self._lock:
-            self.check_switch([index])
+        with self.checked([index]):
             delay = self._outlets[index].cycle_delay
             if delay is None:
                 delay = float(self.setting("cycle_delay"))
