@@ -47,10 +47,7 @@ class Audit:
         # must not cost the batch, so escape what UTF-8 cannot hold.
         batch = [(at, line.encode("utf-8", "backslashreplace").decode("utf-8")) for at, line in batch]
         if log.isEnabledFor(logging.INFO):
-            for at, line in batch:
-                entry = log.makeRecord(log.name, logging.INFO, __file__, 0, "%s", (line,), None)
-                entry.created, entry.msecs = at, (at % 1) * 1000
-                log.handle(entry)
+            _log_lines(batch)
         self._db.append_audit(batch)
 
     def tail(self, limit: int = 100) -> list[str]:
@@ -69,6 +66,23 @@ class Audit:
                 self.flush()
             except Exception:
                 log.exception("could not write audit lines to the store (they were logged)")
+
+
+def _log_lines(batch: list[tuple[float, str]]) -> None:
+    """Hand each line to logging as its own record, stamped with the time it was recorded.
+
+    LogRecord() looks up the thread, process and caller for every record, which costs more
+    than the rest of logging a line; the lines of a batch share all of that, so each record
+    is a copy of one made for the batch with its own message and time.
+    """
+    shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None).__dict__
+    for at, line in batch:
+        entry = logging.LogRecord.__new__(logging.LogRecord)
+        entry.__dict__.update(shared)
+        entry.msg = line
+        entry.created, entry.msecs = at, (at % 1) * 1000
+        entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
+        log.handle(entry)
 
 
 def audit() -> Audit:

@@ -36,10 +36,18 @@ class Metrics:
         self.lockouts = Counter("powerctl_lockouts", "Lockouts started after repeated failed logins",
                                 registry=self.registry)
         self.registry.register(StateCollector(app, controller))
+        # (method, status) -> its counter: labels() validates and locks on every call
+        self._children: dict[tuple[str, int], Counter] = {}
 
     def count_request(self, response: Response) -> Response:
-        method = request.method if request.method in METHODS else "other"
-        self.requests.labels(method, str(response.status_code)).inc()
+        method = request.method
+        if method not in METHODS:
+            method = "other"
+        key = (method, response.status_code)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.requests.labels(method, str(key[1]))
+        child.inc()
         return response
 
     def auth_event(self, event: str) -> None:

@@ -72,6 +72,10 @@ class Relay:
     def physical(self, index: int) -> bool | None:
         return self._hw.physical_state(index)
 
+    def physicals(self, indexes: list[int]) -> list[bool | None]:
+        states = self._hw.physical_states()
+        return [states[index] for index in indexes]
+
     # writes
     def check_switch(self, indexes: Iterable[int]) -> None:
         """Refuse before anything changes: a locked outlet or an offline board."""

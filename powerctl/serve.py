@@ -52,12 +52,6 @@ def configure_logging(syslog: str | None) -> None:
         logger.propagate = False
 
 
-def _post_worker_init(_worker) -> None:
-    # Request threads hand the GIL back and forth around every SQLite call and log write;
-    # the default 5 ms switch interval makes each of those hand-offs a long wait.
-    sys.setswitchinterval(0.0001)
-
-
 def _worker_exit(_server, worker) -> None:
     from powerctl import shutdown
 
@@ -77,7 +71,6 @@ def gunicorn_options(server: dict) -> dict:
         "timeout": 30,
         "graceful_timeout": 10,
         "preload_app": False,
-        "post_worker_init": _post_worker_init,
         "worker_exit": _worker_exit,
         "accesslog": "-",
         "errorlog": "-",

@@ -132,11 +132,13 @@ class Path:
 
     segments: tuple[Segment, ...]
     text: str
+    # Whether the path may name several targets (One always names exactly one); set once,
+    # since dispatch asks on every request.
+    is_matrix: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def is_matrix(self) -> bool:
-        """Whether the path may name several targets (One always names exactly one)."""
-        return any(isinstance(segment, All | Keys) for segment in self.segments)
+    def __post_init__(self) -> None:
+        matrix = any(isinstance(segment, All | Keys) for segment in self.segments)
+        object.__setattr__(self, "is_matrix", matrix)
 
     def __str__(self) -> str:
         return self.text

@@ -38,13 +38,14 @@ class Authenticator:
         self.observers: list[Callable[[str], None]] = []  # told "failure" and "lockout" (metrics)
 
     def authenticate(self, raw_target: str) -> Principal:
-        addr = request.remote_addr or "unknown"
+        environ = request.environ
+        addr = environ.get("REMOTE_ADDR") or "unknown"
         left = self.lockout.locked(addr)
         if left:
             self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
             raise Forbidden(f"security lockout: too many failed logins from {addr}; "
                             f"try again in {int(left) + 1} s")
-        header = request.headers.get("Authorization", "")
+        header = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, credentials = header.strip().partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer":

@@ -50,11 +50,6 @@ def trusting_context(trust_path: str):
     return hook
 
 
-def _post_worker_init(_worker) -> None:
-    """Keep Python's default GIL switch interval (the gateway shortens it for its small
-    requests; with many TLS handshakes in flight that costs more than it gains here)."""
-
-
 def _worker_exit(_server, worker) -> None:
     from powerctl.fleetserver.app import shutdown
 
@@ -74,7 +69,7 @@ def serve(bind: str | None, database: str | None, data_dir: str | None, threads:
     host = bind.rpartition(":")[0].strip("[]")
     options["certfile"], options["keyfile"] = tls.ensure_certificate(data_dir, host)
     options.update(workers=workers, worker_exit=_worker_exit, proc_name="powerctl-fleet",
-                   control_socket_disable=True, post_worker_init=_post_worker_init,
+                   control_socket_disable=True,
                    cert_reqs=ssl.CERT_OPTIONAL, accesslog=None,
                    ssl_context=trusting_context(str(trust_file(data_dir))))
     database = database or default_url(data_dir)

@@ -95,7 +95,12 @@ class Request(Authorisation):
 
     def get(self, targets: list[tuple[Keys, object]]) -> Response:
         depth = depth_limit()
-        values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]
+        node = targets[0][1]
+        if (len(targets) > 1 and isinstance(node, Value) and node.read_many is not None
+                and all(other is node for _, other in targets)):
+            values = node.read_many([keys for keys, _ in targets])
+        else:
+            values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]
         status = 206 if depth is not None else 200
         if self.path.is_matrix:
             return json_response(values, 207)

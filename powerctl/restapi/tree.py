@@ -34,6 +34,7 @@ class Value(Node):
 
     field: fields.Field
     read: Callable[[Keys], object]
+    read_many: Callable[[list[Keys]], list] | None = None  # the same leaf of many outlets at once
     write: Callable[[Keys, object, object], None] | None = None
     write_many: Callable[[list[Keys], object, object], None] | None = None
     check: Callable[[list[Keys], object], None] | None = None  # refuse a write before any starts

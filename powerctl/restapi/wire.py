@@ -14,8 +14,12 @@ TUNNELED = {"PUT", "PATCH", "DELETE"}
 _DEPTH = re.compile(r"\s*dli-depth\s*=\s*(\d{1,3})\s*")
 
 
+# One encoder for every response: json.dumps builds a new one per call when given options.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def json_response(value: object, status: int) -> Response:
@@ -34,8 +38,10 @@ def raw_target() -> str:
 
 def effective_method() -> str:
     method = request.method
+    if method != "POST":
+        return method
     override = request.headers.get("X-HTTP-Method", "").strip().upper()
-    if method == "POST" and override:
+    if override:
         if override not in TUNNELED:
             raise BadRequest(f"X-HTTP-Method may name PUT, PATCH or DELETE, not {override[:16]!r}")
         return override
