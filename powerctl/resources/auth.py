@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import fields
 
+from powerctl.errors import BadRequest
 from powerctl.resources.clients import clients_node
 from powerctl.resources.roles import roles_node
 from powerctl.restapi.tree import Branch, Collection, Node, Value
 from powerctl.store import Database
-from powerctl.store.credentials import denied_ids, lift_denial
+from powerctl.store.credentials import denied_ids, deny, lift_denial
+
+# A local client id or the UUID of a client synced from the fleet server.
+DENIABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")
 
 
 def denied_node(db: Database, audit) -> Collection:
-    """auth/denied/: ids of deleted clients whose tokens stay refused; DELETE lifts one."""
+    """auth/denied/: ids whose tokens are refused. Deleting a client adds its id; PUT of the id
+    itself adds any id (a synced UUID, which no local DELETE can reach); DELETE lifts one."""
+
+    def check(keys_list, value) -> None:
+        for keys in keys_list:
+            if value != keys[2]:
+                raise BadRequest(f"the value of auth/denied/{keys[2]}/ is the id itself",
+                                 errors={"value": f"must be {keys[2]!r}"})
+
+    def add(keys, _value, who) -> None:
+        deny(db, keys[2], who.actor())
+        audit.record(f"Client {keys[2]} denied by {who.actor()}")
 
     def lift(keys, who) -> None:
         lift_denial(db, keys[2])
@@ -20,7 +37,9 @@ def denied_node(db: Database, audit) -> Collection:
 
     return Collection(
         keys=lambda _prefix: denied_ids(db),
-        item=Value(fields.String(), read=lambda keys: keys[2], delete=lift),
+        item=Value(fields.String(), read=lambda keys: keys[2], write=add, check=check,
+                   delete=lift),
+        creatable=lambda key: DENIABLE_ID.fullmatch(key) is not None,
     )
 
 

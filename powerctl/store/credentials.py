@@ -41,7 +41,7 @@ def lift_denial(db: Database, client_id: str) -> bool:
 
 
 def deny(db: Database, client_id: str, by: str) -> None:
-    """Deny an id without deleting a local client (a synced id has none); not yet in the API."""
+    """Deny an id without deleting a local client (a synced id has none); idempotent."""
     with db.transaction(credentials=True) as conn:
         conn.execute("INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?)"
                      " ON CONFLICT (id) DO NOTHING", (client_id, time.time(), by))

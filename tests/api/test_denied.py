@@ -64,3 +64,35 @@ def test_deleting_in_the_store_denies_too(app, admin):
     assert denied_ids(db) == ["testclient"]
     assert denial(db, "testclient")[1] == "the command line"
     assert not db.delete_client("testclient")
+
+
+def test_put_of_an_id_denies_it_without_deleting_the_client(app, admin):
+    register(admin, "testclient", EXAMPLE_1)
+    client = Api(app.test_client(), bearer="testclient.SGVsbG8")
+    assert admin.put("/restapi/auth/denied/testclient/", json="testclient").status_code == 204
+    assert admin.put("/restapi/auth/denied/testclient/", json="testclient").status_code == 204
+    assert admin.get("/restapi/auth/denied/").json == ["testclient"]
+    assert client.get(PATH).status_code == 401
+    assert admin.get("/restapi/auth/clients/testclient/").status_code == 200  # still registered
+    assert admin.delete("/restapi/auth/denied/testclient/").status_code == 204
+    assert client.get(PATH).status_code == 200
+    assert any(line.startswith("Client testclient denied by user admin")
+               for line in audit_lines(app))
+
+
+def test_a_put_that_is_not_the_id_itself_or_not_an_id_denies_nothing(app, admin):
+    register(admin, "testclient", EXAMPLE_1)
+    wrong = admin.put("/restapi/auth/denied/testclient/", json="someone")
+    assert wrong.status_code == 400 and "the id itself" in wrong.json["message"]
+    assert admin.put("/restapi/auth/denied/testclient/", json=True).status_code == 400
+    assert admin.put("/restapi/auth/denied/bad.id/", json="bad.id").status_code == 400
+    assert admin.put("/restapi/auth/denied/=a1,b2/", json="a1").status_code == 404  # no new keys
+    assert admin.get("/restapi/auth/denied/").json == []
+    assert Api(app.test_client(), bearer="testclient.SGVsbG8").get(PATH).status_code == 200
+
+
+def test_only_admins_may_deny(app, admin):
+    register(admin, "testclient", dict(EXAMPLE_1, scopes={"/?access=get,modify": True}))
+    client = Api(app.test_client(), bearer="testclient.SGVsbG8")
+    assert client.put("/restapi/auth/denied/other/", json="other").status_code == 403
+    assert admin.get("/restapi/auth/denied/").json == []

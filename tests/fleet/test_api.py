@@ -8,7 +8,6 @@ import pytest
 
 from powerctl.auth.bearer import encode_token
 from powerctl.store import fleet as store
-from powerctl.store.credentials import deny
 from tests.fleet.support import (
     CLIENT_RAW,
     CLIENT_UUID,
@@ -99,7 +98,7 @@ def test_synced_id_that_is_denied_stays_refused(gateway, responder, ca):
     app = gateway()
     admin = Api(app.test_client())
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 200  # cached valid
-    deny(app.extensions["powerctl.db"], CLIENT_UUID, "test")
+    assert admin.put(f"/restapi/auth/denied/{CLIENT_UUID}/", json=CLIENT_UUID).status_code == 204
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 401
     responder.answer = result(2, ca)
     assert notify(app).status_code == 200
