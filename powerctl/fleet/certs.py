@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from pathlib import Path
@@ -79,20 +80,51 @@ def server_pem(data_dir: str | os.PathLike) -> Path:
 
 def install(data_dir: str | os.PathLike, entry: tuple[str, str, str]) -> None:
     """Write current[0] as tls/fleet/server.pem (key + certificate) and parent.pem, atomically."""
-    certificate, private, parent = entry
-    target = folder(data_dir)
-    target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write(target / "parent.pem", parent)
-    _write(target / "server.pem", private.strip() + "\n" + certificate.strip() + "\n")
+    staged = Staged(data_dir, entry)
+    staged.write()
+    staged.commit()
 
 
-def _write(path: Path, text: str) -> None:
-    if path.exists() and path.read_text() == text:
-        return  # unchanged: the served certificate is not reloaded for nothing
-    temporary = path.with_name(path.name + ".new")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+class Staged:
+    """current[0]'s files written beside the served ones, put in place only by commit().
+
+    A sync writes them inside its transaction (a full disk refuses the bundle, nothing changed)
+    and renames them after the commit, so a failed commit never leaves a newer certificate
+    served than the one the store holds.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike, entry: tuple[str, str, str]):
+        certificate, private, parent = entry
+        self.target = folder(data_dir)
+        self.files = {"parent.pem": parent, "server.pem": private.strip() + "\n" + certificate.strip() + "\n"}
+        self._written: list[str] = []
+
+    def write(self) -> None:
+        self.target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name, text in self.files.items():
+            path = self.target / name
+            if path.exists() and path.read_text() == text:
+                continue  # unchanged: the served certificate is not reloaded for nothing
+            fd = os.open(self._new(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            self._written.append(name)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def commit(self) -> None:
+        """Put the written files in place: parent.pem first, so a reader of server.pem (the
+        live TLS context) never meets a certificate its chain file does not yet verify."""
+        while self._written:
+            name = self._written[0]
+            os.replace(self._new(name), self.target / name)
+            self._written.pop(0)
+
+    def discard(self) -> None:
+        for name in self._written:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._new(name))
+        self._written.clear()
+
+    def _new(self, name: str) -> Path:
+        return self.target / (name + ".new")

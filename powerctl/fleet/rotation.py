@@ -35,6 +35,12 @@ def rotate(db: Database, data_dir: str, now: datetime.datetime) -> int | None:
     for position, entry in enumerate(held[1:], start=1):
         start, end = _validity(entry[0])
         if start <= now < end:
-            store.promote(db, position, lambda e=entry: certs.install(data_dir, e))
+            staged = certs.Staged(data_dir, entry)
+            try:
+                store.promote(db, position, staged.write)
+            except BaseException:
+                staged.discard()
+                raise
+            staged.commit()  # if this fails, the sync thread's reconcile() puts it in place
             return position
     return None

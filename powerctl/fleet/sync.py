@@ -52,18 +52,36 @@ class FleetSync:
     def apply(self, bundle: Bundle) -> None:
         """Replace the synced credentials with a validated bundle, whole or not at all."""
         entries = bundle.current or None  # an empty list keeps the certificates held
-
-        def install() -> None:
-            if entries:
-                certs.install(self._data_dir, entries[0])
-
+        staged = certs.Staged(self._data_dir, entries[0]) if entries else None
         try:
             store.replace(self._db, bundle.version, bundle.clients, bundle.peers, entries,
-                          before_commit=install)
-        except store.StaleBundle as err:
-            raise BundleRefused(str(err)) from None
-        except OSError as err:
-            raise BundleRefused(f"cannot install the certificate: {err.strerror}") from None
+                          before_commit=staged.write if staged else None)
+        except BaseException as err:
+            if staged is not None:
+                staged.discard()
+            if isinstance(err, store.StaleBundle):
+                raise BundleRefused(str(err)) from None
+            if isinstance(err, OSError):
+                raise BundleRefused(f"cannot install the certificate: {err.strerror}") from None
+            raise
+        if staged is not None:
+            self._put_in_place(staged)
+
+    def _put_in_place(self, staged: certs.Staged) -> None:
+        try:
+            staged.commit()
+        except OSError as err:  # the store holds it: reconcile() retries on the next round
+            log.error("fleet certificate held but not yet served: %s", err)
+
+    def reconcile(self) -> None:
+        """Serve the certificate the store holds as current[0], if the files differ from it."""
+        with self._lock:
+            try:
+                held = store.certificates(self._db)
+                if held:
+                    certs.install(self._data_dir, held[0])
+            except (sqlite3.Error, OSError) as err:
+                log.error("fleet certificate could not be put in place: %s", err)
 
     def try_sync(self, reason: str) -> bool:
         try:
@@ -119,6 +137,7 @@ class FleetSync:
     def _run(self) -> None:
         reason = "first start" if store.held_version(self._db) is None else "start"
         while not self._stop.is_set():
+            self.reconcile()
             self.rotate()
             ok = self.try_sync(reason)
             # a notify that arrives during a sync leaves the event set: it is never lost

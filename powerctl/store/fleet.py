@@ -32,7 +32,8 @@ def replace(db: Database, version: int, clients: Mapping[str, Sequence[str]],
     """Replace every synced credential, or nothing: one transaction, checked against the version.
 
     `certificates` None keeps the ones held. `before_commit` runs last inside the transaction
-    (it installs the certificate files); if it raises, nothing is changed. The credentials
+    (it writes the new certificate files beside the served ones); if it raises, nothing is
+    changed. The credentials
     generation is bumped after the commit, so cached verifications of dropped tokens die.
     """
     with db.transaction(credentials=True) as conn:
@@ -125,9 +126,9 @@ def status(db: Database) -> dict:
             "last_error": db.get_setting("fleet_last_error")}
 
 
-def promote(db: Database, position: int, install: Callable[[], None]) -> None:
+def promote(db: Database, position: int, before_commit: Callable[[], None]) -> None:
     """Make the held certificate at `position` current[0], dropping those before it."""
     with db.transaction() as conn:
         conn.execute("DELETE FROM fleet_certificates WHERE position < ?", (position,))
         conn.execute("UPDATE fleet_certificates SET position = position - ?", (position,))
-        install()
+        before_commit()

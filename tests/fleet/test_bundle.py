@@ -166,3 +166,47 @@ def test_an_untrusted_fleet_server_is_not_asked(service, responder, tmp_path):
     with pytest.raises(FleetError, match="unreachable"):
         service.sync("test")
     assert responder.calls == []
+
+
+def _leftovers(service) -> list[str]:
+    return sorted(p.name for p in (service.data_dir / "tls" / "fleet").glob("*.new"))
+
+
+def test_a_commit_that_fails_serves_nothing_new(service, responder, ca, applied, monkeypatch):
+    """The new certificate is written beside the served one and put in place only after the
+    commit: a transaction that fails after writing it leaves the served files as they were."""
+    import sqlite3
+
+    from powerctl.fleet import certs
+
+    write = certs.Staged.write
+
+    def write_then_fail(staged) -> None:
+        write(staged)  # the new files exist now, inside the open transaction
+        assert _leftovers(service) == ["server.pem.new"]  # the chain (parent.pem) is unchanged
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(certs.Staged, "write", write_then_fail)
+    responder.answer = result(6, ca, current=[entry(ca, "next")])
+    assert not service.try_sync("test")
+    assert snapshot(service) == applied
+    assert _leftovers(service) == []
+
+
+def test_a_certificate_held_but_not_put_in_place_is_served_by_reconcile(
+        service, responder, ca, applied, monkeypatch):
+    from powerctl.fleet import certs
+
+    def rename_fails(_staged) -> None:
+        raise OSError(5, "Input/output error")
+
+    fresh = entry(ca, "fresh")
+    monkeypatch.setattr(certs.Staged, "commit", rename_fails)
+    responder.answer = result(6, ca, current=[fresh])
+    assert service.sync("test") == 6  # the store holds it, and says so in the log
+    pem = service.data_dir / "tls" / "fleet" / "server.pem"
+    assert fresh["certificate"].strip() not in pem.read_text()
+    monkeypatch.undo()
+    service.reconcile()  # what the sync thread does at the start of every round
+    assert fresh["certificate"].strip() in pem.read_text()
+    assert store.certificates(service.db)[0][0] == fresh["certificate"]
