@@ -67,38 +67,61 @@ def served_pair(data_dir: str) -> tuple[str, str | None]:
     return str(Path(data_dir) / "tls" / "cert.pem"), str(Path(data_dir) / "tls" / "key.pem")
 
 
-def live_context(data_dir: str):
-    """Gunicorn's `ssl_context` hook: one SSLContext per worker, reloaded when its files change.
+def fleet_chain(data_dir: str) -> Path:
+    """The fleet's `public_parent`, once synced: it verifies the certificates of peers."""
+    return Path(data_dir) / "tls" / "fleet" / "parent.pem"
 
-    Gunicorn calls the hook for every accepted connection. A changed certificate (a fleet sync,
-    in this or any process) is loaded into the same context with load_cert_chain: connections
-    already open keep theirs, new handshakes get the new one. A pair that fails to load is
-    logged and the previous one kept.
+
+def _stamp(path: str | Path) -> tuple | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (str(path), info.st_mtime_ns, info.st_size, info.st_ino)
+
+
+def live_context(data_dir: str):
+    """Gunicorn's `ssl_context` hook: one SSLContext per worker, rebuilt when its files change.
+
+    Gunicorn calls the hook for every accepted connection. When the served pair or the fleet's
+    chain changes (a fleet sync, in this or any process), the next handshakes get a context
+    built from the new files; connections already open keep theirs, so none is dropped. Files
+    that fail to load are logged and the previous context kept.
+
+    Once the fleet's chain (tls/fleet/parent.pem) is held, clients may present a certificate:
+    one it verifies identifies a fleet peer (the fleet server's notify). Presenting none is
+    fine; presenting one the chain does not verify fails the handshake.
     """
     lock = threading.Lock()
     state: dict = {"context": None, "stamp": None}
+    log = logging.getLogger("powerctl")
+
+    def build(default_factory, certfile: str, keyfile: str | None, chain: Path | None):
+        context = default_factory()  # gunicorn's own settings (ciphers, ...) first
+        context.load_cert_chain(certfile, keyfile)
+        if chain is not None:
+            context.load_verify_locations(cafile=str(chain))
+            context.verify_mode = ssl.CERT_OPTIONAL
+        return context
 
     def hook(_config, default_factory) -> ssl.SSLContext:  # per accepted connection
         certfile, keyfile = served_pair(data_dir)
-        try:
-            info = os.stat(certfile)
-            stamp = (certfile, info.st_mtime_ns, info.st_size, info.st_ino)
-        except OSError:
-            stamp = None
+        chain = fleet_chain(data_dir)
+        stamp = (_stamp(certfile), _stamp(chain))
         with lock:
-            if state["context"] is None:  # gunicorn's own settings (ciphers, ...) first
-                state["context"] = default_factory()
-            if stamp is not None and stamp != state["stamp"]:
-                first, state["stamp"] = state["stamp"] is None, stamp
-                try:
-                    state["context"].load_cert_chain(certfile, keyfile)
-                    if not first:
-                        logging.getLogger("powerctl").info("TLS certificate reloaded from %s",
-                                                           certfile)
-                except (OSError, ssl.SSLError) as err:
-                    logging.getLogger("powerctl").error(
-                        "TLS certificate in %s not loaded, keeping the previous one: %s",
-                        certfile, err)
+            if stamp == state["stamp"] and state["context"] is not None:
+                return state["context"]
+            first, state["stamp"] = state["context"] is None, stamp
+            try:
+                state["context"] = build(default_factory, certfile, keyfile,
+                                         chain if stamp[1] is not None else None)
+                if not first:
+                    log.info("TLS certificate and peer chain reloaded from %s", certfile)
+            except (OSError, ssl.SSLError) as err:
+                log.error("TLS files in %s not loaded, keeping the previous ones: %s",
+                          Path(certfile).parent, err)
+                if state["context"] is None:
+                    state["context"] = default_factory()
             return state["context"]
 
     return hook

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from flask import Blueprint, Response, current_app, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from powerctl.audit import audit
-from powerctl.auth import authenticator
+from powerctl.auth import Principal, authenticator
 from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
 from powerctl.restapi.wire import json_response, raw_target
 from powerctl.store import fleet as store
@@ -32,6 +34,32 @@ class NotifySchema(Schema):
     params = fields.Nested(ParamsSchema, load_default=dict)
 
 
+def certificate_peer() -> Principal | None:
+    """The peer that presented a client certificate, if it names one this controller holds.
+
+    The TLS layer has verified the certificate with the fleet's chain (tls/fleet/parent.pem,
+    from a verified bundle) before the request exists; its common name must be the UUID of a
+    synced peer (the fleet server is one). Without TLS, or without a certificate, None.
+    """
+    sock = request.environ.get("gunicorn.socket")
+    getpeercert = getattr(sock, "getpeercert", None)
+    der = getpeercert(binary_form=True) if getpeercert is not None else None
+    if not der:
+        return None
+    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
+        NameOID.COMMON_NAME)
+    uuid = str(names[0].value) if names else ""
+    serial = store.peer_serial(current_app.extensions["powerctl.db"], uuid) if uuid else None
+    addr = request.remote_addr or "unknown"
+    if serial is None:
+        audit().record(f"access denied for {addr}: client certificate {uuid[:64]!r}"
+                       " names no fleet peer")
+        raise Forbidden("the client certificate does not name a fleet peer of this controller")
+    # the peer role's grants, as a peer token gets: never None, which would mean an admin
+    return Principal("certificate", f"peer {serial}", uuid, addr,
+                     authenticator().bearer.role_grants("peer"))
+
+
 def _rpc_error(request_id: object, code: int, message: str, status: int) -> Response:
     body = {"error": {"code": code, "message": message}, "method": METHOD, "id": request_id,
             "result": None}
@@ -42,11 +70,16 @@ def _rpc_error(request_id: object, code: int, message: str, status: int) -> Resp
 @bp.route("/restapi/auth/fleet/notify/", provide_automatic_options=False,
           methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def notify() -> Response:
-    """Peers (the fleet server among them) may notify; clients and everyone else may not."""
+    """Peers (the fleet server among them) may notify, by peer token or by a client certificate
+    the fleet's chain verifies; clients and everyone else may not."""
     if request.method != "POST":
         raise MethodNotAllowed("the notify call is a JSON-RPC POST", ["POST"])
-    principal = authenticator().authenticate(raw_target())
-    if principal.scheme != "peer":
+    principal = None
+    if "HTTP_AUTHORIZATION" not in request.environ:
+        principal = certificate_peer()
+    if principal is None:
+        principal = authenticator().authenticate(raw_target())
+    if principal.scheme not in ("peer", "certificate"):
         audit().record(f"access denied for {principal.describe()}: only fleet peers may notify")
         raise Forbidden("only a fleet peer token may notify this controller")
     body = request.get_json(silent=True)

@@ -82,9 +82,11 @@ def find_token(db: Database, client_id: str, digest: str) -> TokenRecord | None:
                        kind="peer" if peer else "fleet")
 
 
-def is_peer(db: Database, peer_id: str) -> bool:
-    return db.connection().execute(
-        "SELECT 1 FROM fleet_peers WHERE id = ?", (peer_id,)).fetchone() is not None
+def peer_serial(db: Database, peer_id: str) -> str | None:
+    """The serial of a synced peer, or None when `peer_id` is not one."""
+    row = db.connection().execute(
+        "SELECT serial FROM fleet_peers WHERE id = ?", (peer_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def peer_tokens(db: Database) -> dict[str, tuple[str, list[str]]]:

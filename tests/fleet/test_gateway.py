@@ -129,3 +129,51 @@ def test_restarted_with_the_fleet_server_down_it_serves_what_it_holds(gateway, r
     conn = connect(again.port)
     assert get(conn, STATE, CLIENT) == 200
     conn.close()
+
+
+def connect_as(port: int, pair, folder) -> http.client.HTTPSConnection:
+    """An HTTPS connection presenting `pair` as its client certificate."""
+    context = ssl._create_unverified_context()
+    context.load_cert_chain(*pair.write(folder, "client"))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    conn.connect()
+    return conn
+
+
+def test_a_peer_notifies_with_a_client_certificate_the_fleet_chain_verifies(
+        gateway, responder, ca, tmp_path):
+    responder.answer = result(1, ca)
+    running = gateway()
+    until(lambda: running.status()["version"] == 1)
+    json_only = {"Content-Type": "application/json"}
+    responder.answer = result(2, ca)
+
+    conn = connect_as(running.port, ca.issue(PEER_UUID), tmp_path / "peer")
+    code, body = call(conn, "POST", NOTIFY, json_only, notify_body(2))
+    conn.close()
+    assert code == 200 and body["result"] == {"version": 1}, body
+    until(lambda: running.status()["version"] == 2)
+
+    conn = connect_as(running.port, ca.issue(CLIENT_UUID), tmp_path / "not-a-peer")
+    code, body = call(conn, "POST", NOTIFY, json_only, notify_body(3))
+    conn.close()
+    assert code == 403 and "does not name a fleet peer" in body["message"]
+
+    conn = connect(running.port)  # no certificate and no token: as before, 401
+    assert call(conn, "POST", NOTIFY, json_only, notify_body(3))[0] == 401
+    conn.close()
+
+    from tests.fleet.support import make_ca
+
+    stranger = make_ca("not the fleet").issue(PEER_UUID)
+    with pytest.raises(OSError):  # the chain does not verify it: the handshake fails
+        conn = connect_as(running.port, stranger, tmp_path / "stranger")
+        try:  # with TLS 1.3 the client learns it when it reads
+            call(conn, "POST", NOTIFY, json_only, notify_body(3))
+        finally:
+            conn.close()
+    until(lambda: f"client certificate '{CLIENT_UUID}' names no fleet peer"
+          in running.log.read_text())
+    assert (f"Fleet notify from peer fleet ({PEER_UUID}@127.0.0.1, certificate)"
+            in running.log.read_text())
+    assert running.status()["version"] == 2
