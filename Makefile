@@ -26,6 +26,7 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 # docs/openapi.yaml -> powerctl/openapi.json, the copy the server ships (tests/api/test_openapi.py)
+# and docs/fleet-server-openapi.yaml -> powerctl/fleetserver/openapi.json (tests/fleetserver/)
 openapi: install
 	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())'
 
@@ -48,7 +49,8 @@ image-lock: install
 # the OpenAPI fuzzer at length: FUZZ_EXAMPLES random examples per operation (make test runs 3)
 FUZZ_EXAMPLES ?= 500
 fuzz: install
-	POWERCTL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_schemathesis.py
+	POWERCTL_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_schemathesis.py \
+		tests/fleetserver/test_openapi.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,7 +1,9 @@
 """GET /openapi.json: the contract written in docs/openapi.yaml, shipped in the package as JSON.
 
 The device never parses YAML: `make openapi` renders the YAML once into powerctl/openapi.json,
-and tests/api/test_openapi.py fails when the two differ.
+and tests/api/test_openapi.py fails when the two differ. The fleet server serves its own contract
+the same way: docs/fleet-server-openapi.yaml -> powerctl/fleetserver/openapi.json
+(tests/fleetserver/test_openapi.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from flask import Blueprint, Flask, Response, current_app
 
 PACKAGED = "openapi.json"
 SOURCE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
+FLEET_SOURCE = SOURCE.with_name("fleet-server-openapi.yaml")
+FLEET_PACKAGE = "powerctl.fleetserver"
 
 bp = Blueprint("openapi", __name__)
 
@@ -25,8 +29,9 @@ def document() -> Response:
     return Response(current_app.extensions["powerctl.openapi"], mimetype="application/json")
 
 
-def packaged() -> bytes:
-    return resources.files("powerctl").joinpath(PACKAGED).read_bytes()
+def packaged(package: str = "powerctl") -> bytes:
+    """The JSON document shipped in `package` (the gateway's, or FLEET_PACKAGE)."""
+    return resources.files(package).joinpath(PACKAGED).read_bytes()
 
 
 def render(yaml_text: str) -> str:
@@ -41,16 +46,20 @@ def render(yaml_text: str) -> str:
     return json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["powerctl.openapi"] = packaged()
+def init_app(app: Flask, package: str = "powerctl") -> None:
+    app.extensions["powerctl.openapi"] = packaged(package)
     app.register_blueprint(bp)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`make openapi`: write the packaged JSON from the YAML (arguments: [SOURCE [TARGET]])."""
+    """`make openapi`: write the packaged JSON from the YAML (arguments: [SOURCE [TARGET]]);
+    without arguments, both documents: the gateway's and the fleet server's."""
     args = sys.argv[1:] if argv is None else argv
-    source = Path(args[0]) if args else SOURCE
-    target = Path(args[1]) if len(args) > 1 else Path(__file__).resolve().parent / PACKAGED
-    target.write_text(render(source.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {target} from {source}")
+    here = Path(__file__).resolve().parent
+    pairs = [(SOURCE, here / PACKAGED), (FLEET_SOURCE, here / "fleetserver" / PACKAGED)]
+    if args:
+        pairs = [(Path(args[0]), Path(args[1]) if len(args) > 1 else here / PACKAGED)]
+    for source, target in pairs:
+        target.write_text(render(source.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"wrote {target} from {source}")
     return 0

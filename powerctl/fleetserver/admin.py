@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from powerctl.errors import BadRequest, Unauthorized, describe_validation
 from powerctl.fleetserver import schemas, settings
@@ -16,11 +16,41 @@ def fleet():
     return current_app.extensions["powerctl.fleet"]
 
 
+def _storable(value: object) -> bool:
+    """Whether every string in a JSON value, keys included, is text a database can store: no
+    lone surrogate (json accepts them; they are no UTF-8) and no NUL (PostgreSQL refuses it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            stack += item
+        elif isinstance(item, str):
+            if "\x00" in item or not (item.isascii() or _encodes(item)):
+                return False
+    return True
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def body(schema: Schema) -> dict:
     """The JSON body validated by `schema`; anything else is a 400 that changes nothing."""
-    value = request.get_json(silent=True)
+    try:
+        value = request.get_json(silent=True)
+    except RecursionError as err:
+        raise BadRequest("the JSON body is nested too deeply") from err
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
+    if not _storable(value):
+        raise BadRequest("invalid input", errors=["body: text must not hold NUL characters or "
+                                                  "lone surrogates"])
     try:
         return schema.load(value)
     except ValidationError as err:
@@ -77,6 +107,19 @@ def update_controller(uuid: str):
                                                    value.get("notify_url"), "notify_url" in raw)
     fleet().notifier.send([notice])
     return jsonify(described)
+
+
+class RotateSchema(schemas.Strict):
+    immediate = fields.Boolean(load_default=False)
+
+
+@bp.post("/controllers/<uuid>/rotate")
+def rotate_controller(uuid: str):
+    """Stage a new next HTTPS pair now; `{"immediate": true}` replaces the current one at once."""
+    value = body(RotateSchema()) if request.get_data() else {"immediate": False}
+    notice = fleet().controllers.rotate(uuid_arg(uuid), value["immediate"])
+    fleet().notifier.send([notice])
+    return jsonify(version=notice.version)
 
 
 @bp.delete("/controllers/<uuid>")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, request
 
+from powerctl.errors import NotFound
 from powerctl.fleetserver import schemas, settings
 from powerctl.fleetserver.admin import admins_only, body, fleet
 from powerctl.fleetserver.pages import Page
 
 bp = Blueprint("fleet_certificates", __name__)
 bp.before_request(admins_only)
+
+CERTIFICATE_ID = re.compile(r"[0-9a-f]{64}")
+
+
+def known(ident: str, what: str = "certificate") -> str:
+    """A certificate id is a sha256 in lowercase hex; any other text names no certificate, and is
+    answered 404 without asking the database (PostgreSQL refuses NUL characters in a query)."""
+    if not CERTIFICATE_ID.fullmatch(ident):
+        raise NotFound(f"no {what} {ident}")
+    return ident
 
 
 @bp.post("/ca-certificates")
@@ -31,12 +44,14 @@ def list_cas():
 
 @bp.get("/ca-certificates/<ident>")
 def describe_ca(ident: str):
+    ident = known(ident, "CA certificate")
     return jsonify(certificateDescription=fleet().certificates.describe_ca(ident))
 
 
 @bp.put("/ca-certificates/<ident>")
 def update_ca(ident: str):
     value = body(schemas.CaUpdateSchema())
+    ident = known(ident, "CA certificate")
     auto = value.get("newAutoRegistrationStatus")
     fleet().certificates.update_ca(ident, value.get("newStatus"),
                                    None if auto is None else auto == "ENABLE")
@@ -45,6 +60,7 @@ def update_ca(ident: str):
 
 @bp.delete("/ca-certificates/<ident>")
 def delete_ca(ident: str):
+    ident = known(ident, "CA certificate")
     fleet().certificates.delete_ca(ident)
     fleet().refresh_trust()
     return "", 204
@@ -52,6 +68,7 @@ def delete_ca(ident: str):
 
 @bp.get("/ca-certificates/<ident>/certificates")
 def list_by_ca(ident: str):
+    ident = known(ident, "CA certificate")
     rows, marker = fleet().certificates.list(Page.parse(request.args), ca=ident)
     return jsonify(certificates=rows, nextMarker=marker)
 
@@ -72,17 +89,20 @@ def list_certificates():
 
 @bp.get("/certificates/<ident>")
 def describe_certificate(ident: str):
+    ident = known(ident)
     return jsonify(certificateDescription=fleet().certificates.describe(ident))
 
 
 @bp.put("/certificates/<ident>")
 def update_certificate(ident: str):
     value = body(schemas.CertificateUpdateSchema())
+    ident = known(ident)
     fleet().certificates.update(ident, value.get("newStatus"), value.get("controller"))
     return jsonify(certificateDescription=fleet().certificates.describe(ident))
 
 
 @bp.delete("/certificates/<ident>")
 def delete_certificate(ident: str):
+    ident = known(ident)
     fleet().certificates.delete(ident)
     return "", 204

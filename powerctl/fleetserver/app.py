@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
 from powerctl import errors as http_errors
+from powerctl import openapi
 from powerctl.fleetserver import admin, admin_certificates, rpc, settings
 from powerctl.fleetserver.certificates import Certificates
 from powerctl.fleetserver.controllers import Controllers
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_certificates.bp)
     app.register_blueprint(rpc.bp)
+    openapi.init_app(app, openapi.FLEET_PACKAGE)  # GET /openapi.json, no auth
     app.url_map.strict_slashes = False
 
     @app.get("/health")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from powerctl.fleetserver import pki
+from powerctl.fleetserver import pki, settings
 from powerctl.fleetserver.database import Database
 from powerctl.fleetserver.errors import Clash, Missing
 from powerctl.fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
@@ -25,10 +27,17 @@ class Notice:
     token: str
 
 
+def _expires(certificate_pem: str | None) -> datetime.datetime | None:
+    return None if certificate_pem is None else pki.validity(certificate_pem)[1]
+
+
 def describe(row: Controller) -> dict:
+    nxt = _expires(row.next_cert_pem)
     return {"uuid": row.uuid, "serial": row.serial, "notify_url": row.notify_url,
             "version": row.version, "created": iso(row.created),
-            "notified_version": row.notified_version, "notify_error": row.notify_error}
+            "notified_version": row.notified_version, "notify_error": row.notify_error,
+            "certificate_expires": iso(_expires(row.server_cert_pem)),
+            "next_certificate_expires": iso(nxt) if nxt else None}
 
 
 def _live(session: Session, uuid: str, lock: bool = False) -> Controller:
@@ -45,12 +54,21 @@ def _bump(row: Controller) -> Notice:
 
 
 class Controllers:
-    def __init__(self, db: Database, issuer: tuple[str, str]):
+    def __init__(self, db: Database, issuer: tuple[str, str],
+                 policy: settings.CertificatePolicy | None = None,
+                 clock: Callable[[], datetime.datetime] = utcnow):
         self.db = db
         self.issuer = issuer
+        self.policy = policy or settings.certificate_policy(db)
+        self.clock = clock  # the present, for issuing and renewing HTTPS pairs
+
+    def _issue(self, uuid: str, notify_url: str | None,
+               now: datetime.datetime | None = None) -> tuple[str, str]:
+        return pki.issue_server(*self.issuer, uuid, notify_url, days=self.policy.validity_days,
+                                now=now or self.clock())
 
     def create(self, uuid: str, serial: str, notify_url: str | None) -> dict:
-        cert, key = pki.issue_server(*self.issuer, uuid, notify_url)
+        cert, key = self._issue(uuid, notify_url)
         with self.db.writing() as session:
             known = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()
             if known is not None and known.denied_at is not None:
@@ -84,10 +102,67 @@ class Controllers:
             notice = None
             if set_url and notify_url != row.notify_url:
                 row.notify_url = notify_url
-                row.server_cert_pem, row.server_key_pem = pki.issue_server(*self.issuer, uuid,
-                                                                           notify_url)
+                row.server_cert_pem, row.server_key_pem = self._issue(uuid, notify_url)
+                row.next_cert_pem = row.next_key_pem = None  # it would name the old host
                 notice = _bump(row)
             return describe(row), notice
+
+    def renewal_due(self, row: Controller) -> bool:
+        """Whether the controller's HTTPS pairs must change now: its current certificate has
+        expired, or it is within the renewal window with no next pair staged (or the staged one
+        has expired). A date check, made on every sync without a lock."""
+        now = self.clock()
+        current = _expires(row.server_cert_pem)
+        if current <= now:
+            return True
+        if row.next_cert_pem is None:
+            return current - self.policy.renew_before <= now
+        return _expires(row.next_cert_pem) <= now
+
+    def _renew(self, row: Controller, now: datetime.datetime) -> bool:
+        """Bring a (locked) row's pairs up to date; whether anything changed.
+
+        An expired current pair is replaced by the staged next one if that is valid now (as the
+        gateway rotates by itself), else by a new one; then, within the renewal window and with
+        no next pair staged, a next pair is issued and staged."""
+        changed = False
+        if row.next_cert_pem is not None and _expires(row.next_cert_pem) <= now:
+            row.next_cert_pem = row.next_key_pem = None
+            changed = True
+        if _expires(row.server_cert_pem) <= now:
+            if row.next_cert_pem is not None and pki.validity(row.next_cert_pem)[0] <= now:
+                row.server_cert_pem, row.server_key_pem = row.next_cert_pem, row.next_key_pem
+            else:
+                row.server_cert_pem, row.server_key_pem = self._issue(row.uuid, row.notify_url,
+                                                                      now)
+            row.next_cert_pem = row.next_key_pem = None
+            changed = True
+        if (row.next_cert_pem is None
+                and _expires(row.server_cert_pem) - self.policy.renew_before <= now):
+            row.next_cert_pem, row.next_key_pem = self._issue(row.uuid, row.notify_url, now)
+            changed = True
+        return changed
+
+    def renew(self, uuid: str) -> Notice | None:
+        """Promote, replace or stage HTTPS pairs as `renewal_due` found needed; checked again
+        under the row lock, so concurrent syncs change (and bump) it once. None: nothing to do."""
+        with self.db.writing() as session:
+            row = _live(session, uuid, lock=True)
+            return _bump(row) if self._renew(row, self.clock()) else None
+
+    def rotate(self, uuid: str, immediate: bool = False) -> Notice:
+        """Stage a new next HTTPS pair now (replacing any staged one), or with `immediate`
+        replace the current pair at once and drop the staged one (a compromised key)."""
+        with self.db.writing() as session:
+            row = _live(session, uuid, lock=True)
+            now = self.clock()
+            if immediate:
+                row.server_cert_pem, row.server_key_pem = self._issue(uuid, row.notify_url, now)
+                row.next_cert_pem = row.next_key_pem = None
+            else:
+                self._renew(row, now)  # an expired current pair is replaced first
+                row.next_cert_pem, row.next_key_pem = self._issue(uuid, row.notify_url, now)
+            return _bump(row)
 
     def deny(self, uuid: str) -> None:
         """Delete: drop what it held, keep its record and key so it stays refused."""

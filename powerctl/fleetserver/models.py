@@ -49,6 +49,9 @@ class Controller(Base):
     fleet_token: Mapped[str] = mapped_column(String(128))
     server_cert_pem: Mapped[str] = mapped_column(Text)
     server_key_pem: Mapped[str] = mapped_column(Text)
+    # the next HTTPS pair, staged before the current one expires (current[1] of the bundle)
+    next_cert_pem: Mapped[str | None] = mapped_column(Text)
+    next_key_pem: Mapped[str | None] = mapped_column(Text)
     # sha256 of the SubjectPublicKeyInfo of the key the controller enrolled with
     enrolled_key: Mapped[str | None] = mapped_column(String(64))
     denied_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))

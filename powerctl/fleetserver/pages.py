@@ -10,6 +10,12 @@ from powerctl.fleetserver.errors import Invalid
 
 DEFAULT_SIZE = 25
 MAX_SIZE = 250
+MAX_MARKER = 2**31 - 1  # markers are row numbers: a 32-bit INTEGER column on PostgreSQL
+
+
+def _digits(text: str) -> bool:
+    """ASCII 0-9 only: str.isdigit() also takes '²' and other scripts' digits."""
+    return text.isascii() and text.isdecimal() and len(text) <= 10
 
 
 @dataclass(frozen=True)
@@ -22,10 +28,10 @@ class Page:
     def parse(cls, args) -> Page:
         """From query arguments; anything malformed is refused, not guessed at."""
         size = args.get("pageSize", str(DEFAULT_SIZE))
-        if not size.isdigit() or not 1 <= int(size) <= MAX_SIZE:
+        if not _digits(size) or not 1 <= int(size) <= MAX_SIZE:
             raise Invalid(f"pageSize must be an integer from 1 to {MAX_SIZE}")
         marker = args.get("marker")
-        if marker is not None and (not marker.isdigit() or len(marker) > 18):
+        if marker is not None and (not _digits(marker) or int(marker) > MAX_MARKER):
             raise Invalid("marker must be a nextMarker this server returned")
         order = args.get("ascendingOrder", "false").lower()
         if order not in ("true", "false"):

@@ -15,6 +15,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from powerctl.fleetserver.errors import Invalid
 
+SERVER_CERT_DAYS = 825.0  # controllers' HTTPS certificates, unless the fleet's setting says else
+
 
 def load_pem(text: str, what: str = "certificate") -> x509.Certificate:
     try:
@@ -93,22 +95,30 @@ def _san(host: str) -> x509.GeneralName:
         return x509.DNSName(host)
 
 
+def validity(certificate_pem: str) -> tuple[datetime.datetime, datetime.datetime]:
+    """When a PEM certificate starts and stops being valid (UTC)."""
+    cert = load_pem(certificate_pem)
+    return cert.not_valid_before_utc, cert.not_valid_after_utc
+
+
 def issue_server(issuer_pem: str, issuer_key_pem: str, controller_uuid: str,
-                 notify_url: str | None) -> tuple[str, str]:
-    """A controller's HTTPS certificate and key, valid for its UUID, localhost and notify host."""
+                 notify_url: str | None, *, days: float = SERVER_CERT_DAYS,
+                 now: datetime.datetime | None = None) -> tuple[str, str]:
+    """A controller's HTTPS certificate and key, valid for its UUID, localhost and notify host,
+    from 5 minutes before `now` (default: the present) for `days`."""
     issuer = load_pem(issuer_pem)
     issuer_key = serialization.load_pem_private_key(issuer_key_pem.encode(), password=None)
     key = ec.generate_private_key(ec.SECP256R1())
     hosts = [controller_uuid, "localhost", "127.0.0.1", "::1"]
     if notify_url and urlsplit(notify_url).hostname:
         hosts.insert(0, urlsplit(notify_url).hostname)
-    now = datetime.datetime.now(datetime.UTC)
+    now = now or datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, controller_uuid)]))
             .issuer_name(issuer.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=825))
+            .not_valid_after(now + datetime.timedelta(days=days))
             .add_extension(x509.SubjectAlternativeName([_san(h) for h in dict.fromkeys(hosts)]),
                            critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

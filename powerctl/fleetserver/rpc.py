@@ -28,11 +28,15 @@ def _answer(ident, method, result=None, code: int | None = None, message: str = 
 
 @bp.post("/rpc")
 def rpc():
-    call = request.get_json(silent=True)
+    try:
+        call = request.get_json(silent=True)
+    except RecursionError:  # "[[[[...": nested too deeply to parse
+        call = None
     if not isinstance(call, dict):
         return _answer(None, None, code=-32700, message="the body must be a JSON object", status=400)
     ident, method, params = call.get("id"), call.get("method"), call.get("params", {})
-    if not isinstance(ident, str | int) or not isinstance(params, dict) or call.get("api") != "3":
+    if (not isinstance(ident, str | int) or isinstance(ident, bool) or not isinstance(params, dict)
+            or call.get("api") != "3"):
         return _answer(None, method if isinstance(method, str) else None, code=-32600,
                        message="invalid request: needs a string id, api \"3\", object params",
                        status=400)
@@ -45,7 +49,8 @@ def rpc():
                        status=400)
     fleet = current_app.extensions["powerctl.fleet"]
     try:
-        result = sync(fleet.db, peer_certificate(), fleet.fleet_peer, fleet.chain)
+        result = sync(fleet.db, peer_certificate(), fleet.fleet_peer, fleet.chain,
+                      fleet.controllers, fleet.notifier.send)
     except Refused as err:
         log.info("sync refused: %s", err)
         return _answer(ident, method, code=403, message=str(err), status=403)

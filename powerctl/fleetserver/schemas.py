@@ -39,9 +39,17 @@ class ControllerSchema(Strict):
     def _https(self, value, **_kwargs) -> None:
         if value is None:
             return
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.hostname or len(value) > 512:
-            raise ValidationError("must be an https:// URL of at most 512 characters")
+        try:
+            parts = urlsplit(value)
+            host, _port = parts.hostname, parts.port  # .port: ValueError out of 0-65535
+        except ValueError:  # an unclosed "[" of an IPv6 address, a bad port
+            parts, host = None, None
+        # The host goes into the controller's certificate, which takes ASCII names only (IDNA
+        # A-labels, "xn--..."), and no spaces or controls.
+        if (parts is None or parts.scheme != "https" or not host or not host.isascii()
+                or not host.isprintable() or " " in host or len(value) > 512):
+            raise ValidationError("must be an https:// URL with an ASCII host name, of at most "
+                                  "512 characters")
 
 
 class ControllerUpdateSchema(ControllerSchema):

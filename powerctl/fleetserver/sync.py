@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,12 +12,16 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from powerctl.fleetserver import pki
 from powerctl.fleetserver.certificates import Status, issuing_ca
 from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Refused
+from powerctl.fleetserver.errors import Missing, Refused
 from powerctl.fleetserver.models import Certificate, Controller
+
+if TYPE_CHECKING:
+    from powerctl.fleetserver.controllers import Controllers, Notice
 
 
 def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
-    """The reference's `result`: clients, peers (the fleet server among them), current, version."""
+    """The reference's `result`: clients, peers (the fleet server among them), current (the
+    HTTPS pair served now, then the staged next one if any), version."""
     clients: dict[str, list[str]] = {}
     for key in row.clients:
         clients.setdefault(key.client_uuid, []).append(key.token_hash)
@@ -24,6 +29,9 @@ def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
     peers[fleet_peer] = {"id": "fleet", "tokens": [row.fleet_token]}
     current = [{"certificate": row.server_cert_pem, "private": row.server_key_pem,
                 "public_parent": chain}]
+    if row.next_cert_pem is not None:
+        current.append({"certificate": row.next_cert_pem, "private": row.next_key_pem,
+                        "public_parent": chain})
     return {"clients": clients, "peers": peers, "current": current, "version": row.version}
 
 
@@ -63,8 +71,14 @@ def _checked_owner(session: Session, row: Certificate) -> Controller:
     return owner
 
 
-def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str) -> dict:
-    """The bundle for the controller identified by the DER client certificate, or `Refused`."""
+def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str,
+         controllers: Controllers | None = None,
+         notify: Callable[[list[Notice | None]], None] | None = None) -> dict:
+    """The bundle for the controller identified by the DER client certificate, or `Refused`.
+
+    With `controllers`, the controller's HTTPS pairs are renewed first when due (an expired one
+    replaced, a next one staged within the renewal window); `notify` gets that change's notice.
+    """
     if not der:
         raise Refused("a client certificate is required")
     ident = pki.certificate_id(pki.load_der(der))
@@ -74,7 +88,18 @@ def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str) -> dict:
                 selectinload(Controller.clients), selectinload(Controller.peers)))
         row = session.scalars(query).first()
         if row is not None:
-            return bundle(_checked_owner(session, row), fleet_peer, chain)
+            owner = _checked_owner(session, row)
+            if controllers is None or not controllers.renewal_due(owner):
+                return bundle(owner, fleet_peer, chain)
+            uuid = owner.uuid
+    if row is not None:
+        try:
+            notice = controllers.renew(uuid)
+        except Missing:  # denied meanwhile: the second look refuses it
+            notice = None
+        if notify is not None:
+            notify([notice])
+        return sync(db, der, fleet_peer, chain)  # the renewed bundle, checked again
     try:
         _auto_register(db, der)
     except IntegrityError as err:  # the same certificate, auto-registered by a parallel call
