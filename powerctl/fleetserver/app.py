@@ -17,7 +17,7 @@ from powerctl.fleetserver.certificates import Certificates
 from powerctl.fleetserver.controllers import Controllers
 from powerctl.fleetserver.database import Database, default_url
 from powerctl.fleetserver.errors import FleetError, as_api_error
-from powerctl.fleetserver.notify import Notifier
+from powerctl.fleetserver.notify import RETRY_SECONDS, Notifier
 from powerctl.fleetserver.trust import TrustFile
 
 
@@ -51,7 +51,7 @@ def _ensure_admin(db: Database) -> None:
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the fleet server. `config`: data_dir, database (URL), testing, notify_timeout,
-    trust_refresh_seconds."""
+    notify_retry_seconds, trust_refresh_seconds."""
     config = dict(config or {})
     data_dir = os.path.abspath(config.get("data_dir") or "var/fleet")
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
@@ -64,8 +64,9 @@ def create_app(config: dict | None = None) -> Flask:
     _ensure_admin(db)
     chain = settings.issuer(db)
     controllers = Controllers(db, chain)
-    notifier = Notifier(controllers, settings.fleet_peer_uuid(db), chain[0],
-                        float(config.get("notify_timeout", 5.0)))
+    notifier = Notifier(controllers, settings.fleet_peer_uuid(db), chain, data_dir,
+                        float(config.get("notify_timeout", 5.0)),
+                        float(config.get("notify_retry_seconds", RETRY_SECONDS)))
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
     fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0],
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["powerctl.fleet"] = fleet
     trust.refresh()
     trust.start()
+    notifier.start()
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_certificates.bp)

@@ -15,7 +15,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     from powerctl.fleetserver.serve import serve
 
-    return serve(args.bind, args.database, args.data_dir, args.threads, args.workers)
+    return serve(args.bind, args.database, args.data_dir, args.threads, args.workers,
+                 args.notify_retry)
 
 
 def add_serve(actions: argparse._SubParsersAction) -> None:
@@ -28,4 +29,7 @@ def add_serve(actions: argparse._SubParsersAction) -> None:
                        "./var/fleet)")
     serve.add_argument("--threads", type=int, default=32, help="threads per worker (default 32)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--notify-retry", type=float, default=60.0, metavar="SECONDS",
+                       help="resend notifications controllers have not acknowledged this often "
+                       "(default 60; 0: only when something changes)")
     serve.set_defaults(func=cmd_serve)

@@ -237,6 +237,16 @@ class Controllers:
                 raise Missing(f"controller {uuid} has no peer {peer}")
             return _bump(row)
 
+    def unnotified(self) -> list[Notice]:
+        """A notice for every live controller with a notify_url that has not been told of its
+        version: the database is the queue of notifications, so none is lost to a restart."""
+        query = select(Controller).where(
+            Controller.denied_at.is_(None), Controller.notify_url.is_not(None),
+            Controller.notified_version.is_(None) | (Controller.notified_version < Controller.version))
+        with self.db.reading() as session:
+            return [Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
+                    for row in session.scalars(query)]
+
     def record_notify(self, uuid: str, version: int, error: str | None) -> None:
         with self.db.writing() as session:
             row = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()

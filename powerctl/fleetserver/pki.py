@@ -126,3 +126,23 @@ def issue_server(issuer_pem: str, issuer_key_pem: str, controller_uuid: str,
                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .sign(issuer_key, hashes.SHA256()))
     return pem(cert), _key_pem(key)
+
+
+def issue_client(issuer_pem: str, issuer_key_pem: str, name: str, *, days: float = 7.0,
+                 now: datetime.datetime | None = None) -> tuple[str, str]:
+    """A client-only certificate and key with `name` as its common name (the fleet server's
+    notifier presents one, named by the fleet's peer UUID, to the controllers it notifies)."""
+    issuer = load_pem(issuer_pem)
+    issuer_key = serialization.load_pem_private_key(issuer_key_pem.encode(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = now or datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(issuer.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(issuer_key, hashes.SHA256()))
+    return pem(cert), _key_pem(key)

@@ -59,9 +59,12 @@ def _worker_exit(_server, worker) -> None:
 
 
 def serve(bind: str | None, database: str | None, data_dir: str | None, threads: int,
-          workers: int) -> int:
+          workers: int, notify_retry: float = 60.0) -> int:
     from powerctl.fleetserver.trust import trust_file
 
+    if not notify_retry >= 0:  # NaN too
+        print("powerctl fleet: --notify-retry must be 0 or more seconds", file=sys.stderr)
+        return 2
     data_dir = os.path.abspath(data_dir or os.environ.get("POWERCTL_FLEET_DATA_DIR") or "var/fleet")
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     bind = bind or "127.0.0.1:8444"
@@ -76,5 +79,6 @@ def serve(bind: str | None, database: str | None, data_dir: str | None, threads:
     shown = database.split("@")[-1] if "@" in database else database
     print(f"powerctl fleet: serving https://{bind}/ (database {shown}, data in {data_dir})",
           file=sys.stderr, flush=True)
-    FleetServer({"data_dir": data_dir, "database": database}, options).run()
+    FleetServer({"data_dir": data_dir, "database": database,
+                 "notify_retry_seconds": notify_retry}, options).run()
     return 0

@@ -71,20 +71,31 @@ def test_auto_registration_over_the_wire(fleet):
 
 
 class Receiver:
-    """An HTTPS endpoint with the controller's synced certificate, recording notifications."""
+    """An HTTPS endpoint with the controller's synced certificate, recording notifications:
+    (Authorization header, common name of the client certificate, body). It asks for a client
+    certificate and verifies it with the bundle's chain, as the gateway does; with
+    `token_only` it answers 401 to a call without a bearer token (a proxy that ends TLS)."""
 
-    def __init__(self, port: int, current: dict, folder):
+    def __init__(self, port: int, current: dict, folder, token_only: bool = False):
         (folder / "server.pem").write_text(current["certificate"] + current["private"])
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(folder / "server.pem")
-        self.calls: list[tuple[str, dict]] = []
+        if "public_parent" in current:
+            context.load_verify_locations(cadata=current["public_parent"])
+            context.verify_mode = ssl.CERT_OPTIONAL
+        self.calls: list[tuple[str | None, str | None, dict]] = []
         calls = self.calls
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers["Content-Length"])
-                calls.append((self.headers["Authorization"], json.loads(self.rfile.read(length))))
-                self.send_response(204)
+                body = json.loads(self.rfile.read(length))
+                peer = self.connection.getpeercert()
+                name = dict(x[0] for x in peer["subject"])["commonName"] if peer else None
+                calls.append((self.headers["Authorization"], name, body))
+                refused = token_only and self.headers["Authorization"] is None
+                self.send_response(401 if refused else 204)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *_args):
@@ -108,39 +119,92 @@ def wait_for(predicate, timeout=10.0):
     return False
 
 
-def test_a_change_notifies_the_controller_with_the_fleet_peer_token(fleet, tmp_path):
+def fleet_peer(bundle: dict) -> tuple[str, str]:
+    """(the fleet's peer UUID, its token for this controller) from a bundle."""
+    ((peer, entry),) = [(k, v) for k, v in bundle["peers"].items() if v["id"] == "fleet"]
+    return peer, entry["tokens"][0]
+
+
+def described(fleet, controller: str) -> dict:
+    return fleet.admin.request("GET", f"/controllers/{controller}").json()
+
+
+def test_a_change_notifies_the_controller_with_the_fleet_certificate(fleet, tmp_path):
     ca = make_ca("notify")
     fleet.admin.register_ca(ca)
     port = free_port()
     controller = str(uuid.uuid4())
     me = fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/restapi/auth/fleet/notify/")
     bundle = fleet.admin.sync(me).json()["result"]
+    peer, _token = fleet_peer(bundle)
     receiver = Receiver(port, bundle["current"][0], tmp_path)
     try:
         assert fleet.admin.put_client(controller, CLIENT, [H1]).json() == {"version": 2}
         assert wait_for(lambda: receiver.calls)
-        authorization, call = receiver.calls[0]
+        authorization, name, call = receiver.calls[0]
         assert call["method"] == "hub.offline.credentials.updated" and call["api"] == "3"
         assert call["params"] == {"version": 2}
-        ((peer, entry),) = [(k, v) for k, v in bundle["peers"].items() if v["id"] == "fleet"]
-        token = base64.urlsafe_b64encode(entry["tokens"][0].encode()).rstrip(b"=").decode()
-        assert authorization == f"Bearer {peer}.{token}"
-        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
-                        .json()["notified_version"] == 2)
+        assert (authorization, name) == (None, peer)  # the certificate, verified by the chain
+        assert wait_for(lambda: described(fleet, controller)["notified_version"] == 2)
     finally:
         receiver.stop()
-    fleet.admin.delete_client(controller, CLIENT)  # nobody listens: logged, kept for the next change
-    assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
-                    .json()["notify_error"] is not None)
+    fleet.admin.delete_client(controller, CLIENT)  # nobody listens: logged and recorded
+    assert wait_for(lambda: described(fleet, controller)["notify_error"] is not None)
     receiver = Receiver(port, bundle["current"][0], tmp_path)
     try:
         fleet.admin.put_client(controller, CLIENT, [H1])
-        assert wait_for(lambda: [c for _, c in receiver.calls if c["params"]["version"] == 4])
-        described = fleet.admin.request("GET", f"/controllers/{controller}").json()
-        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
-                        .json()["notify_error"] is None), described
+        assert wait_for(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 4])
+        assert wait_for(lambda: described(fleet, controller)["notify_error"] is None)
     finally:
         receiver.stop()
+
+
+def test_a_controller_that_refuses_the_certificate_gets_the_peer_token(fleet, tmp_path):
+    ca = make_ca("token notify")
+    fleet.admin.register_ca(ca)
+    port = free_port()
+    controller = str(uuid.uuid4())
+    me = fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
+    bundle = fleet.admin.sync(me).json()["result"]
+    peer, token = fleet_peer(bundle)
+    receiver = Receiver(port, bundle["current"][0], tmp_path, token_only=True)
+    try:
+        fleet.admin.put_client(controller, CLIENT, [H1])
+        assert wait_for(lambda: len(receiver.calls) == 2)
+        encoded = base64.urlsafe_b64encode(token.encode()).rstrip(b"=").decode()
+        assert [a for a, _, _ in receiver.calls] == [None, f"Bearer {peer}.{encoded}"]
+        assert wait_for(lambda: described(fleet, controller)["notified_version"] == 2)
+    finally:
+        receiver.stop()
+
+
+def test_a_notification_missed_while_offline_arrives_without_another_change(tmp_path):
+    """The database is the queue: a controller that was unreachable, even across a restart of
+    the fleet server, is notified of the version it has not acknowledged."""
+    retry = ("--notify-retry", "0.3")
+    running = start_fleet_server(tmp_path / "data", extra=retry)
+    ca = make_ca("offline")
+    port = free_port()
+    controller = str(uuid.uuid4())
+    try:
+        running.admin.register_ca(ca)
+        me = running.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
+        bundle = running.admin.sync(me).json()["result"]
+        running.admin.put_client(controller, CLIENT, [H1])  # version 2, nobody listening
+        assert wait_for(lambda: described(running, controller)["notify_error"] is not None)
+    finally:
+        running.stop()
+    running = start_fleet_server(tmp_path / "data", extra=retry)
+    receiver = Receiver(port, bundle["current"][0], tmp_path)
+    try:
+        assert wait_for(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 2])
+        assert wait_for(lambda: described(running, controller)["notified_version"] == 2)
+        assert described(running, controller)["notify_error"] is None
+        time.sleep(1)  # acknowledged: no more rounds for it
+        assert len(receiver.calls) == 1
+    finally:
+        receiver.stop()
+        running.stop()
 
 
 def test_a_notify_target_without_the_fleet_issued_certificate_gets_nothing(fleet, tmp_path):
