@@ -26,7 +26,37 @@ def start_bare(config: list[str]) -> tuple[subprocess.Popen, str]:
     return process, base
 
 
-def main(seconds: int = 5, rounds: int = 5, config: str | None = None) -> dict:
+def in_process(requests_each: int = 3000, rounds: int = 5) -> tuple[float, float]:
+    """Microseconds per request through Flask's test client, no server: (gateway, bare).
+
+    The same request as under gunicorn, minus the server; the best of `rounds` for each.
+    """
+    import timeit
+
+    from bare_app import app as bare_app
+
+    import powerctl
+    from powerctl.store import ClientRecord, Database
+
+    with tempfile.TemporaryDirectory() as data:
+        db = Database(f"{data}/powerctl.db")
+        db.put_client(ClientRecord("bench", "bench", ("/relay/outlets/all;/physical_state/?access=get",),
+                                   {}, {}, {HELLO_HASH: {}}, 0))
+        db.close()
+        app = powerctl.create_app({"data_dir": data})
+        try:
+            ours, bare = app.test_client(), bare_app.test_client()
+            auth = {"Authorization": "Bearer bench.SGVsbG8"}
+            assert ours.get(PATH, headers=auth).status_code == 207
+            best = [min(timeit.repeat(lambda c=c, h=h: c.get(PATH, headers=h), number=requests_each,
+                                      repeat=rounds)) / requests_each * 1e6
+                    for c, h in ((ours, auth), (bare, {}))]
+        finally:
+            powerctl.shutdown(app)
+    return best[0], best[1]
+
+
+def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
     """Median requests per second of both, and the median of the paired rounds' ratios.
 
     Rounds alternate between the two servers, so the ratio of each pair compares them under
@@ -55,6 +85,10 @@ def main(seconds: int = 5, rounds: int = 5, config: str | None = None) -> dict:
     print(f"  gateway  {result['gateway_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
     print(f"  bare     {result['bare_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in base)})")
     print(f"  ratio    {result['ratio']:.2f}   (median of paired rounds; target >= 0.75)")
+    ours_us, bare_us = in_process()
+    result.update(in_process_gateway_us=ours_us, in_process_bare_us=bare_us)
+    print(f"in-process (Flask test client, best of 5 x 3,000): gateway {ours_us:.0f} us,"
+          f" bare {bare_us:.0f} us, ratio {bare_us / ours_us:.2f}")
     return result
 
 
