@@ -7,44 +7,22 @@ for a longer, random run.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import requests
 import schemathesis
 from requests.auth import HTTPDigestAuth
 from schemathesis.checks import ignored_auth
-from schemathesis.config import SchemathesisConfig
 
 from powerctl import openapi
 from tests.e2e.conftest import start_server
-from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_PASSWORD, fuzz_settings
 
-EXAMPLES = int(os.environ.get("POWERCTL_FUZZ_EXAMPLES", "0"))
 HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"
 BEARER = "fuzzclient.SGVsbG8"
 # /auth/sessions/: create (invoke), read the token back (get), revoke its own (modify)
 BEARER_SCOPES = ["/relay/", "/meter/?access=get", "/config/?access=get", "/network/",
                  "/script/", "/metrics/?access=get", "/auth/sessions/"]
-
-
-def settings() -> SchemathesisConfig:
-    fuzzing = EXAMPLES > 0
-    return SchemathesisConfig.from_dict({
-        "generation": {
-            "max-examples": EXAMPLES or 3,
-            "deterministic": not fuzzing,
-            "database": "none",
-            # Credentials come from the requests session (digest needs its challenge round).
-            "with-security-parameters": False,
-        },
-        "phases": {"stateful": {"enabled": False}},
-        "checks": {
-            # Form and text values are validated by the server beyond what a schema can say
-            # (ranges written as text); a valid-looking value refused with 400 is no defect.
-            "positive_data_acceptance": {"enabled": False},
-        },
-    })
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +85,7 @@ def ensure_session_role(case, live, admin_session) -> None:
 # The served /openapi.json equals this document (tests/api/test_openapi.py); loading it here lets
 # pytest list one test per operation before any server runs.
 DOCUMENT = json.loads(openapi.packaged())
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=settings())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_settings())
 SESSION_EXAMPLE = DOCUMENT["components"]["schemas"]["SessionRequest"]["examples"][0]
 ROLE_BODY = DOCUMENT["components"]["schemas"]["RoleRequest"]["examples"][0]
 

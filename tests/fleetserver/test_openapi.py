@@ -8,7 +8,6 @@ a longer, random run, as for the gateway (tests/e2e/test_schemathesis.py).
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid as uuidlib
 from dataclasses import dataclass
@@ -17,16 +16,15 @@ import jsonschema_rs
 import pytest
 import requests
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 
 from powerctl import openapi
 from powerctl.version import __version__
 from tests.fleetserver.support import FleetServer, make_ca, start_fleet_server
+from tests.support import fuzz_settings
 
 DOCUMENT = json.loads(openapi.render(openapi.FLEET_SOURCE.read_text(encoding="utf-8")))
 METHODS = ("get", "put", "post", "delete", "patch")
 PUBLIC = {("/health", "get"), ("/openapi.json", "get"), ("/rpc", "post")}
-EXAMPLES = int(os.environ.get("POWERCTL_FUZZ_EXAMPLES", "0"))
 SAMPLE = {"uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33", "client": str(uuidlib.UUID(int=1)),
           "peer": str(uuidlib.UUID(int=2)), "id": "0" * 64}
 
@@ -166,26 +164,7 @@ def test_bodies_a_database_cannot_store_are_400(admin):  # both backends
 # schemathesis against a live server
 
 
-def settings() -> SchemathesisConfig:
-    fuzzing = EXAMPLES > 0
-    return SchemathesisConfig.from_dict({
-        "generation": {
-            "max-examples": EXAMPLES or 3,
-            "deterministic": not fuzzing,
-            "database": "none",
-            # The token comes from the requests session.
-            "with-security-parameters": False,
-        },
-        "phases": {"stateful": {"enabled": False}},
-        "checks": {
-            # Valid-looking data is refused when it is wrong beyond what a schema says: a PEM
-            # that is no certificate, an unknown controller, a URL without a host.
-            "positive_data_acceptance": {"enabled": False},
-        },
-    })
-
-
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=settings())
+schema = schemathesis.openapi.from_dict(DOCUMENT, config=fuzz_settings())
 
 
 @dataclass

@@ -159,13 +159,18 @@ def test_a_change_notifies_the_controller_with_the_fleet_certificate(fleet, tmp_
         receiver.stop()
 
 
-def test_a_controller_that_refuses_the_certificate_gets_the_peer_token(fleet, tmp_path):
-    ca = make_ca("token notify")
+def enrolled(fleet, name: str) -> tuple[str, int, dict]:
+    """A controller enrolled with a notify_url on a free port, synced once: (uuid, port, bundle)."""
+    ca = make_ca(name)
     fleet.admin.register_ca(ca)
     port = free_port()
     controller = str(uuid.uuid4())
     me = fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
-    bundle = fleet.admin.sync(me).json()["result"]
+    return controller, port, fleet.admin.sync(me).json()["result"]
+
+
+def test_a_controller_that_refuses_the_certificate_gets_the_peer_token(fleet, tmp_path):
+    controller, port, bundle = enrolled(fleet, "token notify")
     peer, token = fleet_peer(bundle)
     receiver = Receiver(port, bundle["current"][0], tmp_path, token_only=True)
     try:
@@ -183,13 +188,8 @@ def test_a_notification_missed_while_offline_arrives_without_another_change(tmp_
     the fleet server, is notified of the version it has not acknowledged."""
     retry = ("--notify-retry", "0.3")
     running = start_fleet_server(tmp_path / "data", extra=retry)
-    ca = make_ca("offline")
-    port = free_port()
-    controller = str(uuid.uuid4())
     try:
-        running.admin.register_ca(ca)
-        me = running.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
-        bundle = running.admin.sync(me).json()["result"]
+        controller, port, bundle = enrolled(running, "offline")
         running.admin.put_client(controller, CLIENT, [H1])  # version 2, nobody listening
         assert wait_for(lambda: described(running, controller)["notify_error"] is not None)
     finally:
