@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
+from collections import OrderedDict
 
 from flask import request
 from flask_httpauth import HTTPDigestAuth
@@ -26,6 +28,7 @@ class StatelessDigest:
         self.auth.generate_opaque(self._opaque)
         self.auth.verify_opaque(self._opaque_matches)
         self.auth.get_password(self._db.user_ha1)
+        self._replays = SeenResponses(lifetime + 5)
 
     def ha1(self, user: str, password: str) -> str:
         return self.auth.generate_ha1(user, password)
@@ -75,6 +78,8 @@ class StatelessDigest:
             return None, False
         ha1 = self.auth.get_auth_password(creds)
         if ha1 and self.auth.authenticate(creds, ha1):
+            if not self._replays.first_use(creds.nonce, creds.response):
+                return None, True  # stale=TRUE: a client that resent it retries with a new nonce
             return creds.username, False
         return None, self._nonce_state(creds.nonce) == "stale"
 
@@ -82,3 +87,31 @@ class StatelessDigest:
     def offered() -> bool:
         header = request.headers.get("Authorization", "")
         return header[:7].lower() == "digest "
+
+
+class SeenResponses:
+    """Digest answers already accepted, kept while their nonce is fresh, so none is taken twice.
+
+    A response hash covers the nonce, the client's nonce count and cnonce, the method and the
+    target: a client's next request has a new one, a captured request resent does not. One
+    worker serves the gateway, so this process sees every answer. Bounded: past `limit`
+    answers the oldest are forgotten first (they are the closest to their nonce's expiry).
+    """
+
+    def __init__(self, keep_seconds: float, limit: int = 200_000):
+        self._keep = keep_seconds
+        self._limit = limit
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def first_use(self, nonce: str, response: str) -> bool:
+        now = time.monotonic()
+        key = (nonce, response)
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) < now - self._keep
+                                  or len(self._seen) >= self._limit):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True

@@ -99,3 +99,19 @@ def test_repeated_failures_lock_the_address_out(make_app):
 def test_the_first_admin_comes_from_the_environment_and_no_password_is_stored(app, tmp_path):
     data = (tmp_path / "data" / "powerctl.db").read_bytes()
     assert ADMIN_PASSWORD.encode() not in data
+
+
+def test_a_captured_answer_is_not_taken_twice(app):
+    """Same nonce, same nc and cnonce, same target: a replay. The next request of a real client
+    (nc + 1) goes through; the replay gets stale=TRUE, which counts toward no lockout."""
+    client = app.test_client(use_cookies=False)
+    nonce_challenge = challenge(client)
+    path = "/restapi/relay/outlets/0/state/"
+    header = digest_authorization(nonce_challenge, "GET", path, "admin", ADMIN_PASSWORD)
+    assert client.get(path, headers={"Authorization": header}).status_code == 200
+    for _ in range(12):  # more than max_failures: a lockout would turn these into 403
+        replay = client.get(path, headers={"Authorization": header})
+        assert replay.status_code == 401 and "stale=TRUE" in replay.headers["WWW-Authenticate"]
+    following = digest_authorization(nonce_challenge, "GET", path, "admin", ADMIN_PASSWORD,
+                                     nc="00000002")
+    assert client.get(path, headers={"Authorization": following}).status_code == 200
