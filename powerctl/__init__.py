@@ -49,7 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["powerctl.relay"] = relay
     relay.start()
     scripts = settings["scripts"]
-    runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"])
+    runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"], db)
     app.extensions["powerctl.scripts"] = runner
 
     restapi.init_app(app, Branch({

@@ -14,6 +14,7 @@ from powerctl.errors import ApiError, Conflict, ServiceUnavailable
 from powerctl.relay import Relay
 from powerctl.scripts import binding, steps
 from powerctl.scripts.functions import Function, FunctionError, where
+from powerctl.store import Database
 
 JOIN_SECONDS = 5.0  # a stopped thread ends within one hardware call, each bounded by its board
 
@@ -50,18 +51,23 @@ class ScriptThread:
         return f"{self.function} ({self.who} via rest) {self.step}".rstrip()
 
 
+NEXT_ID = "scripts.next_thread_id"
+
+
 class Runner:
     """Starts, lists and stops script threads; at most `max_threads` run at once."""
 
     def __init__(self, relay: Relay, audit: Audit, functions: Mapping[str, Function],
-                 max_threads: int):
+                 max_threads: int, db: Database):
         self.functions = dict(functions)
         self.max_threads = max_threads
         self._relay = relay
         self._audit = audit
+        self._db = db
         self._lock = threading.Lock()
         self._threads: dict[str, ScriptThread] = {}
-        self._next_id = 1
+        # Thread ids go on across restarts: an id a client kept never names a later thread.
+        self._next_id = int(db.get_setting(NEXT_ID, 1))
         self._closed = False
 
     def start(self, name: str, args: Sequence[int], principal: Principal) -> str:
@@ -85,6 +91,7 @@ class Runner:
                                " [scripts] max_threads allows; let one finish or stop one"
                                " with POST /restapi/script/stop/")
             ident = str(self._next_id)
+            self._db.set_setting(NEXT_ID, self._next_id + 1)  # stored first: never handed out twice
             self._next_id += 1
             script = ScriptThread(ident, name, tuple(args), owner_of(principal),
                                   principal.client or principal.name, principal.actor())

@@ -51,6 +51,17 @@ def test_thread_ids_are_increasing_integers_sent_as_json_strings(admin):
     assert ids == ["1", "2", "3"]
 
 
+def test_thread_ids_go_on_after_a_restart(make_app):
+    """An id a client kept from before a restart never names a thread started after it."""
+    import powerctl
+
+    first = make_app(scripts={"functions": FUNCTIONS})
+    assert [start(Api(first.test_client()), "other").json for _ in range(2)] == ["1", "2"]
+    powerctl.shutdown(first)
+    again = make_app(scripts={"functions": FUNCTIONS})
+    assert start(Api(again.test_client()), "other").json == "3"
+
+
 def test_threads_carry_dli_labels_and_stop_is_prompt_during_a_long_sleep(admin, app):
     ident = start(admin, "long_nap").json
     assert wait_for(lambda: "sleep" in threads(admin)[ident]["label"])
