@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+import scopes
 from powerctl.audit import audit
 from powerctl.auth import Principal
 from powerctl.errors import Forbidden
@@ -29,15 +30,29 @@ class Authorisation:
 
     principal: Principal
     view: TreeView
+    path: scopes.Path
     access: str
     body: Body
 
     def leaves(self, targets: list[tuple[Keys, object]]) -> list[Keys]:
+        if not targets:
+            # A matrix that selected nothing is checked as the collection it selected from,
+            # so an empty answer is no more than the caller could read there.
+            return [self.selected_from()]
         if self.access != "get":
             return [keys for keys, _ in targets]
         # An empty container is checked as itself, so no one reads structure without a scope.
         return [leaf for keys, node in targets
                 for leaf in (self.view.leaves(keys, node) or [keys])]
+
+    def selected_from(self) -> Keys:
+        """The keys named before the first selector of this request's path."""
+        named = []
+        for segment in self.path.segments:
+            if not isinstance(segment, scopes.Name):
+                break
+            named.append(segment.key)
+        return tuple(named)
 
     def authorise(self, targets: list[tuple[Keys, object]]) -> None:
         grants = self.principal.grants

@@ -64,16 +64,21 @@ class Request(Authorisation):
         return self.invoke(targets)
 
     def resolve(self) -> list[tuple[Keys, object]]:
-        try:
-            return self.tree.resolve(self.path, self.view)
-        except FilterForbidden as err:
-            self.deny(f"filtering on {_where(err.leaf)} needs get access to it", insufficient=True)
-        except scopes.NoSuchPath as err:
-            creatable = self.creatable(err)
-            if creatable is None:
-                raise
-            parent = self.tree.node(creatable[:-1])
-            return [(creatable, parent.item)]  # type: ignore[attr-defined]
+        while True:
+            try:
+                return self.tree.resolve(self.path, self.view)
+            except FilterForbidden as err:
+                # a field its `covered_by` lets the caller read may be filtered on, too
+                if err.leaf in self.view.opened or not self.covered(err.leaf, "get"):
+                    self.deny(f"filtering on {_where(err.leaf)} needs get access to it",
+                              insufficient=True)
+                self.view.opened.add(err.leaf)
+            except scopes.NoSuchPath as err:
+                creatable = self.creatable(err)
+                if creatable is None:
+                    raise
+                parent = self.tree.node(creatable[:-1])
+                return [(creatable, parent.item)]  # type: ignore[attr-defined]
 
     def creatable(self, err: scopes.NoSuchPath) -> Keys | None:
         """A PUT naming a new key of a collection that accepts new keys, such as a client."""
@@ -95,7 +100,7 @@ class Request(Authorisation):
 
     def get(self, targets: list[tuple[Keys, object]]) -> Response:
         depth = depth_limit()
-        node = targets[0][1]
+        node = targets[0][1] if targets else None  # a filter may match nothing
         if (len(targets) > 1 and isinstance(node, Value) and node.read_many is not None
                 and all(other is node for _, other in targets)):
             values = node.read_many([keys for keys, _ in targets])

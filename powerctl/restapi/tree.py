@@ -159,6 +159,7 @@ class TreeView:
         self.client = client
         self.volatile = False  # set when a listing came from a collection whose keys may change
         self._nodes: dict[Keys, Node] = {}
+        self.opened: set[Keys] = set()  # fields a `covered_by` grant lets this caller filter on
 
     def node(self, keys: Keys) -> Node:
         """Tree.node, remembered for the rest of this request."""
@@ -187,8 +188,10 @@ class TreeView:
 
     def attr(self, prefix: Keys, name: str) -> object:
         """A field a request filters on: the caller must be allowed to read it."""
-        if self.grants is not None and not self.grants.allows((*prefix, name), "get", self.field):
-            raise FilterForbidden((*prefix, name))
+        leaf = (*prefix, name)
+        if (self.grants is not None and leaf not in self.opened
+                and not self.grants.allows(leaf, "get", self.field)):
+            raise FilterForbidden(leaf)
         return self.field(prefix, name)
 
     def field(self, prefix: Keys, name: str) -> object:

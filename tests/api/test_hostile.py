@@ -94,6 +94,18 @@ def test_request_filters_cannot_probe_fields_the_client_may_not_read(app, admin)
     assert probe.get("/restapi/relay/outlets/all;name=Outlet%205/name/").json == ["Outlet 5"]
 
 
+def test_a_matrix_that_selects_nothing_is_an_empty_answer_or_a_403_never_a_500(app, admin):
+    for leaf in ("physical_state", "state", "name"):  # physical_state reads all outlets at once
+        answer = admin.get(f"/restapi/relay/outlets/all;name=nobody/{leaf}/")
+        assert (answer.status_code, answer.json) == (207, []), leaf
+    register(admin, "meters", dict(EXAMPLE_1, name="meters", scopes={"/meter/?access=get": True}))
+    meters = Api(app.test_client(), bearer="meters.SGVsbG8")
+    refused = meters.get("/restapi/relay/outlets/all;name=nobody/physical_state/")
+    assert refused.status_code == 403  # the filter's field is not its to read
+    empty = meters.get("/restapi/auth/sessions/all;/")
+    assert empty.status_code == 403 and "/auth/sessions/" in empty.json["message"]
+
+
 def test_scope_filters_are_evaluated_without_the_clients_read_rights(app, admin):
     admin.put("/restapi/relay/outlets/4/locked/", data="value=true", **FORM)
     register(admin, "unlocked", dict(EXAMPLE_1, name="unlocked", scopes={

@@ -43,3 +43,21 @@ def test_rights_that_only_open_the_listing_show_only_the_callers_own_threads(app
     refused = caller.post("/restapi/script/stop/", json=["1"])
     assert refused.status_code in (403, 409)
     assert list(threads(admin)) == ["1"]
+
+
+def test_a_right_that_opens_the_listing_opens_filtering_it_by_label(app, admin):
+    """The label is readable through the start right (covered_by), so it may be filtered on."""
+    from urllib.parse import quote
+
+    caller = client(app, admin, "caller", {"/script/start/?access=get,invoke": True})
+    start(admin, "long_nap")
+    mine = start(caller, "long_nap").json
+    label = caller.get(f"/restapi/script/threads/{mine}/label/").json
+    assert label.startswith("long_nap (caller via rest)")
+    found = caller.get(f"/restapi/script/threads/all;label={quote(label, safe='')}/label/")
+    assert found.status_code == 207 and found.json == [label]  # its own thread, not admin's
+    assert caller.get("/restapi/script/threads/all;label=nothing/label/").json == []
+    stranger = client(app, admin, "stranger", {"/relay/?access=get": True})
+    refused = stranger.get("/restapi/script/threads/all;label=x/")
+    assert refused.status_code == 403 and "/script/threads/" in refused.json["message"]
+    admin.post("/restapi/script/stop/", json=["all"])
