@@ -10,6 +10,7 @@ import hw
 from powerctl import audit, auth, bootstrap, errors, fleet, metrics, openapi, restapi, web
 from powerctl import config as config_mod
 from powerctl.network import build_network
+from powerctl.proxy import TrustedProxies
 from powerctl.relay import Relay
 from powerctl.resources.auth import auth_node
 from powerctl.resources.config import config_node
@@ -66,6 +67,8 @@ def create_app(config: dict | None = None) -> Flask:
     openapi.init_app(app)
     web.init_app(app, db)
     errors.init_app(app)
+    if settings["server"]["trusted_proxies"]:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])
     return app
 
 

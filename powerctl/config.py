@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from powerctl.errors import describe_validation
 from powerctl.network import NetworkSection
+from powerctl.proxy import networks
 from powerctl.scripts.config import ScriptsSection, check_outlets
 
 
@@ -36,12 +37,21 @@ class AuthSection(_Strict):
     lockout_delay_minutes = fields.Integer(load_default=5, validate=validate.Range(0, 1440))
 
 
+def _network(text: str) -> None:
+    try:
+        networks([text])
+    except ValueError as err:
+        raise ValidationError(f"{text!r} is not an IP address or network") from err
+
+
 class ServerSection(_Strict):
     bind = fields.String(load_default="127.0.0.1:8443")
     tls = fields.Boolean(load_default=True)
     syslog = fields.String(load_default=None, allow_none=True)
     threads = fields.Integer(load_default=16, validate=validate.Range(1, 256))
     max_body_bytes = fields.Integer(load_default=1 << 20, validate=validate.Range(1024, 1 << 26))
+    # addresses or networks of reverse proxies whose X-Forwarded-For is believed
+    trusted_proxies = fields.List(fields.String(validate=_network), load_default=list)
 
 
 class FleetSection(_Strict):
