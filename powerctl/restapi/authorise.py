@@ -9,7 +9,8 @@ from powerctl.audit import audit
 from powerctl.auth import Principal
 from powerctl.errors import Forbidden
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import Keys, TreeView
+from powerctl.restapi.tree import Keys
+from powerctl.restapi.view import TreeView
 
 
 def deny(principal: Principal, reason: str, insufficient: bool = False) -> NoReturn:

@@ -13,7 +13,8 @@ from powerctl.errors import BadRequest, Forbidden
 from powerctl.restapi.authorise import Authorisation
 from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.methods import ACCESS, METHODS, check_methods
-from powerctl.restapi.tree import Collection, FilterForbidden, Keys, Tree, TreeView, Value
+from powerctl.restapi.tree import Collection, Keys, Tree, Value
+from powerctl.restapi.view import FilterForbidden, TreeView
 from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, raw_target
 
 bp = Blueprint("restapi", __name__)

@@ -1,0 +1,104 @@
+"""The tree as one caller sees it: visible nodes, listings, rendering, fields filters read."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import scopes
+from powerctl.restapi.tree import Branch, Call, Collection, Keys, Node, Tree, Value, child
+
+
+class FilterForbidden(Exception):
+    """A request filters on a field its caller may not read."""
+
+    def __init__(self, leaf: Keys):
+        super().__init__(leaf)
+        self.leaf = leaf
+
+
+class TreeView:
+    """The tree as one caller sees it; implements scopes.TreeView for expanding requests."""
+
+    def __init__(self, tree: Tree, grants: scopes.GrantSet | None, client: str | None = None):
+        self.tree = tree
+        self.grants = grants  # None for admins
+        self.admin = grants is None
+        self.client = client
+        self.volatile = False  # set when a listing came from a collection whose keys may change
+        self._nodes: dict[Keys, Node] = {}
+        self.opened: set[Keys] = set()  # fields a `covered_by` grant lets this caller filter on
+
+    def node(self, keys: Keys) -> Node:
+        """Tree.node, remembered for the rest of this request."""
+        node = self._nodes.get(keys)
+        if node is None:
+            node = self.tree.root if not keys else child(self.node(keys[:-1]), keys[:-1], keys[-1])
+            self._nodes[keys] = node
+        return node
+
+    def visible(self, node: Node) -> bool:
+        return self.admin or not node.admin_only
+
+    def children(self, prefix: Keys) -> Sequence[str] | None:
+        node = self.node(prefix)
+        if isinstance(node, Branch):
+            return node.children.keys()  # type: ignore[return-value]
+        if isinstance(node, Collection):
+            self.volatile = self.volatile or not node.stable
+            return self._keys(prefix, node)
+        return None
+
+    def _keys(self, prefix: Keys, node: Collection) -> Sequence[str]:
+        if node.owned_keys is not None and not self.admin:
+            return node.owned_keys(prefix, self.client)
+        return node.keys(prefix)
+
+    def attr(self, prefix: Keys, name: str) -> object:
+        """A field a request filters on: the caller must be allowed to read it."""
+        leaf = (*prefix, name)
+        if (self.grants is not None and leaf not in self.opened
+                and not self.grants.allows(leaf, "get", self.field)):
+            raise FilterForbidden(leaf)
+        return self.field(prefix, name)
+
+    def field(self, prefix: Keys, name: str) -> object:
+        """A field's value as the server sees it, e.g. for a scope's own filters."""
+        node = self.node(prefix)
+        if isinstance(node, Branch):
+            member = node.children.get(name)
+            if isinstance(member, Value):
+                return member.read((*prefix, name))
+        raise KeyError(name)
+
+    def leaves(self, keys: Keys, node: Node) -> list[Keys]:
+        """Every readable leaf at or under `keys` that this caller can see."""
+        if isinstance(node, Value):
+            return [keys]
+        out: list[Keys] = []
+        for key, member in self.items(keys, node):
+            if isinstance(member, Value | Branch | Collection) and self.visible(member):
+                out += self.leaves((*keys, key), member)
+        return out
+
+    def items(self, keys: Keys, node: Node) -> list[tuple[str, Node]]:
+        if isinstance(node, Branch):
+            return list(node.children.items())
+        if isinstance(node, Collection):
+            return [(key, node.item) for key in self._keys(keys, node)]
+        return []
+
+    def render(self, keys: Keys, node: Node, depth: int | None, base: int) -> object:
+        """The JSON value of a node; containers deeper than `depth` become {"$ref": ...}."""
+        if isinstance(node, Value):
+            return node.read(keys)
+        if depth is not None and len(keys) - base >= depth:
+            return {"$ref": "/".join(keys[base:]) + "/"}
+        parts = [
+            (key, self.render((*keys, key), member, depth, base))
+            for key, member in self.items(keys, node)
+            if not isinstance(member, Call) and self.visible(member)
+        ]
+        if isinstance(node, Collection) and node.array and depth is None:
+            return [value for _, value in parts]
+        # A depth-limited array is keyed by index: its members' $refs need their keys.
+        return dict(parts)
