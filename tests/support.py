@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 from werkzeug.http import parse_dict_header
 
@@ -63,6 +64,16 @@ class Api:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+
+def wait_for(predicate, timeout: float = 3.0, interval: float = 0.01) -> bool:
+    """Poll `predicate` until it holds or `timeout` passes; whether it held at the last look."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
 
 
 def env_with_password() -> dict:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.api.test_clients import HELLO_HASH, register
 from tests.support import Api
 
@@ -46,15 +44,6 @@ def client(app, admin, name: str, scopes: dict) -> Api:
 
 def start(api: Api, name: str, **extra):
     return api.post("/restapi/script/start/", json=[{"user_function": name, **extra}])
-
-
-def wait_for(predicate, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def audit_lines(app, count: int = 200) -> list[str]:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from hw.emulator import NumatoEmulator
-from tests.support import Api
+from tests.support import Api, wait_for
 
 FORM = {"content_type": "application/x-www-form-urlencoded"}
 
@@ -26,15 +26,6 @@ def gateway(emu, make_app):
         {"name": "side", "driver": "sim", "relays": 4},
     ]})
     return app, Api(app.test_client())
-
-
-def wait_for(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_configured_states_reach_the_board_at_start(emu, gateway):

@@ -7,19 +7,10 @@ import time
 
 import pytest
 
-from tests.support import Api
+from tests.support import Api, wait_for
 
 OUTLET_KEYS = ["critical", "transient_state", "state", "physical_state", "name", "locked",
                "cycle_delay"]
-
-
-def wait_for(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def test_outlet_object_has_the_dli_shape(admin):

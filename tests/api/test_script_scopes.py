@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.scripts_support import DAVE_SMITH, FUNCTIONS, audit_lines, client, start, wait_for
+from tests.api.scripts_support import DAVE_SMITH, FUNCTIONS, audit_lines, client, start
+from tests.support import wait_for
 
 START = "/script/start/?access=invoke"
 STOP = "/script/stop/?access=invoke"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from tests.api.scripts_support import audit_lines, start, wait_for
-from tests.support import Api
+from tests.api.scripts_support import audit_lines, start
+from tests.support import Api, wait_for
 
 
 def test_a_cycle_step_holds_the_relay_between_its_lock_check_and_its_switches(make_app, monkeypatch):

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from hw.emulator import NumatoEmulator
-from tests.api.scripts_support import FUNCTIONS, audit_lines, start, states, wait_for
-from tests.support import Api
+from tests.api.scripts_support import FUNCTIONS, audit_lines, start, states
+from tests.support import Api, wait_for
 
 
 @pytest.fixture

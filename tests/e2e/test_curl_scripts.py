@@ -24,6 +24,7 @@ from tests.e2e.test_curl import (
     physical,
     run_windows_line,
 )
+from tests.support import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
@@ -46,15 +47,6 @@ def as_admin(server, method: str, path: str, **kwargs) -> requests.Response:
                             auth=HTTPDigestAuth("admin", "1234"), timeout=10, **kwargs)
 
 
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_registration_2_and_all_four_command_examples(dli):
     status, body = run_windows_line(dli, REGISTRATION_2)
     assert body == ""
@@ -69,7 +61,7 @@ def test_registration_2_and_all_four_command_examples(dli):
     threads = as_admin(dli, "GET", "/restapi/script/threads/").json()
     assert list(threads) == ["1"]
     assert threads["1"]["label"].startswith("cycle_schedule_1 (DaveSmith via rest) ")
-    assert wait_for(lambda: physical(dli, 2) is False)
+    assert wait_for(lambda: physical(dli, 2) is False, timeout=5.0, interval=0.05)
     status, body = run_windows_line(dli, DAVE_STATES)
     assert status == 207 and json.loads(body)[2] is False
     stopped = as_admin(dli, "POST", "/restapi/script/stop/", json=["all"])

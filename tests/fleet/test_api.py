@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from powerctl.auth.bearer import encode_token
@@ -16,19 +14,12 @@ from tests.fleet.support import (
     fleet_config,
     result,
 )
-from tests.support import Api
+from tests.support import Api, wait_for
 
 CLIENT = f"{CLIENT_UUID}.{encode_token(CLIENT_RAW)}"
 PEER = f"{PEER_UUID}.{encode_token(PEER_TOKEN.encode())}"
 STATE = "/restapi/relay/outlets/0/state/"
 NOTIFY = "/restapi/auth/fleet/notify/"
-
-
-def wait_for(check, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ def gateway(make_app, tmp_path, responder, ca):
         app = make_app(fleet=fleet_config(tmp_path / "identity", responder, ca, poll_interval=0,
                                           **fleet))
         db = app.extensions["powerctl.db"]
-        wait_for(lambda: store.held_version(db) == 1)
+        assert wait_for(lambda: store.held_version(db) == 1, timeout=5.0)
         return app
 
     return make
@@ -79,7 +70,7 @@ def test_notify_syncs_and_a_dropped_token_is_refused_at_once(gateway, responder,
     assert answer.status_code == 200
     assert answer.get_json() == {"error": None, "method": "hub.offline.credentials.updated",
                                  "id": "n1", "result": {"version": 1}}
-    wait_for(lambda: store.held_version(app.extensions["powerctl.db"]) == 2)
+    assert wait_for(lambda: store.held_version(app.extensions["powerctl.db"]) == 2, timeout=5.0)
     assert client.get(STATE).status_code == 401
 
 
@@ -102,7 +93,7 @@ def test_synced_id_that_is_denied_stays_refused(gateway, responder, ca):
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 401
     responder.answer = result(2, ca)
     assert notify(app).status_code == 200
-    wait_for(lambda: store.held_version(app.extensions["powerctl.db"]) == 2)
+    assert wait_for(lambda: store.held_version(app.extensions["powerctl.db"]) == 2, timeout=5.0)
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 401
     assert admin.delete(f"/restapi/auth/denied/{CLIENT_UUID}/").status_code == 204
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import http.server
 import json
 import ssl
@@ -15,10 +16,13 @@ import requests
 from cryptography.hazmat.primitives import hashes
 
 from tests.fleetserver.support import free_port, make_ca, start_fleet_server
+from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
 H1 = "eb7a599e4a991e61809ff9f0883e5801cb33e96ea165350b90a1a210023596e7"
 CLIENT = "708e3376-5cb1-4fa8-923f-cda75b9e9e33"
+# notifications cross processes and TLS handshakes: a longer budget than in-process tests
+eventually = functools.partial(wait_for, timeout=10.0, interval=0.05)
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +114,6 @@ class Receiver:
         self.server.server_close()
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def fleet_peer(bundle: dict) -> tuple[str, str]:
     """(the fleet's peer UUID, its token for this controller) from a bundle."""
     ((peer, entry),) = [(k, v) for k, v in bundle["peers"].items() if v["id"] == "fleet"]
@@ -140,21 +135,21 @@ def test_a_change_notifies_the_controller_with_the_fleet_certificate(fleet, tmp_
     receiver = Receiver(port, bundle["current"][0], tmp_path)
     try:
         assert fleet.admin.put_client(controller, CLIENT, [H1]).json() == {"version": 2}
-        assert wait_for(lambda: receiver.calls)
+        assert eventually(lambda: receiver.calls)
         authorization, name, call = receiver.calls[0]
         assert call["method"] == "hub.offline.credentials.updated" and call["api"] == "3"
         assert call["params"] == {"version": 2}
         assert (authorization, name) == (None, peer)  # the certificate, verified by the chain
-        assert wait_for(lambda: described(fleet, controller)["notified_version"] == 2)
+        assert eventually(lambda: described(fleet, controller)["notified_version"] == 2)
     finally:
         receiver.stop()
     fleet.admin.delete_client(controller, CLIENT)  # nobody listens: logged and recorded
-    assert wait_for(lambda: described(fleet, controller)["notify_error"] is not None)
+    assert eventually(lambda: described(fleet, controller)["notify_error"] is not None)
     receiver = Receiver(port, bundle["current"][0], tmp_path)
     try:
         fleet.admin.put_client(controller, CLIENT, [H1])
-        assert wait_for(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 4])
-        assert wait_for(lambda: described(fleet, controller)["notify_error"] is None)
+        assert eventually(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 4])
+        assert eventually(lambda: described(fleet, controller)["notify_error"] is None)
     finally:
         receiver.stop()
 
@@ -175,10 +170,10 @@ def test_a_controller_that_refuses_the_certificate_gets_the_peer_token(fleet, tm
     receiver = Receiver(port, bundle["current"][0], tmp_path, token_only=True)
     try:
         fleet.admin.put_client(controller, CLIENT, [H1])
-        assert wait_for(lambda: len(receiver.calls) == 2)
+        assert eventually(lambda: len(receiver.calls) == 2)
         encoded = base64.urlsafe_b64encode(token.encode()).rstrip(b"=").decode()
         assert [a for a, _, _ in receiver.calls] == [None, f"Bearer {peer}.{encoded}"]
-        assert wait_for(lambda: described(fleet, controller)["notified_version"] == 2)
+        assert eventually(lambda: described(fleet, controller)["notified_version"] == 2)
     finally:
         receiver.stop()
 
@@ -191,14 +186,14 @@ def test_a_notification_missed_while_offline_arrives_without_another_change(tmp_
     try:
         controller, port, bundle = enrolled(running, "offline")
         running.admin.put_client(controller, CLIENT, [H1])  # version 2, nobody listening
-        assert wait_for(lambda: described(running, controller)["notify_error"] is not None)
+        assert eventually(lambda: described(running, controller)["notify_error"] is not None)
     finally:
         running.stop()
     running = start_fleet_server(tmp_path / "data", extra=retry)
     receiver = Receiver(port, bundle["current"][0], tmp_path)
     try:
-        assert wait_for(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 2])
-        assert wait_for(lambda: described(running, controller)["notified_version"] == 2)
+        assert eventually(lambda: [c for _, _, c in receiver.calls if c["params"]["version"] == 2])
+        assert eventually(lambda: described(running, controller)["notified_version"] == 2)
         assert described(running, controller)["notify_error"] is None
         time.sleep(1)  # acknowledged: no more rounds for it
         assert len(receiver.calls) == 1
@@ -217,7 +212,7 @@ def test_a_notify_target_without_the_fleet_issued_certificate_gets_nothing(fleet
     receiver = Receiver(port, {"certificate": impostor.cert_pem, "private": impostor.key_pem}, tmp_path)
     try:
         fleet.admin.put_client(controller, CLIENT, [H1])
-        assert wait_for(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
+        assert eventually(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
                         .json()["notify_error"] is not None)
         error = fleet.admin.request("GET", f"/controllers/{controller}").json()["notify_error"]
         assert "CERTIFICATE_VERIFY_FAILED" in error

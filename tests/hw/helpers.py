@@ -8,16 +8,6 @@ TIMEOUT = 0.3  # per-board budget in these tests; small so failures show fast
 POLL = 0.05
 
 
-def wait_until(condition, timeout: float = 3.0) -> bool:
-    """Poll condition until it holds or timeout passes; returns whether it held."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return condition()
-
-
 def deadline(seconds: float = TIMEOUT) -> float:
     """A deadline for a Board call, seconds from now."""
     return time.monotonic() + seconds

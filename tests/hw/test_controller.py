@@ -8,7 +8,8 @@ import time
 import pytest
 
 from hw import BoardUnavailable, Controller, SimBoard, build_controller
-from tests.hw.helpers import POLL, deadline, numato_entry, wait_until
+from tests.hw.helpers import POLL, deadline, numato_entry
+from tests.support import wait_for
 
 TWO_SIMS = {"boards": [{"name": "left", "relays": 4}, {"name": "right", "relays": 4}]}
 
@@ -56,7 +57,7 @@ def test_meters_follow_the_outlets_that_are_on(controller):
     assert 115 < idle["bus.0.voltage"].value < 125
     for outlet in range(4):
         control.set_outlet(outlet, True)
-    assert wait_until(lambda: control.read_meters()["bus.0.current"].value > 3.0)
+    assert wait_for(lambda: control.read_meters()["bus.0.current"].value > 3.0)
     busy = control.read_meters()
     volts, amps = busy["bus.0.voltage"].value, busy["bus.0.current"].value
     assert amps == pytest.approx(0.05 + 4 * 0.8, abs=0.1)
@@ -80,7 +81,7 @@ def test_failing_board_goes_offline_then_returns_with_its_targets(controller, ca
     control.set_outlet(1, True)
     with caplog.at_level(logging.INFO, logger="hw"):
         left.board.fault = "relay bus stuck"
-        assert wait_until(lambda: left.status == "offline")
+        assert wait_for(lambda: left.status == "offline")
         assert left.last_error == 'board "left" (sim://): relay bus stuck'
         assert all(control.read_meters()[f"bus.0.{q}"].value is None for q in ("voltage", "power"))
         assert control.read_meters()["bus.1.voltage"].value is not None
@@ -88,7 +89,7 @@ def test_failing_board_goes_offline_then_returns_with_its_targets(controller, ca
             control.set_outlet(2, True)
         control.set_outlet(5, True)  # the other board carries on
         left.board.fault = None
-        assert wait_until(lambda: left.status == "online")
+        assert wait_for(lambda: left.status == "online")
     assert left.board.relays == [False, True, True, False]
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count('board "left" (sim://): relay bus stuck; board offline') == 1
@@ -101,7 +102,7 @@ def test_a_relay_that_disagrees_with_its_target_is_warned_about_once(controller,
     with caplog.at_level(logging.INFO, logger="hw"):
         # Someone switches outlet 6 (Outlet 7) at the board, behind the controller's back.
         right.board.set_relay(2, True, deadline())
-        assert wait_until(lambda: control.physical_states()[6] is True)
+        assert wait_for(lambda: control.physical_states()[6] is True)
         time.sleep(5 * POLL)
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("Outlet 7: Physical state set to On by relay hardware") == 1

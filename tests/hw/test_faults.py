@@ -7,7 +7,8 @@ import time
 import pytest
 
 from hw import BoardProtocolError, BoardUnavailable
-from tests.hw.helpers import TIMEOUT, deadline, numato_entry, wait_until
+from tests.hw.helpers import TIMEOUT, deadline, numato_entry
+from tests.support import wait_for
 
 LATE = 0.5  # slack for thread scheduling on a loaded machine
 
@@ -73,7 +74,7 @@ def test_unplugged_board_goes_offline_and_then_fails_at_once(emulator, controlle
     handle = control.boards[0]
     with caplog.at_level(logging.WARNING, logger="hw"):
         emu.vanish()
-        assert wait_until(lambda: handle.status == "offline")
+        assert wait_for(lambda: handle.status == "offline")
         time.sleep(0.2)  # several failed reconnects, which must not log again
     offline = [r for r in caplog.records if "board offline" in r.getMessage()]
     assert len(offline) == 1
@@ -94,12 +95,12 @@ def test_replugged_board_is_reopened_and_gets_its_targets_back(emulator, control
     assert emu.relays[0]
     emu.vanish()
     handle = control.boards[0]
-    assert wait_until(lambda: handle.status == "offline")
+    assert wait_for(lambda: handle.status == "offline")
     with pytest.raises(BoardUnavailable):
         control.set_outlet(5, True)
     with caplog.at_level(logging.INFO, logger="hw"):
         emu.come_back()  # a fresh pty, every relay off, behind the same path
-        assert wait_until(lambda: handle.status == "online")
+        assert wait_for(lambda: handle.status == "online")
     assert emu.relays == control.targets() == [True, False, False, False, False, True, False, False]
     assert control.physical_states() == control.targets()
     messages = [r.getMessage() for r in caplog.records]
@@ -123,7 +124,7 @@ def test_board_missing_at_start_is_offline_until_it_appears(emulator, controller
     assert all(r.value is None for r in control.read_meters().values())
 
     emu = emulator(link=link)
-    assert wait_until(lambda: handle.status == "online")
+    assert wait_for(lambda: handle.status == "online")
     assert emu.relays == [False, True] + [False] * 6
 
 

@@ -8,7 +8,6 @@ import shlex
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from tests.e2e.conftest import start_server
-from tests.support import ADMIN_PASSWORD
+from tests.support import ADMIN_PASSWORD, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -106,8 +105,9 @@ def test_the_units_command_serves_https_and_switches_an_outlet(root):
         put = session.put(server.url("/restapi/relay/outlets/3/state/"), data={"value": "false"},
                           headers={"X-CSRF": "x"})
         assert put.status_code == 204, put.text
-        assert wait_until(lambda: session.get(
-            server.url("/restapi/relay/outlets/3/physical_state/")).json() is False)
+        assert wait_for(lambda: session.get(
+            server.url("/restapi/relay/outlets/3/physical_state/")).json() is False,
+            timeout=5.0, interval=0.05)
         assert session.get(server.url("/openapi.json")).json()["openapi"] == "3.1.0"
         assert "powerctl_outlet_state" in session.get(server.url("/metrics")).text
         cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
@@ -125,10 +125,3 @@ def clean_env() -> dict:
     return env
 
 
-def wait_until(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
