@@ -52,3 +52,11 @@ def audit_lines(app, count: int = 200) -> list[str]:
 
 def states(admin: Api) -> list[bool]:
     return admin.get("/restapi/relay/outlets/all;/state/").json
+
+
+STOP = "/script/stop/?access=invoke"  # the scope that lets a client stop threads
+
+
+def threads(api) -> dict:
+    """script/threads/ as `api` sees it: {id: {"label": ...}}."""
+    return api.get("/restapi/script/threads/").json

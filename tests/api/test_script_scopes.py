@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.scripts_support import DAVE_SMITH, FUNCTIONS, audit_lines, client, start
+from tests.api.scripts_support import DAVE_SMITH, FUNCTIONS, STOP, audit_lines, client, start, threads
 from tests.support import wait_for
 
 START = "/script/start/?access=invoke"
-STOP = "/script/stop/?access=invoke"
 
 
 @pytest.fixture
 def app(make_app):
     return make_app(scripts={"functions": FUNCTIONS})
 
-
-def threads(api) -> dict:
-    return api.get("/restapi/script/threads/").json
 
 
 def test_dave_smith_starts_a_function_on_outlets_he_may_not_switch_by_hand(app, admin):

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.scripts_support import FUNCTIONS, client, start
-
-STOP = "/script/stop/?access=invoke"
+from tests.api.scripts_support import FUNCTIONS, STOP, client, start, threads
 
 
 @pytest.fixture
 def app(make_app):
     return make_app(scripts={"functions": FUNCTIONS})
 
-
-def threads(api) -> dict:
-    return api.get("/restapi/script/threads/").json
 
 
 @pytest.mark.parametrize("scope", ["/script/threads/all;/label/?access=get",

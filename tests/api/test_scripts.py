@@ -7,7 +7,7 @@ import time
 import pytest
 
 from hw.emulator import NumatoEmulator
-from tests.api.scripts_support import FUNCTIONS, audit_lines, start, states
+from tests.api.scripts_support import FUNCTIONS, audit_lines, start, states, threads
 from tests.support import Api, wait_for
 
 
@@ -15,9 +15,6 @@ from tests.support import Api, wait_for
 def app(make_app):
     return make_app(scripts={"functions": FUNCTIONS})
 
-
-def threads(admin: Api) -> dict:
-    return admin.get("/restapi/script/threads/").json
 
 
 def test_user_functions_are_listed_with_their_arguments(admin):
