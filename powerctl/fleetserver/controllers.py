@@ -208,12 +208,15 @@ class Controllers:
             return _bump(row)
 
     def delete_client(self, uuid: str, client: str) -> Notice:
+        return self._remove(uuid, ClientKey, ClientKey.client_uuid == client, f"client {client}")
+
+    def _remove(self, uuid: str, model: type[ClientKey] | type[Peer], which, what: str) -> Notice:
+        """Delete the controller's `model` rows matching `which`; Missing when there are none."""
         with self.db.writing() as session:
             row = _live(session, uuid, lock=True)
-            gone = session.execute(delete(ClientKey).where(ClientKey.controller_seq == row.seq,
-                                                           ClientKey.client_uuid == client))
+            gone = session.execute(delete(model).where(model.controller_seq == row.seq, which))
             if not gone.rowcount:
-                raise Missing(f"controller {uuid} has no client {client}")
+                raise Missing(f"controller {uuid} has no {what}")
             return _bump(row)
 
     def peers(self, uuid: str) -> dict[str, dict]:
@@ -229,13 +232,7 @@ class Controllers:
             return _bump(row)
 
     def delete_peer(self, uuid: str, peer: str) -> Notice:
-        with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
-            gone = session.execute(delete(Peer).where(Peer.controller_seq == row.seq,
-                                                      Peer.peer_uuid == peer))
-            if not gone.rowcount:
-                raise Missing(f"controller {uuid} has no peer {peer}")
-            return _bump(row)
+        return self._remove(uuid, Peer, Peer.peer_uuid == peer, f"peer {peer}")
 
     def unnotified(self) -> list[Notice]:
         """A notice for every live controller with a notify_url that has not been told of its
