@@ -67,6 +67,15 @@ def served_pair(data_dir: str) -> tuple[str, str | None]:
     return str(Path(data_dir) / "tls" / "cert.pem"), str(Path(data_dir) / "tls" / "key.pem")
 
 
+def peer_certificate(environ: dict) -> bytes | None:
+    """The DER client certificate the TLS layer verified for this connection, if any.
+
+    Gunicorn hands the request its TLS socket in the WSGI environ; plain HTTP has none.
+    """
+    getpeercert = getattr(environ.get("gunicorn.socket"), "getpeercert", None)
+    return getpeercert(binary_form=True) if getpeercert is not None else None
+
+
 def fleet_chain(data_dir: str) -> Path:
     """The fleet's `public_parent`, once synced: it verifies the certificates of peers."""
     return Path(data_dir) / "tls" / "fleet" / "parent.pem"

@@ -12,6 +12,7 @@ from powerctl.auth import Principal, authenticator
 from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
 from powerctl.restapi.wire import json_response, raw_target
 from powerctl.store import fleet as store
+from powerctl.tls import peer_certificate
 
 METHOD = "hub.offline.credentials.updated"
 bp = Blueprint("fleet_notify", __name__)
@@ -41,9 +42,7 @@ def certificate_peer() -> Principal | None:
     from a verified bundle) before the request exists; its common name must be the UUID of a
     synced peer (the fleet server is one). Without TLS, or without a certificate, None.
     """
-    sock = request.environ.get("gunicorn.socket")
-    getpeercert = getattr(sock, "getpeercert", None)
-    der = getpeercert(binary_form=True) if getpeercert is not None else None
+    der = peer_certificate(request.environ)
     if not der:
         return None
     names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(

@@ -8,17 +8,11 @@ from flask import Blueprint, current_app, jsonify, request
 
 from powerctl.fleetserver.errors import Refused
 from powerctl.fleetserver.sync import sync
+from powerctl.tls import peer_certificate
 
 bp = Blueprint("fleet_rpc", __name__)
 log = logging.getLogger("powerctl.fleet")
 SYNC = "cloud.access_keys_controller_sync"
-
-
-def peer_certificate() -> bytes | None:
-    """The DER client certificate of this connection (gunicorn hands over its TLS socket)."""
-    sock = request.environ.get("gunicorn.socket")
-    getpeercert = getattr(sock, "getpeercert", None)
-    return getpeercert(binary_form=True) if getpeercert else None
 
 
 def _answer(ident, method, result=None, code: int | None = None, message: str = "", status=200):
@@ -49,7 +43,7 @@ def rpc():
                        status=400)
     fleet = current_app.extensions["powerctl.fleet"]
     try:
-        result = sync(fleet.db, peer_certificate(), fleet.fleet_peer, fleet.chain,
+        result = sync(fleet.db, peer_certificate(request.environ), fleet.fleet_peer, fleet.chain,
                       fleet.controllers, fleet.notifier.send)
     except Refused as err:
         log.info("sync refused: %s", err)
