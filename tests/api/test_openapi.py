@@ -23,7 +23,7 @@ def test_the_served_document_is_the_yaml_source_as_json(app):
 def test_the_document_is_openapi_31_for_this_version():
     assert SPEC["openapi"] == "3.1.0"
     assert SPEC["info"]["version"] == __version__
-    assert set(SPEC["components"]["securitySchemes"]) == {"digest", "bearer"}
+    assert set(SPEC["components"]["securitySchemes"]) == {"digest", "bearer", "peerCertificate"}
 
 
 def test_every_status_the_issue_names_is_described():
