@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -14,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from powerctl.fleet.errors import BundleRefused
 
 MAX_CHAIN = 8
+log = logging.getLogger("powerctl.fleet")
 
 
 def check(entry: tuple[str, str, str], position: int, now: datetime.datetime) -> None:
@@ -83,6 +86,28 @@ def install(data_dir: str | os.PathLike, entry: tuple[str, str, str]) -> None:
     staged = Staged(data_dir, entry)
     staged.write()
     staged.commit()
+
+
+@contextlib.contextmanager
+def staged(data_dir: str | os.PathLike,
+           entry: tuple[str, str, str] | None) -> Iterator[Callable[[], None] | None]:
+    """For a store transaction that makes `entry` current[0]: yields the `before_commit` that
+    writes its files beside the served ones (None for no entry). After the block they are put
+    in place, or deleted if the block raised. A rename that fails after the commit is logged:
+    the store holds the certificate, and the sync thread's reconcile() serves it next round."""
+    if entry is None:
+        yield None
+        return
+    files = Staged(data_dir, entry)
+    try:
+        yield files.write
+    except BaseException:
+        files.discard()
+        raise
+    try:
+        files.commit()
+    except OSError as err:
+        log.error("fleet certificate held but not yet served: %s", err)
 
 
 class Staged:

@@ -35,12 +35,7 @@ def rotate(db: Database, data_dir: str, now: datetime.datetime) -> int | None:
     for position, entry in enumerate(held[1:], start=1):
         start, end = _validity(entry[0])
         if start <= now < end:
-            staged = certs.Staged(data_dir, entry)
-            try:
-                store.promote(db, position, staged.write)
-            except BaseException:
-                staged.discard()
-                raise
-            staged.commit()  # if this fails, the sync thread's reconcile() puts it in place
+            with certs.staged(data_dir, entry) as write:
+                store.promote(db, position, write)
             return position
     return None

@@ -52,26 +52,14 @@ class FleetSync:
     def apply(self, bundle: Bundle) -> None:
         """Replace the synced credentials with a validated bundle, whole or not at all."""
         entries = bundle.current or None  # an empty list keeps the certificates held
-        staged = certs.Staged(self._data_dir, entries[0]) if entries else None
         try:
-            store.replace(self._db, bundle.version, bundle.clients, bundle.peers, entries,
-                          before_commit=staged.write if staged else None)
-        except BaseException as err:
-            if staged is not None:
-                staged.discard()
-            if isinstance(err, store.StaleBundle):
-                raise BundleRefused(str(err)) from None
-            if isinstance(err, OSError):
-                raise BundleRefused(f"cannot install the certificate: {err.strerror}") from None
-            raise
-        if staged is not None:
-            self._put_in_place(staged)
-
-    def _put_in_place(self, staged: certs.Staged) -> None:
-        try:
-            staged.commit()
-        except OSError as err:  # the store holds it: reconcile() retries on the next round
-            log.error("fleet certificate held but not yet served: %s", err)
+            with certs.staged(self._data_dir, entries[0] if entries else None) as write:
+                store.replace(self._db, bundle.version, bundle.clients, bundle.peers, entries,
+                              before_commit=write)
+        except store.StaleBundle as err:
+            raise BundleRefused(str(err)) from None
+        except OSError as err:  # writing the new certificate files
+            raise BundleRefused(f"cannot install the certificate: {err.strerror}") from None
 
     def reconcile(self) -> None:
         """Serve the certificate the store holds as current[0], if the files differ from it."""
