@@ -29,16 +29,21 @@ LEAVES = [("relay", "outlets", str(i), "physical_state") for i in range(8)]
 def scope_texts(count: int) -> list[str]:
     texts = ["/relay/outlets/all;/physical_state/?access=get"]
     for i in range(count - 1):
-        texts.append(f"/meter/values/sensor{i}/=value,name/?access=get" if i % 2
-                     else f"/relay/outlets/{i % 8}/=name,locked/?access=modify,get")
+        texts.append(
+            f"/meter/values/sensor{i}/=value,name/?access=get"
+            if i % 2
+            else f"/relay/outlets/{i % 8}/=name,locked/?access=modify,get"
+        )
     return texts
 
 
 def fill(db: Database, tokens: int) -> None:
     per_client = 10_000
     for start in range(0, tokens, per_client):
-        hashes = {hashlib.sha256(f"t{n}".encode()).hexdigest(): {}
-                  for n in range(start, min(tokens, start + per_client))}
+        hashes = {
+            hashlib.sha256(f"t{n}".encode()).hexdigest(): {}
+            for n in range(start, min(tokens, start + per_client))
+        }
         db.put_client(ClientRecord(f"filler{start}", "filler", ("/?access=get",), {}, {}, hashes, 0))
 
 
@@ -49,8 +54,10 @@ def us(stmt, number: int) -> float:
 def main() -> dict:
     results = {}
     print("authorising GET relay/outlets/all;/physical_state/ (8 leaves), microseconds")
-    print(f"{'tokens':>8} {'scopes':>7} {'lookup':>7} {'token check':>12} {'compile':>9}"
-          f" {'first check':>12} {'steady':>8}")
+    print(
+        f"{'tokens':>8} {'scopes':>7} {'lookup':>7} {'token check':>12} {'compile':>9}"
+        f" {'first check':>12} {'steady':>8}"
+    )
     for tokens in (10, 100_000):
         with tempfile.TemporaryDirectory() as folder:
             db = Database(Path(folder) / "bench.db")
@@ -65,19 +72,29 @@ def main() -> dict:
                 parsed = [scopes.parse_scope(t) for t in texts]
                 compile_us = us(lambda p=parsed: scopes.GrantSet.compile(p), 20)
                 fresh = [scopes.GrantSet.compile(parsed) for _ in range(50)]
-                first = min(timeit.repeat(
-                    lambda f=fresh: [g.first_uncovered(LEAVES, "get") for g in f], number=1,
-                    repeat=1)) / len(fresh) * 1e6
+                first = (
+                    min(
+                        timeit.repeat(
+                            lambda f=fresh: [g.first_uncovered(LEAVES, "get") for g in f], number=1, repeat=1
+                        )
+                    )
+                    / len(fresh)
+                    * 1e6
+                )
                 grants = scopes.GrantSet.compile(parsed)
                 steady = us(lambda g=grants: g.first_uncovered(LEAVES, "get"), 20000)
                 results[(tokens, count)] = (lookup, verify, compile_us, first, steady)
-                print(f"{tokens:>8} {count:>7} {lookup:>7.1f} {verify:>12.1f} {compile_us:>9.0f}"
-                      f" {first:>12.1f} {steady:>8.2f}")
+                print(
+                    f"{tokens:>8} {count:>7} {lookup:>7.1f} {verify:>12.1f} {compile_us:>9.0f}"
+                    f" {first:>12.1f} {steady:>8.2f}"
+                )
             db.close()
     for column, label in ((0, "store lookup"), (1, "token check")):
         small, large = results[(10, 100)][column], results[(100_000, 100)][column]
-        print(f"{label}, 100,000 vs 10 registered tokens: x{large / small:.2f} "
-              "(log2 ratio of table sizes is 13.3)")
+        print(
+            f"{label}, 100,000 vs 10 registered tokens: x{large / small:.2f} "
+            "(log2 ratio of table sizes is 13.3)"
+        )
     return results
 
 

@@ -44,19 +44,42 @@ def start_gateway(data_dir: str, extra: list[str] | None = None) -> tuple[subpro
     port = free_port()
     env = dict(os.environ, POWERCTL_ADMIN_PASSWORD=PASSWORD)
     process = subprocess.Popen(
-        [sys.executable, "-m", "powerctl.cli", "serve", "--http", "--bind", f"127.0.0.1:{port}",
-         "--data-dir", data_dir, *(extra or [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "serve",
+            "--http",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--data-dir",
+            data_dir,
+            *(extra or []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/restapi/", process)
     return process, base
 
 
 def register(base: str, client: str, scopes: dict, tokens: dict) -> None:
-    body = {"name": client, "redirect_urls": {}, "refresh_tokens": {}, "scopes": scopes,
-            "access_tokens": tokens}
-    response = requests.put(f"{base}/restapi/auth/clients/{client}/", json=body,
-                            headers={"X-CSRF": "x"}, auth=HTTPDigestAuth("admin", PASSWORD))
+    body = {
+        "name": client,
+        "redirect_urls": {},
+        "refresh_tokens": {},
+        "scopes": scopes,
+        "access_tokens": tokens,
+    }
+    response = requests.put(
+        f"{base}/restapi/auth/clients/{client}/",
+        json=body,
+        headers={"X-CSRF": "x"},
+        auth=HTTPDigestAuth("admin", PASSWORD),
+    )
     response.raise_for_status()
 
 

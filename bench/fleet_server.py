@@ -45,13 +45,18 @@ def enroll_fleet(fleet, folder: Path) -> list[tuple[str, str]]:
     def one(n: int) -> tuple[str, str]:
         controller = str(uuid.UUID(int=n + 1, version=4))
         me = fleet.admin.enroll(ca, controller, serial=f"{70000000 + n}")
-        clients = {str(uuid.UUID(int=(n << 8) + c, version=4)):
-                   [hashlib.sha256(f"{n}-{c}-{t}".encode()).hexdigest() for t in range(2)]
-                   for c in range(10)}
-        fleet.admin.request("PUT", f"/controllers/{controller}/clients",
-                            {"clients": clients}).raise_for_status()
-        fleet.admin.put_peer(controller, str(uuid.uuid4()), "70010111",
-                             [f"peer-token-{n:016d}"]).raise_for_status()
+        clients = {
+            str(uuid.UUID(int=(n << 8) + c, version=4)): [
+                hashlib.sha256(f"{n}-{c}-{t}".encode()).hexdigest() for t in range(2)
+            ]
+            for c in range(10)
+        }
+        fleet.admin.request(
+            "PUT", f"/controllers/{controller}/clients", {"clients": clients}
+        ).raise_for_status()
+        fleet.admin.put_peer(
+            controller, str(uuid.uuid4()), "70010111", [f"peer-token-{n:016d}"]
+        ).raise_for_status()
         return me.write(folder, f"c{n}")
 
     with ThreadPoolExecutor(16) as pool:
@@ -60,10 +65,13 @@ def enroll_fleet(fleet, folder: Path) -> list[tuple[str, str]]:
 
 async def _sync(port: int, context: ssl.SSLContext, body: bytes) -> float:
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context,
-                                                   server_hostname="127.0.0.1")
-    writer.write(b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=context, server_hostname="127.0.0.1"
+    )
+    writer.write(
+        b"POST /rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     await writer.drain()
     answer = await reader.read()
     writer.close()
@@ -137,8 +145,9 @@ def measure(name: str, database: str | None, folder: Path, servers: list[int]) -
     try:
         began = time.perf_counter()
         pairs = enroll_fleet(fleet, folder / f"{name}-ids")
-        print(f"  {name}: enrolled {CONTROLLERS} controllers in {time.perf_counter() - began:.1f} s",
-              flush=True)
+        print(
+            f"  {name}: enrolled {CONTROLLERS} controllers in {time.perf_counter() - began:.1f} s", flush=True
+        )
         port = int(fleet.base.rsplit(":", 1)[1])
         best, costs = 0.0, []
         for n in range(ROUNDS):
@@ -148,9 +157,12 @@ def measure(name: str, database: str | None, folder: Path, servers: list[int]) -
             rate = CONTROLLERS / elapsed
             best = max(best, rate)
             cuts = statistics.quantiles(latencies, n=100)
-            print(f"  {name} round {n + 1}: {rate:6.1f} syncs/s, server CPU {costs[-1]:.2f} ms/sync"
-                  f" (all {CONTROLLERS} in {elapsed:.2f} s; latency p50 {cuts[49] * 1000:.0f} ms,"
-                  f" p99 {cuts[98] * 1000:.0f} ms)", flush=True)
+            print(
+                f"  {name} round {n + 1}: {rate:6.1f} syncs/s, server CPU {costs[-1]:.2f} ms/sync"
+                f" (all {CONTROLLERS} in {elapsed:.2f} s; latency p50 {cuts[49] * 1000:.0f} ms,"
+                f" p99 {cuts[98] * 1000:.0f} ms)",
+                flush=True,
+            )
         return best, statistics.median(costs)
     finally:
         fleet.stop()
@@ -165,8 +177,10 @@ def main() -> None:
             pg, pg_cpu = measure("postgresql", cluster.database(), folder, [cluster.postmaster_pid()])
         finally:
             cluster.stop()
-    print(f"fleet server, {CONTROLLERS} controllers syncing at once over mTLS (best of {ROUNDS};"
-          " CPU: median, fleet server + database processes):")
+    print(
+        f"fleet server, {CONTROLLERS} controllers syncing at once over mTLS (best of {ROUNDS};"
+        " CPU: median, fleet server + database processes):"
+    )
     print(f"  SQLite      {sqlite:7.1f} syncs/s   {sqlite_cpu:5.2f} ms CPU per sync")
     print(f"  PostgreSQL  {pg:7.1f} syncs/s   {pg_cpu:5.2f} ms CPU per sync")
     print(f"  PostgreSQL / SQLite: throughput {pg / sqlite:.2f}, CPU per sync {pg_cpu / sqlite_cpu:.2f}")

@@ -32,10 +32,13 @@ HASHES_PER_CLIENT = 2
 def bundle(clients: int, version: int, ca) -> tuple[dict, list[str]]:
     ids = [str(uuid.UUID(int=n + 1)) for n in range(clients)]
     result = {
-        "clients": {cid: [hashlib.sha256(f"{cid}/{k}".encode()).hexdigest()
-                          for k in range(HASHES_PER_CLIENT)] for cid in ids},
-        "peers": {str(uuid.UUID(int=10**9 + n)): {"id": f"7001{n:04d}", "tokens": [f"peer-{n}"]}
-                  for n in range(10)},
+        "clients": {
+            cid: [hashlib.sha256(f"{cid}/{k}".encode()).hexdigest() for k in range(HASHES_PER_CLIENT)]
+            for cid in ids
+        },
+        "peers": {
+            str(uuid.UUID(int=10**9 + n)): {"id": f"7001{n:04d}", "tokens": [f"peer-{n}"]} for n in range(10)
+        },
         "current": [entry(ca)],
         "version": version,
     }
@@ -49,14 +52,15 @@ def ms(stmt, number: int = 1, repeat: int = 5) -> float:
 def baseline_insert(folder: Path, rows: list[tuple[str, str]]) -> float:
     db = Database(folder / "baseline.db")
     conn = db.connection()
-    conn.execute("CREATE TABLE plain (client TEXT NOT NULL, hash TEXT NOT NULL, peer INTEGER,"
-                 " token TEXT, PRIMARY KEY (client, hash)) WITHOUT ROWID")
+    conn.execute(
+        "CREATE TABLE plain (client TEXT NOT NULL, hash TEXT NOT NULL, peer INTEGER,"
+        " token TEXT, PRIMARY KEY (client, hash)) WITHOUT ROWID"
+    )
 
     def insert() -> None:
         with db.transaction():
             conn.execute("DELETE FROM plain")
-            conn.executemany("INSERT INTO plain (client, hash, peer, token) VALUES (?, ?, 0, NULL)",
-                             rows)
+            conn.executemany("INSERT INTO plain (client, hash, peer, token) VALUES (?, ?, 0, NULL)", rows)
 
     cost = ms(insert)
     db.close()
@@ -109,18 +113,18 @@ def main() -> dict:
     base = sync["baseline"]
     print(f"sync of 10,000 clients ({sync['rows']} token hashes, 10 peers, 1 certificate), ms")
     print(f"  baseline: plain INSERT of the same rows   {base:8.1f}   1.00x")
-    print(f"  validate (schema, key, chain)              {sync['validate']:8.1f}"
-          f"   {sync['validate'] / base:.2f}x")
-    print(f"  apply (replace in one transaction, file)   {sync['apply']:8.1f}"
-          f"   {sync['apply'] / base:.2f}x")
+    print(
+        f"  validate (schema, key, chain)              {sync['validate']:8.1f}"
+        f"   {sync['validate'] / base:.2f}x"
+    )
+    print(f"  apply (replace in one transaction, file)   {sync['apply']:8.1f}   {sync['apply'] / base:.2f}x")
     total = sync["validate"] + sync["apply"]
     print(f"  whole sync without the network             {total:8.1f}   {total / base:.2f}x")
     print("bearer check of a synced token, microseconds")
     print(f"  {'synced clients':>15} {'cache miss':>11} {'steady':>8}")
     print(f"  {10:>15} {small[0]:>11.1f} {small[1]:>8.1f}")
     print(f"  {10_000:>15} {large[0]:>11.1f} {large[1]:>8.1f}")
-    print(f"  ratio 10,000 / 10: cache miss {large[0] / small[0]:.2f}x,"
-          f" steady {large[1] / small[1]:.2f}x")
+    print(f"  ratio 10,000 / 10: cache miss {large[0] / small[0]:.2f}x, steady {large[1] / small[1]:.2f}x")
     return {"sync": sync, "bearer_10": small, "bearer_10000": large}
 
 

@@ -41,24 +41,29 @@ def raw_round_trips(path: str, count: int) -> list[float]:
 
 
 def main(count: int = 200) -> dict:
-    with NumatoEmulator(8) as emu, NumatoEmulator(8) as baseline, \
-            tempfile.TemporaryDirectory() as data:
+    with NumatoEmulator(8) as emu, NumatoEmulator(8) as baseline, tempfile.TemporaryDirectory() as data:
         config = Path(data) / "powerctl.toml"
         config.write_text(f'[[hardware.boards]]\ndriver = "numato"\nurl = "{emu.path}"\nrelays = 8\n')
         gateway, base = start_gateway(str(Path(data) / "var"), ["--config", str(config)])
         try:
-            register(base, "bench", {"/relay/outlets/all;/state/?access=modify": True},
-                     {HELLO_HASH: {}})
+            register(base, "bench", {"/relay/outlets/all;/state/?access=modify": True}, {HELLO_HASH: {}})
             conn = HTTPConnection(base.removeprefix("http://"))
-            headers = {"Authorization": "Bearer bench.SGVsbG8", "X-CSRF": "x",
-                       "Content-Type": "application/x-www-form-urlencoded"}
+            headers = {
+                "Authorization": "Bearer bench.SGVsbG8",
+                "X-CSRF": "x",
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
             to_port, whole = [], []
             for i in range(count):
                 on = i % 2 == 0
                 seen = len(emu.commands)
                 start = time.monotonic()
-                conn.request("PUT", "/restapi/relay/outlets/3/state/",
-                             body=f"value={'true' if on else 'false'}", headers=headers)
+                conn.request(
+                    "PUT",
+                    "/restapi/relay/outlets/3/state/",
+                    body=f"value={'true' if on else 'false'}",
+                    headers=headers,
+                )
                 response = conn.getresponse()
                 response.read()
                 whole.append(time.monotonic() - start)

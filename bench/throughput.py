@@ -20,7 +20,10 @@ def start_bare(config: list[str]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "bare_server.py"), f"127.0.0.1:{port}", *config[1:]],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT / "bench")
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT / "bench",
+    )
     base = f"http://127.0.0.1:{port}"
     wait_http(base + PATH, process)
     return process, base
@@ -40,17 +43,33 @@ def in_process(requests_each: int = 3000, rounds: int = 5) -> tuple[float, float
 
     with tempfile.TemporaryDirectory() as data:
         db = Database(f"{data}/powerctl.db")
-        db.put_client(ClientRecord("bench", "bench", ("/relay/outlets/all;/physical_state/?access=get",),
-                                   {}, {}, {HELLO_HASH: {}}, 0))
+        db.put_client(
+            ClientRecord(
+                "bench",
+                "bench",
+                ("/relay/outlets/all;/physical_state/?access=get",),
+                {},
+                {},
+                {HELLO_HASH: {}},
+                0,
+            )
+        )
         db.close()
         app = powerctl.create_app({"data_dir": data})
         try:
             ours, bare = app.test_client(), bare_app.test_client()
             auth = {"Authorization": "Bearer bench.SGVsbG8"}
             assert ours.get(PATH, headers=auth).status_code == 207
-            best = [min(timeit.repeat(lambda c=c, h=h: c.get(PATH, headers=h), number=requests_each,
-                                      repeat=rounds)) / requests_each * 1e6
-                    for c, h in ((ours, auth), (bare, {}))]
+            best = [
+                min(
+                    timeit.repeat(
+                        lambda c=c, h=h: c.get(PATH, headers=h), number=requests_each, repeat=rounds
+                    )
+                )
+                / requests_each
+                * 1e6
+                for c, h in ((ours, auth), (bare, {}))
+            ]
         finally:
             powerctl.shutdown(app)
     return best[0], best[1]
@@ -67,8 +86,9 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
         gateway, gbase = start_gateway(data, extra)
         bare, bbase = start_bare(extra)
         try:
-            register(gbase, "bench", {"/relay/outlets/all;/physical_state/?access=get": True},
-                     {HELLO_HASH: {}})
+            register(
+                gbase, "bench", {"/relay/outlets/all;/physical_state/?access=get": True}, {HELLO_HASH: {}}
+            )
             auth = {"Authorization": "Bearer bench.SGVsbG8"}
             load(gbase + PATH, auth, 2)  # warm up both
             load(bbase + PATH, {}, 2)
@@ -79,16 +99,21 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
         finally:
             stop(gateway)
             stop(bare)
-    result = {"gateway_rps": statistics.median(ours), "bare_rps": statistics.median(base),
-              "ratio": statistics.median(o / b for o, b in zip(ours, base, strict=True))}
+    result = {
+        "gateway_rps": statistics.median(ours),
+        "bare_rps": statistics.median(base),
+        "ratio": statistics.median(o / b for o, b in zip(ours, base, strict=True)),
+    }
     print(f"bearer GET {PATH}")
     print(f"  gateway  {result['gateway_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
     print(f"  bare     {result['bare_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in base)})")
     print(f"  ratio    {result['ratio']:.2f}   (median of paired rounds; target >= 0.75)")
     ours_us, bare_us = in_process()
     result.update(in_process_gateway_us=ours_us, in_process_bare_us=bare_us)
-    print(f"in-process (Flask test client, best of 5 x 3,000): gateway {ours_us:.0f} us,"
-          f" bare {bare_us:.0f} us, ratio {bare_us / ours_us:.2f}")
+    print(
+        f"in-process (Flask test client, best of 5 x 3,000): gateway {ours_us:.0f} us,"
+        f" bare {bare_us:.0f} us, ratio {bare_us / ours_us:.2f}"
+    )
     return result
 
 

@@ -12,8 +12,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .errors import HardwareError
 
-SETTINGS = ("wireless.enabled", "wireless.ssid", "wired.protocol", "wired.ip_address",
-            "wired.netmask", "wired.gateway", "wired.mac_address")
+SETTINGS = (
+    "wireless.enabled",
+    "wireless.ssid",
+    "wired.protocol",
+    "wired.ip_address",
+    "wired.netmask",
+    "wired.gateway",
+    "wired.mac_address",
+)
 WRITABLE = ("wireless.enabled", "wired.protocol")
 PROTOCOLS = {"dhcp": "dhcp", "auto": "dhcp", "static": "static", "manual": "static"}
 _TRUE = {"true", "on", "enabled", "yes", "1"}
@@ -78,9 +85,13 @@ class SimNetwork(Network):
     """Settings kept in memory, starting from plausible values (documentation addresses)."""
 
     DEFAULTS = {
-        "wireless.enabled": True, "wireless.ssid": "powerctl-sim", "wired.protocol": "dhcp",
-        "wired.ip_address": "192.0.2.10", "wired.netmask": "255.255.255.0",
-        "wired.gateway": "192.0.2.1", "wired.mac_address": "02:00:00:00:00:01",
+        "wireless.enabled": True,
+        "wireless.ssid": "powerctl-sim",
+        "wired.protocol": "dhcp",
+        "wired.ip_address": "192.0.2.10",
+        "wired.netmask": "255.255.255.0",
+        "wired.gateway": "192.0.2.1",
+        "wired.mac_address": "02:00:00:00:00:01",
     }
 
     def __init__(self) -> None:
@@ -126,8 +137,12 @@ def _ssid(text: str) -> str:
 
 
 READERS: dict[str, Callable[[str], object]] = {
-    "wireless.enabled": _flag, "wireless.ssid": _ssid, "wired.protocol": _protocol,
-    "wired.ip_address": _address, "wired.netmask": _address, "wired.gateway": _address,
+    "wireless.enabled": _flag,
+    "wireless.ssid": _ssid,
+    "wired.protocol": _protocol,
+    "wired.ip_address": _address,
+    "wired.netmask": _address,
+    "wired.gateway": _address,
     "wired.mac_address": _mac,
 }
 
@@ -153,8 +168,9 @@ class CommandNetwork(Network):
         try:
             return READERS[setting](text)
         except ValueError as err:
-            raise NetworkReplyError(f"command {shlex.join(argv)} answered {text[:60]!r} for"
-                                    f" {setting}: {err}", argv) from None
+            raise NetworkReplyError(
+                f"command {shlex.join(argv)} answered {text[:60]!r} for {setting}: {err}", argv
+            ) from None
 
     def set(self, setting: str, value: object) -> None:
         template = self.commands["set_" + setting.replace(".", "_")]
@@ -167,11 +183,15 @@ class CommandNetwork(Network):
         if not self._lock.acquire(timeout=self.timeout):
             raise NetworkError(f"busy: another network command ran for {self.timeout} s", argv)
         try:
-            done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,  # noqa: S603 (argv from the admin's config, no shell)
-                                  timeout=self.timeout, check=False)
+            done = subprocess.run(  # noqa: S603 (argv from the admin's config, no shell)
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
-            raise NetworkError(f"command {shown} did not finish within {self.timeout} s",
-                               argv) from None
+            raise NetworkError(f"command {shown} did not finish within {self.timeout} s", argv) from None
         except OSError as err:
             raise NetworkError(f"command {shown} could not run: {err.strerror}", argv) from None
         finally:
@@ -179,10 +199,8 @@ class CommandNetwork(Network):
         if done.returncode != 0:
             detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
             reason = f": {detail[0][:200]}" if detail else ""
-            raise NetworkError(f"command {shown} exited with status {done.returncode}{reason}",
-                               argv)
+            raise NetworkError(f"command {shown} exited with status {done.returncode}{reason}", argv)
         text = done.stdout.decode("utf-8", "replace").strip()
         if "\n" in text:
-            raise NetworkReplyError(f"command {shown} answered several lines; one was expected",
-                                    argv)
+            raise NetworkReplyError(f"command {shown} answered several lines; one was expected", argv)
         return text

@@ -32,13 +32,14 @@ SYSTEM_FILES = {
 }
 # pip's own header for scripts it cannot give a #! line: sh runs the python beside the script,
 # so the venv works at /opt/powerctl and wherever else the overlay is unpacked (tests).
-LAUNCHER = b"#!/bin/sh\n'''exec' \"$(dirname -- \"$(readlink -f -- \"$0\")\")/python\" \"$0\" \"$@\"\n' '''\n"
+LAUNCHER = b'#!/bin/sh\n\'\'\'exec\' "$(dirname -- "$(readlink -f -- "$0")")/python" "$0" "$@"\n\' \'\'\'\n'
 
 
 def run(*args: object, env: dict | None = None) -> str:
     # Only this script's own command lines (git, pip, venv, compileall), never outside input.
     done = subprocess.run(  # noqa: S603
-        [str(arg) for arg in args], env=env, check=True, capture_output=True, text=True)
+        [str(arg) for arg in args], env=env, check=True, capture_output=True, text=True
+    )
     return done.stdout
 
 
@@ -53,15 +54,17 @@ def offline_env() -> dict:
 
     PYTHONPATH goes too: a checkout on it would look installed to pip, which would skip the wheel.
     """
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("PIP_") and key not in ("PYTHONPATH", "PYTHONHOME")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PIP_") and key not in ("PYTHONPATH", "PYTHONHOME")
+    }
     return dict(env, PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
 
 
 def build_wheel(dist: Path, epoch: int) -> Path:
     """The wheel, made from an sdist with pinned setuptools, so no stale build/ file slips in."""
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch),
-               PIP_CONSTRAINT=str(HERE / "build-constraints.txt"))
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PIP_CONSTRAINT=str(HERE / "build-constraints.txt"))
     with tempfile.TemporaryDirectory() as out:
         run(sys.executable, "-m", "build", "--outdir", out, REPO, env=env)
         wheel = next(Path(out).glob("powerctl-*.whl"))
@@ -71,17 +74,41 @@ def build_wheel(dist: Path, epoch: int) -> Path:
 
 def fetch_wheels(wheelhouse: Path) -> None:
     """Download the locked runtime packages, as wheels only: no compiler runs in an image build."""
-    run(sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps",
-        "--dest", wheelhouse, "-r", LOCK)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--only-binary=:all:",
+        "--no-deps",
+        "--dest",
+        wheelhouse,
+        "-r",
+        LOCK,
+    )
 
 
 def install(prefix: Path, wheel: Path, wheelhouse: Path) -> None:
     """A venv at prefix holding exactly the lock and the wheel, checked for missing packages."""
     run(sys.executable, "-m", "venv", "--without-pip", prefix)
     pip = [sys.executable, "-m", "pip", "--python", prefix / "bin" / "python"]
-    run(*pip, "install", "--quiet", "--no-compile", "--no-warn-script-location", "--no-index",
-        "--find-links", wheelhouse, "--only-binary=:all:", "--no-deps", "-r", LOCK, wheel,
-        env=offline_env())
+    run(
+        *pip,
+        "install",
+        "--quiet",
+        "--no-compile",
+        "--no-warn-script-location",
+        "--no-index",
+        "--find-links",
+        wheelhouse,
+        "--only-binary=:all:",
+        "--no-deps",
+        "-r",
+        LOCK,
+        wheel,
+        env=offline_env(),
+    )
     run(*pip, "check", env=offline_env())
 
 
@@ -104,7 +131,8 @@ def relocate(prefix: Path, python: str) -> None:
         (prefix / "bin" / alias).symlink_to("python")
     (prefix / "pyvenv.cfg").write_text(
         f"home = {Path(python).parent}\ninclude-system-site-packages = false\n"
-        f"version = {'.'.join(map(str, sys.version_info[:3]))}\n")
+        f"version = {'.'.join(map(str, sys.version_info[:3]))}\n"
+    )
     site = prefix / "lib" / f"python{version}" / "site-packages"
     for direct in site.glob("*.dist-info/direct_url.json"):  # PEP 610: where the wheel was
         direct.unlink()
@@ -133,8 +161,20 @@ def compile_all(root: Path, prefix: Path) -> None:
     """Byte-code naming the device's paths, stamped with source hashes instead of times."""
     # A fixed hash seed keeps set and frozenset constants in one order from build to build.
     env = dict(os.environ, PYTHONHASHSEED="0")
-    run(sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "checked-hash",
-        "-s", root, "-p", "/", prefix / "lib", env=env)
+    run(
+        sys.executable,
+        "-m",
+        "compileall",
+        "-q",
+        "--invalidation-mode",
+        "checked-hash",
+        "-s",
+        root,
+        "-p",
+        "/",
+        prefix / "lib",
+        env=env,
+    )
 
 
 def add_system_files(root: Path) -> None:
@@ -152,8 +192,11 @@ def entries(root: Path) -> list[Path]:
         for name in [*dirs, *files]:
             path = Path(folder) / name
             rel = path.relative_to(root).as_posix()
-            if path.is_dir() and not path.is_symlink() and not any(
-                    rel == owned or rel.startswith(owned + "/") for owned in OWNED_DIRS):
+            if (
+                path.is_dir()
+                and not path.is_symlink()
+                and not any(rel == owned or rel.startswith(owned + "/") for owned in OWNED_DIRS)
+            ):
                 continue
             found.append(path)
     return sorted(found, key=lambda path: path.relative_to(root).as_posix())
@@ -162,9 +205,11 @@ def entries(root: Path) -> list[Path]:
 def write_tarball(root: Path, target: Path, epoch: int) -> None:
     """A tar.gz whose bytes depend only on the files: fixed owner, times, modes and order."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch) as packed, \
-            tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with (
+        open(target, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=epoch) as packed,
+        tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
         for path in entries(root):
             info = tarfile.TarInfo(path.relative_to(root).as_posix())
             info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "root", "root"
@@ -188,18 +233,25 @@ def lock(wheel: Path) -> None:
         pip = [sys.executable, "-m", "pip", "--python", Path(venv) / "bin" / "python"]
         run(*pip, "install", "--quiet", "--only-binary=:all:", wheel)
         frozen = run(*pip, "freeze", "--exclude", "powerctl")
-    LOCK.write_text("# The runtime packages of the firmware image, exactly; `make image-lock` rewrites"
-                    " this.\n" + frozen)
+    LOCK.write_text(
+        "# The runtime packages of the firmware image, exactly; `make image-lock` rewrites this.\n" + frozen
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=REPO / "dist", help="output folder")
-    parser.add_argument("--python", default="/usr/bin/python3",
-                        help="the device's interpreter, the same X.Y as this one (%(default)s)")
+    parser.add_argument(
+        "--python",
+        default="/usr/bin/python3",
+        help="the device's interpreter, the same X.Y as this one (%(default)s)",
+    )
     parser.add_argument("--wheelhouse", type=Path, help="keep the downloaded wheels here")
-    parser.add_argument("--offline", action="store_true",
-                        help="download nothing: the wheelhouse already holds the locked wheels")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="download nothing: the wheelhouse already holds the locked wheels",
+    )
     parser.add_argument("--wheel", type=Path, help="pack this powerctl wheel instead of building one")
     parser.add_argument("--lock", action="store_true", help="only rewrite packaging/requirements.txt")
     args = parser.parse_args(argv)

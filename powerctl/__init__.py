@@ -53,15 +53,24 @@ def create_app(config: dict | None = None) -> Flask:
     runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"], db)
     app.extensions["powerctl.scripts"] = runner
 
-    restapi.init_app(app, Branch({
-        "relay": relay_node(relay),
-        "meter": meter_node(controller),
-        "config": config_node(db, settings["server"], trail),
-        "script": script_node(runner),
-        "network": network_node(build_network(settings["network"]), trail),
-        "auth": auth_node(db, trail, sessions_node(db, authenticator.sessions, relay, trail),
-                          fleet_node(db, lambda: app.extensions.get("powerctl.fleet"))),
-    }))
+    restapi.init_app(
+        app,
+        Branch(
+            {
+                "relay": relay_node(relay),
+                "meter": meter_node(controller),
+                "config": config_node(db, settings["server"], trail),
+                "script": script_node(runner),
+                "network": network_node(build_network(settings["network"]), trail),
+                "auth": auth_node(
+                    db,
+                    trail,
+                    sessions_node(db, authenticator.sessions, relay, trail),
+                    fleet_node(db, lambda: app.extensions.get("powerctl.fleet")),
+                ),
+            }
+        ),
+    )
     fleet.init_app(app, db, trail, settings)
     metrics.init_app(app, controller)
     openapi.init_app(app)

@@ -31,9 +31,15 @@ def ensure_admin(db: Database, ha1) -> None:
     if not db.add_user_if_none(ADMIN, ha1(ADMIN, password)):
         return
     if given:
-        print(f"powerctl: created admin user {ADMIN!r} with the password from "
-              "POWERCTL_ADMIN_PASSWORD", file=sys.stderr, flush=True)
+        print(
+            f"powerctl: created admin user {ADMIN!r} with the password from POWERCTL_ADMIN_PASSWORD",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
-        print(f"powerctl: created admin user {ADMIN!r} with password: {password}\n"
-              "powerctl: this password is shown only once; keep it safe",
-              file=sys.stderr, flush=True)
+        print(
+            f"powerctl: created admin user {ADMIN!r} with password: {password}\n"
+            "powerctl: this password is shown only once; keep it safe",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -67,11 +67,18 @@ def cmd_client_put(args: argparse.Namespace) -> int:
             print(f"powerctl: invalid client: {problem}", file=sys.stderr)
         return 2
     db = _database(args)
-    db.put_client(ClientRecord(args.client, value["name"], tuple(value["scopes"]),
-                               value["redirect_urls"], value["refresh_tokens"],
-                               value["access_tokens"], 0))
-    print(f"client {args.client} registered: {len(args.scope)} scopes, "
-          f"{len(args.token_hash)} tokens")
+    db.put_client(
+        ClientRecord(
+            args.client,
+            value["name"],
+            tuple(value["scopes"]),
+            value["redirect_urls"],
+            value["refresh_tokens"],
+            value["access_tokens"],
+            0,
+        )
+    )
+    print(f"client {args.client} registered: {len(args.scope)} scopes, {len(args.token_hash)} tokens")
     return 0
 
 
@@ -82,7 +89,8 @@ def cmd_client_list(args: argparse.Namespace) -> int:
         if record is None:
             continue
         uses = [
-            "unlimited" if "remaining_use_count" not in limits
+            "unlimited"
+            if "remaining_use_count" not in limits
             else f"{limits['remaining_use_count']} uses left"
             for limits in record.access_tokens.values()
         ]
@@ -96,8 +104,10 @@ def cmd_client_delete(args: argparse.Namespace) -> int:
     if not _database(args).delete_client(args.client):
         print(f"powerctl: no client {args.client}", file=sys.stderr)
         return 1
-    print(f"client {args.client} deleted with its tokens; its id stays denied until an admin"
-          f" lifts it (DELETE /restapi/auth/denied/{args.client}/)")
+    print(
+        f"client {args.client} deleted with its tokens; its id stays denied until an admin"
+        f" lifts it (DELETE /restapi/auth/denied/{args.client}/)"
+    )
     return 0
 
 
@@ -120,8 +130,7 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     db = _database(args)
     trail = Audit(db)
     try:
-        version = FleetSync(db, settings["fleet"], settings["data_dir"], trail.record).sync(
-            "by hand")
+        version = FleetSync(db, settings["fleet"], settings["data_dir"], trail.record).sync("by hand")
     except FleetError as err:
         print(f"powerctl: fleet sync failed, nothing changed: {err}", file=sys.stderr)
         return 1
@@ -143,7 +152,8 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="make API client tokens").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     new = token.add_parser("new", help="print a token's raw, base64url and sha256 forms")
     new.add_argument("--raw", help="derive the forms from this text instead of 256 random bits")
     new.set_defaults(func=cmd_token_new)

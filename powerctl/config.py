@@ -57,9 +57,11 @@ class ServerSection(_Strict):
 class FleetSection(_Strict):
     """[fleet]: where synced credentials come from (docs/fleet.md); no url, no syncing."""
 
-    url = fields.String(load_default=None, allow_none=True,
-                        validate=validate.Regexp(r"^https://[^\s/]+(/\S*)?$",
-                                                 error="must be an https:// URL"))
+    url = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^https://[^\s/]+(/\S*)?$", error="must be an https:// URL"),
+    )
     ca_file = fields.String(load_default=None, allow_none=True)
     cert_file = fields.String(load_default=None, allow_none=True)
     key_file = fields.String(load_default=None, allow_none=True)

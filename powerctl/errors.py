@@ -71,8 +71,7 @@ def describe_validation(messages: object, prefix: str = "") -> list[str]:
     if isinstance(messages, dict):
         out = []
         for key, value in messages.items():
-            out += describe_validation(value, f"{prefix}{key}." if prefix or key != "_schema"
-                                       else prefix)
+            out += describe_validation(value, f"{prefix}{key}." if prefix or key != "_schema" else prefix)
         return out
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return [f"{prefix.rstrip('.') or 'value'}: {' '.join(messages)}"]
@@ -88,9 +87,7 @@ def envelope(code: int, message: str, errors: object = None, headers: dict | Non
     body: dict = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
     if errors is not None:
         body["errors"] = errors
-    response = Response(
-        json.dumps(body, separators=(",", ":")), status=code, mimetype="application/json"
-    )
+    response = Response(json.dumps(body, separators=(",", ":")), status=code, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

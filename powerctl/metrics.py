@@ -28,13 +28,20 @@ class Metrics:
     def __init__(self, app: Flask, controller: hw.Controller):
         # Per app, never the global registry: a process (a test run) may build many apps.
         self.registry = CollectorRegistry()
-        self.requests = Counter("powerctl_http_requests", "HTTP requests answered, by method and status",
-                                ["method", "status"], registry=self.registry)
-        self.auth_failures = Counter("powerctl_auth_failures",
-                                     "Failed authentication attempts (bad or exhausted credentials)",
-                                     registry=self.registry)
-        self.lockouts = Counter("powerctl_lockouts", "Lockouts started after repeated failed logins",
-                                registry=self.registry)
+        self.requests = Counter(
+            "powerctl_http_requests",
+            "HTTP requests answered, by method and status",
+            ["method", "status"],
+            registry=self.registry,
+        )
+        self.auth_failures = Counter(
+            "powerctl_auth_failures",
+            "Failed authentication attempts (bad or exhausted credentials)",
+            registry=self.registry,
+        )
+        self.lockouts = Counter(
+            "powerctl_lockouts", "Lockouts started after repeated failed logins", registry=self.registry
+        )
         self.registry.register(StateCollector(app, controller))
         # (method, status) -> its counter: labels() validates and locks on every call
         self._children: dict[tuple[str, int], Counter] = {}
@@ -79,14 +86,19 @@ class StateCollector:
     def outlets(self) -> list[Metric]:
         relay = self.app.extensions["powerctl.relay"]
         labels = ["outlet", "name"]
-        state = GaugeMetricFamily("powerctl_outlet_state", "Configured (persistent) state, 1 on",
-                                  labels=labels)
-        transient = GaugeMetricFamily("powerctl_outlet_transient_state",
-                                      "Where the outlet is headed now (differs during a cycle), 1 on",
-                                      labels=labels)
-        physical = GaugeMetricFamily("powerctl_outlet_physical_state",
-                                     "What the board last reported, 1 on; absent until it reports",
-                                     labels=labels)
+        state = GaugeMetricFamily(
+            "powerctl_outlet_state", "Configured (persistent) state, 1 on", labels=labels
+        )
+        transient = GaugeMetricFamily(
+            "powerctl_outlet_transient_state",
+            "Where the outlet is headed now (differs during a cycle), 1 on",
+            labels=labels,
+        )
+        physical = GaugeMetricFamily(
+            "powerctl_outlet_physical_state",
+            "What the board last reported, 1 on; absent until it reports",
+            labels=labels,
+        )
         for index in range(relay.count):
             record = relay.outlet(index)
             names = [str(index), record.name]
@@ -98,18 +110,21 @@ class StateCollector:
         return [state, transient, physical]
 
     def meters(self) -> list[Metric]:
-        values = GaugeMetricFamily("powerctl_meter_value", "Meter readings; absent while unreadable",
-                                   labels=["id", "unit", "quantity"])
+        values = GaugeMetricFamily(
+            "powerctl_meter_value",
+            "Meter readings; absent while unreadable",
+            labels=["id", "unit", "quantity"],
+        )
         for meter_id, reading in self.controller.read_meters().items():
             if reading.value is not None:
                 values.add_metric([meter_id, reading.unit, reading.quantity], reading.value)
         return [values]
 
     def boards(self) -> list[Metric]:
-        online = GaugeMetricFamily("powerctl_board_online", "1 while the board answers",
-                                   labels=["board"])
-        errors = CounterMetricFamily("powerctl_board_errors",
-                                     "Failed opens, polls and commands of the board", labels=["board"])
+        online = GaugeMetricFamily("powerctl_board_online", "1 while the board answers", labels=["board"])
+        errors = CounterMetricFamily(
+            "powerctl_board_errors", "Failed opens, polls and commands of the board", labels=["board"]
+        )
         for board in self.controller.boards:
             online.add_metric([board.name], float(board.status == "online"))
             errors.add_metric([board.name], board.errors)
@@ -118,19 +133,28 @@ class StateCollector:
     def tokens(self) -> list[Metric]:
         """Use counts per client, summed: never a series per token, which would name its hash."""
         db = self.app.extensions["powerctl.db"]
-        remaining = GaugeMetricFamily("powerctl_client_token_uses_remaining",
-                                      "Uses left on the client's limited tokens, summed",
-                                      labels=["client"])
-        exhausted = GaugeMetricFamily("powerctl_client_tokens_exhausted",
-                                      "The client's limited tokens with no use left", labels=["client"])
-        unlimited = GaugeMetricFamily("powerctl_client_tokens_unlimited",
-                                      "The client's tokens without a use limit", labels=["client"])
+        remaining = GaugeMetricFamily(
+            "powerctl_client_token_uses_remaining",
+            "Uses left on the client's limited tokens, summed",
+            labels=["client"],
+        )
+        exhausted = GaugeMetricFamily(
+            "powerctl_client_tokens_exhausted",
+            "The client's limited tokens with no use left",
+            labels=["client"],
+        )
+        unlimited = GaugeMetricFamily(
+            "powerctl_client_tokens_unlimited", "The client's tokens without a use limit", labels=["client"]
+        )
         for client_id in db.client_ids():
             record = db.client(client_id)
             if record is None:
                 continue  # deleted between the two reads
-            counts = [limits["remaining_use_count"] for limits in record.access_tokens.values()
-                      if "remaining_use_count" in limits]
+            counts = [
+                limits["remaining_use_count"]
+                for limits in record.access_tokens.values()
+                if "remaining_use_count" in limits
+            ]
             remaining.add_metric([client_id], sum(counts))
             exhausted.add_metric([client_id], sum(1 for count in counts if count == 0))
             unlimited.add_metric([client_id], len(record.access_tokens) - len(counts))

@@ -31,8 +31,7 @@ class Relay:
         self._pending: dict[int, tuple[bool, threading.Timer]] = {}
         stored = {record.index: record for record in db.outlets()}
         self._outlets = [
-            stored.get(i) or OutletRecord(i, f"Outlet {i + 1}", defaults["initial_state"],
-                                          False, False, None)
+            stored.get(i) or OutletRecord(i, f"Outlet {i + 1}", defaults["initial_state"], False, False, None)
             for i in range(controller.outlet_count)
         ]
         db.save_outlets(self._outlets)
@@ -82,12 +81,15 @@ class Relay:
         for index in indexes:
             record = self._outlets[index]
             if record.locked:
-                raise Conflict(f"outlet {index} ({record.name}) is locked; unlock it first "
-                               f"with PUT /restapi/relay/outlets/{index}/locked/ value=false")
+                raise Conflict(
+                    f"outlet {index} ({record.name}) is locked; unlock it first "
+                    f"with PUT /restapi/relay/outlets/{index}/locked/ value=false"
+                )
             board = self._hw.board_of(index)
             if board.status != "online":
                 raise hw.BoardUnavailable(
-                    f'board "{board.name}" for outlet {index} is offline: {board.last_error}')
+                    f'board "{board.name}" for outlet {index} is offline: {board.last_error}'
+                )
 
     @contextmanager
     def checked(self, indexes: list[int]) -> Iterator[None]:
@@ -104,8 +106,7 @@ class Relay:
             if persist:
                 self._update(indexes, state=on)
             for index in indexes:
-                self._audit.record(f"Outlet {index + 1}: {what} state set to {on_off(on)}"
-                                   f" by {actor}")
+                self._audit.record(f"Outlet {index + 1}: {what} state set to {on_off(on)} by {actor}")
 
     def cycle(self, index: int, actor: str) -> float:
         """Switch off now and back on after the outlet's cycle delay; returns that delay."""
@@ -155,7 +156,7 @@ class Relay:
                 except hw.HardwareError:
                     log.warning("could not restore outlet %d after a failed switch", index)
             raise
-        for step, index in enumerate(indexes[len(now):], start=1):
+        for step, index in enumerate(indexes[len(now) :], start=1):
             self._schedule(index, on, step * delay, actor)
 
     def _cancel(self, indexes: Iterable[int]) -> None:
@@ -179,5 +180,4 @@ class Relay:
             try:
                 self._hw.set_outlet(index, on)
             except hw.HardwareError as err:
-                self._audit.record(f"Outlet {index + 1}: switching {on_off(on)} for {actor}"
-                                   f" failed: {err}")
+                self._audit.record(f"Outlet {index + 1}: switching {on_off(on)} for {actor} failed: {err}")

@@ -105,8 +105,11 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
         options["certfile"], options["keyfile"] = tls.served_pair(settings["data_dir"])
         options["ssl_context"] = tls.live_context(settings["data_dir"])
         scheme = "https"
-    print(f"powerctl: serving {scheme}://{server['bind']}/restapi/ (data in "
-          f"{settings['data_dir']})", file=sys.stderr, flush=True)
+    print(
+        f"powerctl: serving {scheme}://{server['bind']}/restapi/ (data in {settings['data_dir']})",
+        file=sys.stderr,
+        flush=True,
+    )
     app_config = dict(overrides, data_dir=settings["data_dir"])
     if config_file:
         app_config["config_file"] = config_file

@@ -46,15 +46,16 @@ def ensure_certificate(data_dir: str, host: str) -> tuple[str, str]:
         # Self-signed: the certificate is its own trust anchor, so clients can pin it.
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(key, hashes.SHA256())
     )
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM,
-                                       serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(cert_path), str(key_path)
 
@@ -122,13 +123,15 @@ def live_context(data_dir: str):
                 return state["context"]
             first, state["stamp"] = state["context"] is None, stamp
             try:
-                state["context"] = build(default_factory, certfile, keyfile,
-                                         chain if stamp[1] is not None else None)
+                state["context"] = build(
+                    default_factory, certfile, keyfile, chain if stamp[1] is not None else None
+                )
                 if not first:
                     log.info("TLS certificate and peer chain reloaded from %s", certfile)
             except (OSError, ssl.SSLError) as err:
-                log.error("TLS files in %s not loaded, keeping the previous ones: %s",
-                          Path(certfile).parent, err)
+                log.error(
+                    "TLS files in %s not loaded, keeping the previous ones: %s", Path(certfile).parent, err
+                )
                 if state["context"] is None:
                     state["context"] = default_factory()
             return state["context"]

@@ -25,9 +25,7 @@ def expand(path: Path, tree: TreeView) -> list[tuple[str, ...]]:
     """Concrete targets named by path, item-major: each child's targets before the next's."""
     targets: list[tuple[str, ...]] = [()]
     for segment in path.segments:
-        targets = [
-            (*prefix, key) for prefix in targets for key in _select(segment, prefix, tree, path)
-        ]
+        targets = [(*prefix, key) for prefix in targets for key in _select(segment, prefix, tree, path)]
     return targets
 
 
@@ -50,16 +48,14 @@ def _select(segment: Segment, prefix: tuple[str, ...], tree: TreeView, path: Pat
         case Keys(keys=keys):
             wanted = list(dict.fromkeys(keys))
         case All(filters=filters) | One(filters=filters):
-            found = [key for key in children
-                     if filters_match(filters, tree.attr, (*prefix, key))]
+            found = [key for key in children if filters_match(filters, tree.attr, (*prefix, key))]
             if isinstance(segment, All):
                 return found
             if len(found) == 1:
                 return found
             if not found:
                 raise fail(NoSuchPath, f"nothing under {format_keys(prefix)} matches {segment}")
-            raise fail(AmbiguousPath,
-                       f"{len(found)} children of {format_keys(prefix)} match {segment}")
+            raise fail(AmbiguousPath, f"{len(found)} children of {format_keys(prefix)} match {segment}")
     present = set(children)
     for key in wanted:
         if key not in present:

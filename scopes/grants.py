@@ -16,8 +16,7 @@ class _Node:
 
     __slots__ = ("literal", "wild")
 
-    def __init__(self, literal: dict[str, _Node],
-                 wild: tuple[tuple[frozenset[Filter], _Node], ...]) -> None:
+    def __init__(self, literal: dict[str, _Node], wild: tuple[tuple[frozenset[Filter], _Node], ...]) -> None:
         self.literal = literal
         self.wild = wild
 
@@ -52,8 +51,9 @@ def _build(suffixes: _Suffixes, memo: dict[_Suffixes, _Node]) -> _Node:
     return node
 
 
-def _advance(nodes: Iterable[_Node], key: str | None,
-             admit: Callable[[frozenset[Filter]], bool]) -> list[_Node]:
+def _advance(
+    nodes: Iterable[_Node], key: str | None, admit: Callable[[frozenset[Filter]], bool]
+) -> list[_Node]:
     """Nodes reached by one more key: its literal child and every admitted wild branch."""
     reached: list[_Node] = []
     for node in nodes:
@@ -78,8 +78,9 @@ def _unfiltered(filters: frozenset[Filter]) -> bool:
     return not filters
 
 
-def _covers(nodes: list[_Node], segments: tuple[Segment, ...],
-            memo: dict[tuple[frozenset[_Node], int], bool]) -> bool:
+def _covers(
+    nodes: list[_Node], segments: tuple[Segment, ...], memo: dict[tuple[frozenset[_Node], int], bool]
+) -> bool:
     """Whether nodes together cover every leaf the pattern segments could ever name."""
     if _EVERYTHING in nodes:
         return True
@@ -114,14 +115,14 @@ class GrantSet:
         # Without filters an answer depends only on (leaf, access), and the set never changes,
         # so answers can be remembered; with filters they depend on live attributes.
         filtered = any(segment_filters(s) for scope in scopes for s in scope.path.segments)
-        self._decisions: dict[tuple[tuple[str, ...], str], bool] | None = (
-            None if filtered else {})
+        self._decisions: dict[tuple[tuple[str, ...], str], bool] | None = None if filtered else {}
 
     @classmethod
     def compile(cls, scopes: Iterable[Scope | str]) -> GrantSet:
         """Compile scopes (parsed, or texts to parse) once; the result never changes."""
-        unique = tuple(dict.fromkeys(
-            parse_scope(scope) if isinstance(scope, str) else scope for scope in scopes))
+        unique = tuple(
+            dict.fromkeys(parse_scope(scope) if isinstance(scope, str) else scope for scope in scopes)
+        )
         memo: dict[_Suffixes, _Node] = {}
         roots = {
             word: _build(frozenset(s.path.segments for s in unique if word in s.access), memo)
@@ -158,8 +159,9 @@ class GrantSet:
                 return False
         return _EVERYTHING in nodes
 
-    def first_uncovered(self, leaves: Iterable[tuple[str, ...]], access: str,
-                        attrs: Attrs | None = None) -> tuple[str, ...] | None:
+    def first_uncovered(
+        self, leaves: Iterable[tuple[str, ...]], access: str, attrs: Attrs | None = None
+    ) -> tuple[str, ...] | None:
         """The first leaf not allowed for access, or None when all are."""
         for leaf in leaves:
             if not self.allows(leaf, access, attrs):
@@ -171,10 +173,7 @@ class GrantSet:
 
         Conservative: filters we cannot compare make the answer False, never wrongly True.
         """
-        return all(
-            _covers([self._root(word)], other.path.segments, {})
-            for word in other.access
-        )
+        return all(_covers([self._root(word)], other.path.segments, {}) for word in other.access)
 
     @property
     def scopes_text(self) -> tuple[str, ...]:

@@ -91,8 +91,7 @@ def _segment(text: str, start: int, stop: int) -> Segment:
     if not raw:
         raise _error("empty segment", text, start)
     if len(raw) > _MAX_SEGMENT_CHARS:
-        raise _error(f"segment longer than {_MAX_SEGMENT_CHARS} characters", text,
-                     start + _MAX_SEGMENT_CHARS)
+        raise _error(f"segment longer than {_MAX_SEGMENT_CHARS} characters", text, start + _MAX_SEGMENT_CHARS)
     if raw in ("!.", "!.."):
         return Name(raw[1:], column)
     if raw in (".", ".."):
@@ -131,8 +130,9 @@ def _reject(text: str, start: int, stop: int, chars: str, where: str) -> None:
     if found:
         at = min(found)
         char = text[at]
-        raise _error(f'unexpected "{char}" in {where} (write %{ord(char):02X} for a literal '
-                     f'"{char}")', text, at)
+        raise _error(
+            f'unexpected "{char}" in {where} (write %{ord(char):02X} for a literal "{char}")', text, at
+        )
 
 
 def _filters(text: str, start: int, stop: int, *, required: bool) -> tuple[Filter, ...]:
@@ -152,8 +152,7 @@ def _filter(text: str, start: int, stop: int, segment_stop: int) -> Filter:
     attr = text[start:equals]
     valid = _ATTR.match(attr)
     if valid is None or valid.end() != len(attr):
-        raise _error(f"invalid filter attribute {_show(attr)}", text,
-                     start + (valid.end() if valid else 0))
+        raise _error(f"invalid filter attribute {_show(attr)}", text, start + (valid.end() if valid else 0))
     if equals + 1 == stop:
         raise _error("empty filter value", text, _blank(stop, segment_stop))
     _reject(text, equals + 1, stop, "=,", "filter value")

@@ -55,9 +55,7 @@ class Filter:
         if isinstance(actual, str):
             return self.value == actual
         if isinstance(actual, int | float):
-            return self.value == str(actual) or (
-                self._number is not None and self._number == actual
-            )
+            return self.value == str(actual) or (self._number is not None and self._number == actual)
         return False
 
     def __str__(self) -> str:

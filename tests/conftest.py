@@ -15,8 +15,7 @@ def make_app(tmp_path, monkeypatch):
     built = []
 
     def make(**overrides):
-        config = {"data_dir": str(tmp_path / "data"), "testing": True,
-                  "relay": {"sequence_delay": 0}}
+        config = {"data_dir": str(tmp_path / "data"), "testing": True, "relay": {"sequence_delay": 0}}
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(config.get(key), dict):
                 config[key] = {**config[key], **value}

@@ -15,23 +15,33 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str,
-                         cnonce: str = "0a4f113b", nc: str = "00000001") -> str:
+def digest_authorization(
+    challenge: str,
+    method: str,
+    uri: str,
+    user: str,
+    password: str,
+    cnonce: str = "0a4f113b",
+    nc: str = "00000001",
+) -> str:
     """The Authorization header answering a `WWW-Authenticate: Digest ...` challenge."""
     params = parse_dict_header(challenge.split(" ", 1)[1])
     ha1 = _md5(f"{user}:{params['realm']}:{password}")
     ha2 = _md5(f"{method}:{uri}")
     response = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
-    return (f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
-            f'uri="{uri}", algorithm=MD5, response="{response}", opaque="{params["opaque"]}", '
-            f'qop=auth, nc={nc}, cnonce="{cnonce}"')
+    return (
+        f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+        f'uri="{uri}", algorithm=MD5, response="{response}", opaque="{params["opaque"]}", '
+        f'qop=auth, nc={nc}, cnonce="{cnonce}"'
+    )
 
 
 class Api:
     """Drives the Flask test client as an admin (digest) or a bearer client."""
 
-    def __init__(self, client, user: str | None = "admin", password: str = ADMIN_PASSWORD,
-                 bearer: str | None = None):
+    def __init__(
+        self, client, user: str | None = "admin", password: str = ADMIN_PASSWORD, bearer: str | None = None
+    ):
         self.client = client
         self.user = user
         self.password = password
@@ -50,7 +60,8 @@ class Api:
         if first.status_code != 401 or "Digest" not in first.headers.get("WWW-Authenticate", ""):
             return first
         headers["Authorization"] = digest_authorization(
-            first.headers["WWW-Authenticate"], method, path, self.user, self.password)
+            first.headers["WWW-Authenticate"], method, path, self.user, self.password
+        )
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
     def get(self, path, **kw):
@@ -92,13 +103,15 @@ def fuzz_settings():
     from schemathesis.config import SchemathesisConfig
 
     examples = int(os.environ.get("POWERCTL_FUZZ_EXAMPLES", "0"))
-    return SchemathesisConfig.from_dict({
-        "generation": {
-            "max-examples": examples or 3,
-            "deterministic": examples == 0,
-            "database": "none",
-            "with-security-parameters": False,
-        },
-        "phases": {"stateful": {"enabled": False}},
-        "checks": {"positive_data_acceptance": {"enabled": False}},
-    })
+    return SchemathesisConfig.from_dict(
+        {
+            "generation": {
+                "max-examples": examples or 3,
+                "deterministic": examples == 0,
+                "database": "none",
+                "with-security-parameters": False,
+            },
+            "phases": {"stateful": {"enabled": False}},
+            "checks": {"positive_data_acceptance": {"enabled": False}},
+        }
+    )

@@ -21,7 +21,8 @@ def test_lines_are_logged_and_stored_in_order_with_the_time_they_were_recorded(t
             trail.flush()
         assert [r.getMessage() for r in caplog.records] == [
             "access allowed for admin (admin@127.0.0.1, digest)",
-            "Outlet 4: Configured state set to Off by user admin from 127.0.0.1"]
+            "Outlet 4: Configured state set to Off by user admin from 127.0.0.1",
+        ]
         stored = db.audit_tail(10)
         assert [line for _, line in stored][-2:] == [r.getMessage() for r in caplog.records]
         assert [at for at, _ in stored][-2:] == [r.created for r in caplog.records]
@@ -52,12 +53,14 @@ def test_each_line_is_its_own_record_formatted_with_its_own_time(tmp_path):
     lines = [formatter.format(record) for record in records]
     assert [line.split(" ", 2)[2] for line in lines] == [
         "INFO powerctl.audit: Outlet 1: name set to '100% %s' by user admin from 127.0.0.1",
-        "INFO powerctl.audit: access denied for 127.0.0.1: bad digest credentials"]
+        "INFO powerctl.audit: access denied for 127.0.0.1: bad digest credentials",
+    ]
     first, second = records
     assert first.created <= second.created
     assert first.msecs == (first.created % 1) * 1000
     assert second.relativeCreated - first.relativeCreated == pytest.approx(
-        (second.created - first.created) * 1000)
+        (second.created - first.created) * 1000
+    )
 
 
 def test_a_line_that_is_not_utf8_text_is_escaped_and_costs_no_other_line(tmp_path):

@@ -14,8 +14,9 @@ from tests.support import Api
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "powerctl.cli", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "powerctl.cli", *args], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_token_new_with_raw_text_prints_the_dli_recipe():
@@ -40,8 +41,19 @@ def test_token_new_draws_256_random_bits_and_the_forms_agree():
 def test_client_put_list_delete_work_on_the_data_directory(tmp_path, monkeypatch):
     data = str(tmp_path / "data")
     digest = hashlib.sha256(b"Hello").hexdigest()
-    put = run("client", "--data-dir", data, "put", "lab", "--scope",
-              "/relay/outlets/=1,3/state/?access=get", "--token-hash", digest, "--uses", "2")
+    put = run(
+        "client",
+        "--data-dir",
+        data,
+        "put",
+        "lab",
+        "--scope",
+        "/relay/outlets/=1,3/state/?access=get",
+        "--token-hash",
+        digest,
+        "--uses",
+        "2",
+    )
     assert put.returncode == 0, put.stderr
     listed = run("client", "--data-dir", data, "list").stdout
     assert "lab (name lab): tokens: 2 uses left" in listed
@@ -60,12 +72,15 @@ def test_client_put_list_delete_work_on_the_data_directory(tmp_path, monkeypatch
     assert run("client", "--data-dir", data, "delete", "lab").returncode == 1
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (["put", "bad-id", "--scope", "/", "--token-hash", "0" * 64], "letters and digits"),
-    (["put", "lab", "--scope", "/relay/outlets/all;;/", "--token-hash", "0" * 64], "column"),
-    (["put", "lab", "--scope", "/", "--token-hash", "XYZ"], "64 lowercase hex"),
-    (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", "-1"], "remaining_use_count"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["put", "bad-id", "--scope", "/", "--token-hash", "0" * 64], "letters and digits"),
+        (["put", "lab", "--scope", "/relay/outlets/all;;/", "--token-hash", "0" * 64], "column"),
+        (["put", "lab", "--scope", "/", "--token-hash", "XYZ"], "64 lowercase hex"),
+        (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", "-1"], "remaining_use_count"),
+    ],
+)
 def test_client_put_refuses_bad_input_and_stores_nothing(tmp_path, args, needle):
     data = str(tmp_path / "data")
     result = run("client", "--data-dir", data, *args)

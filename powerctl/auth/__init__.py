@@ -43,8 +43,9 @@ class Authenticator:
         left = self.lockout.locked(addr)
         if left:
             self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
-            raise Forbidden(f"security lockout: too many failed logins from {addr}; "
-                            f"try again in {int(left) + 1} s")
+            raise Forbidden(
+                f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
+            )
         header = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, credentials = header.strip().partition(" ")
         scheme = scheme.lower()
@@ -56,8 +57,9 @@ class Authenticator:
                 return self._admin(user, addr, "digest")
             reason = "stale digest nonce" if stale else "bad digest credentials"
             self._fail(addr, reason, count=not stale)
-            raise Unauthorized("authentication failed: " + reason,
-                               headers={"WWW-Authenticate": self.digest.challenge(stale)})
+            raise Unauthorized(
+                "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
+            )
         if scheme == "basic" and request.is_secure:
             user = self._basic(credentials.strip())
             if user:
@@ -65,8 +67,10 @@ class Authenticator:
             self._fail(addr, "bad basic credentials")
         elif header:
             self._fail(addr, f"unsupported authorization scheme {scheme[:20]!r}")
-        raise Unauthorized("authentication required: use HTTP Digest or a bearer token",
-                           headers={"WWW-Authenticate": self.digest.challenge()})
+        raise Unauthorized(
+            "authentication required: use HTTP Digest or a bearer token",
+            headers={"WWW-Authenticate": self.digest.challenge()},
+        )
 
     def _bearer(self, credentials: str, addr: str) -> Principal:
         try:
@@ -81,8 +85,7 @@ class Authenticator:
             self._fail(addr, err.reason, count=err.counts_as_failure)
             raise Unauthorized(
                 "invalid bearer token: " + err.reason.split(" for client")[0],
-                headers={"WWW-Authenticate":
-                         f'Bearer realm="{self.realm}", error="invalid_token"'},
+                headers={"WWW-Authenticate": f'Bearer realm="{self.realm}", error="invalid_token"'},
             ) from None
         self.lockout.success(addr)
         return principal
@@ -109,8 +112,7 @@ class Authenticator:
                 observer("lockout")
         if started:
             minutes = current_app.extensions["powerctl.db"].get_setting("lockout_delay_minutes")
-            self._audit.record(f"lockout of {addr} started after repeated failed logins"
-                               f" ({minutes} min)")
+            self._audit.record(f"lockout of {addr} started after repeated failed logins ({minutes} min)")
 
 
 def authenticator() -> Authenticator:

@@ -64,8 +64,10 @@ class BearerVerifier:
     def __init__(self, db: Database, cache_size: int = 256, fleet_roles: dict | None = None):
         self._db = db
         # role name (None: DEFAULT_FLEET_SCOPE) for each synced kind, from [fleet]
-        self._fleet_roles = {"fleet": (fleet_roles or {}).get("client_role"),
-                             "peer": (fleet_roles or {}).get("peer_role")}
+        self._fleet_roles = {
+            "fleet": (fleet_roles or {}).get("client_role"),
+            "peer": (fleet_roles or {}).get("peer_role"),
+        }
         self._grants: OrderedDict[tuple[str, int], scopes.GrantSet] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
@@ -89,8 +91,7 @@ class BearerVerifier:
             # checked before spending: a deleted client's token is refused whole, use kept
             raise InvalidToken(f"denied client: token refused for client {client!r}")
         if record.remaining is not None and not self._db.spend_use(client, digest):
-            raise InvalidToken(f"token of client {client!r} has no uses left",
-                               counts_as_failure=False)
+            raise InvalidToken(f"token of client {client!r} has no uses left", counts_as_failure=False)
         if record.kind != "local":
             return client, record.client_name, self.role_grants(record.kind), record.kind
         return client, record.client_name, self.grants(client, record.revision), record.kind

@@ -108,8 +108,9 @@ class SeenResponses:
         now = time.monotonic()
         key = (nonce, response)
         with self._lock:
-            while self._seen and (next(iter(self._seen.values())) < now - self._keep
-                                  or len(self._seen) >= self._limit):
+            while self._seen and (
+                next(iter(self._seen.values())) < now - self._keep or len(self._seen) >= self._limit
+            ):
                 self._seen.popitem(last=False)
             if key in self._seen:
                 return False

@@ -12,8 +12,12 @@ class Lockout:
 
     MAX_ADDRESSES = 100_000  # beyond this the oldest failure counts are forgotten, not lockouts
 
-    def __init__(self, max_failures: int, delay_minutes: Callable[[], float],
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        max_failures: int,
+        delay_minutes: Callable[[], float],
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._max = max_failures
         self._delay_minutes = delay_minutes
         self._clock = clock

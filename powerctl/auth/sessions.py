@@ -50,13 +50,17 @@ class SessionGrants:
     def allows(self, leaf: tuple[str, ...], access: str, attrs=None) -> bool:
         if leaf[:1] == ("auth",):
             return False  # a session never mints, lists or revokes sessions, whatever its role
-        if self._outlets is not None and leaf[:2] == ("relay", "outlets") and (
-                len(leaf) < 3 or leaf[2] not in self._outlets):
+        if (
+            self._outlets is not None
+            and leaf[:2] == ("relay", "outlets")
+            and (len(leaf) < 3 or leaf[2] not in self._outlets)
+        ):
             return False
         return self._role.allows(leaf, access, attrs)
 
-    def first_uncovered(self, leaves: Iterable[tuple[str, ...]], access: str,
-                        attrs=None) -> tuple[str, ...] | None:
+    def first_uncovered(
+        self, leaves: Iterable[tuple[str, ...]], access: str, attrs=None
+    ) -> tuple[str, ...] | None:
         for leaf in leaves:
             if not self.allows(leaf, access, attrs):
                 return leaf
@@ -76,30 +80,49 @@ class Issued:
 class SessionService:
     """Issues and verifies session tokens; `now` is the clock used to issue (tests inject it)."""
 
-    def __init__(self, db: Database, bearer: BearerVerifier,
-                 now: Callable[[], float] = time.time, cache_size: int = 256):
+    def __init__(
+        self,
+        db: Database,
+        bearer: BearerVerifier,
+        now: Callable[[], float] = time.time,
+        cache_size: int = 256,
+    ):
         self._db = db
         self._bearer = bearer
         self.now = now
-        self._key = bytes.fromhex(str(db.setting_or_create("session_key",
-                                                           lambda: secrets.token_hex(32))))
+        self._key = bytes.fromhex(str(db.setting_or_create("session_key", lambda: secrets.token_hex(32))))
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
 
-    def issue(self, creator: Principal, whoami: str, role: role_store.RoleRecord,
-              outlets: tuple[int, ...] | None, ttl: int) -> Issued:
+    def issue(
+        self,
+        creator: Principal,
+        whoami: str,
+        role: role_store.RoleRecord,
+        outlets: tuple[int, ...] | None,
+        ttl: int,
+    ) -> Issued:
         """Store and sign a new session; Conflict when the creator has too many unexpired ones."""
         issued = int(self.now())
         jti = secrets.token_urlsafe(16)
         creator_text = f"client {creator.client}" if creator.client else f"user {creator.name}"
-        record = SessionRecord(jti, whoami, role.name, creator.client, creator_text, outlets,
-                               issued, issued + ttl)
+        record = SessionRecord(
+            jti, whoami, role.name, creator.client, creator_text, outlets, issued, issued + ttl
+        )
         if not add_session(self._db, record, issued, MAX_PER_CREATOR):
-            raise Conflict(f"{creator_text} already has {MAX_PER_CREATOR} sessions that have not"
-                           " expired; wait for some to expire or ask for shorter ttls")
-        claims: dict = {"sub": whoami, "role": role.name, "iat": issued, "exp": record.expires,
-                        "jti": jti, "creator": creator_text.replace(" ", ":", 1)}
+            raise Conflict(
+                f"{creator_text} already has {MAX_PER_CREATOR} sessions that have not"
+                " expired; wait for some to expire or ask for shorter ttls"
+            )
+        claims: dict = {
+            "sub": whoami,
+            "role": role.name,
+            "iat": issued,
+            "exp": record.expires,
+            "jti": jti,
+            "creator": creator_text.replace(" ", ":", 1),
+        }
         if outlets is not None:
             claims["outlets"] = list(outlets)
         return Issued(jwt.encode(claims, self._key, algorithm=ALGORITHM), record.expires, jti)
@@ -118,33 +141,38 @@ class SessionService:
         role_grants = self._role_grants(role, state.role_revision)
         if state.client is not None:
             if state.client_revision is None or state.client_denied:
-                raise InvalidToken(f"session creator client {state.client!r} was deleted"
-                                   f" (jwt:{claims['sub']})")
-            if not self._narrow(role, state.role_revision, state.client, state.client_revision,
-                                role_grants):
-                raise InvalidToken(f"session role {role!r} now exceeds the scopes of its"
-                                   f" creator client {state.client!r} (jwt:{claims['sub']})")
+                raise InvalidToken(
+                    f"session creator client {state.client!r} was deleted (jwt:{claims['sub']})"
+                )
+            if not self._narrow(role, state.role_revision, state.client, state.client_revision, role_grants):
+                raise InvalidToken(
+                    f"session role {role!r} now exceeds the scopes of its"
+                    f" creator client {state.client!r} (jwt:{claims['sub']})"
+                )
         outlets = claims.get("outlets")
         restriction = None if outlets is None else frozenset(str(i) for i in outlets)
-        return Principal("bearer", "jwt:" + claims["sub"], None, addr,
-                         SessionGrants(role_grants, restriction), role=role)  # type: ignore[arg-type]
+        return Principal(
+            "bearer", "jwt:" + claims["sub"], None, addr, SessionGrants(role_grants, restriction), role=role
+        )  # type: ignore[arg-type]
 
     def _decode(self, token: str) -> dict:
         if len(token) > MAX_TOKEN_CHARS:
             raise InvalidToken("session token too long")
         try:
             # leeway 0: expired means exp <= now, to the second
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM],
-                                options={"require": REQUIRED_CLAIMS}, leeway=0)
+            claims = jwt.decode(
+                token, self._key, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}, leeway=0
+            )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("session token expired") from None
         except jwt.InvalidTokenError as err:
             # PyJWT's messages name the failed check, never the token's content
             raise InvalidToken(f"session token rejected: {str(err)[:80]}") from None
         outlets = claims.get("outlets")
-        if not (all(isinstance(claims[k], str) for k in ("sub", "jti", "role")) and (
-                outlets is None or (isinstance(outlets, list) and all(
-                    type(i) is int for i in outlets)))):
+        if not (
+            all(isinstance(claims[k], str) for k in ("sub", "jti", "role"))
+            and (outlets is None or (isinstance(outlets, list) and all(type(i) is int for i in outlets)))
+        ):
             raise InvalidToken("session token claims have the wrong types")
         return claims
 
@@ -156,8 +184,9 @@ class SessionService:
 
         return self._cached(("role", role, revision), compile_role)  # type: ignore[return-value]
 
-    def _narrow(self, role: str, revision: int, client: str, client_revision: int,
-                role_grants: scopes.GrantSet) -> bool:
+    def _narrow(
+        self, role: str, revision: int, client: str, client_revision: int, role_grants: scopes.GrantSet
+    ) -> bool:
         def check() -> bool:
             holder = self._bearer.grants(client, client_revision)
             return first_exceeding(holder, role_grants) is None

@@ -12,8 +12,11 @@ from powerctl.fleet import certs
 from powerctl.fleet.errors import BundleRefused, RemoteError
 
 METHOD = "cloud.access_keys_controller_sync"
-UUID = validate.Regexp(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
-                       r"-[0-9a-fA-F]{12}$", error="must be a UUID")
+UUID = validate.Regexp(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}"
+    r"-[0-9a-fA-F]{12}$",
+    error="must be a UUID",
+)
 SHA256 = validate.Regexp(r"^[0-9a-fA-F]{64}$", error="must be a SHA-256 hex digest")
 PEM = validate.Length(1, 64 * 1024)
 MAX_ENTRIES = 1_000_000
@@ -37,13 +40,19 @@ class CertificateSchema(_Strict):
 
 
 class ResultSchema(_Strict):
-    clients = fields.Dict(keys=fields.String(validate=UUID),
-                          values=fields.List(fields.String(validate=SHA256)), required=True,
-                          validate=validate.Length(max=MAX_ENTRIES))
-    peers = fields.Dict(keys=fields.String(validate=UUID), values=fields.Nested(PeerSchema),
-                        required=True, validate=validate.Length(max=MAX_ENTRIES))
-    current = fields.List(fields.Nested(CertificateSchema), required=True,
-                          validate=validate.Length(max=16))
+    clients = fields.Dict(
+        keys=fields.String(validate=UUID),
+        values=fields.List(fields.String(validate=SHA256)),
+        required=True,
+        validate=validate.Length(max=MAX_ENTRIES),
+    )
+    peers = fields.Dict(
+        keys=fields.String(validate=UUID),
+        values=fields.Nested(PeerSchema),
+        required=True,
+        validate=validate.Length(max=MAX_ENTRIES),
+    )
+    current = fields.List(fields.Nested(CertificateSchema), required=True, validate=validate.Length(max=16))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(0, 2**62))
 
 
@@ -77,8 +86,7 @@ def _problems(err: ValidationError) -> str:
     return "; ".join(describe_validation(err.messages))[:500]
 
 
-def parse_answer(answer: object, request_id: str,
-                 now: datetime.datetime | None = None) -> Bundle:
+def parse_answer(answer: object, request_id: str, now: datetime.datetime | None = None) -> Bundle:
     """The Bundle in a JSON-RPC answer; RemoteError for an error answer, else BundleRefused."""
     try:
         envelope = AnswerSchema().load(answer if isinstance(answer, dict) else {})
@@ -86,10 +94,10 @@ def parse_answer(answer: object, request_id: str,
         raise BundleRefused(f"not a JSON-RPC answer: {_problems(err)}") from None
     if envelope["error"] is not None:
         error = envelope["error"]
-        detail = ErrorSchema().load(error) if isinstance(error, dict) else {"code": None,
-                                                                           "message": str(error)}
-        raise RemoteError(f"fleet server refused the sync: {detail['message'][:300]}"
-                          f" (code {detail['code']})")
+        detail = (
+            ErrorSchema().load(error) if isinstance(error, dict) else {"code": None, "message": str(error)}
+        )
+        raise RemoteError(f"fleet server refused the sync: {detail['message'][:300]} (code {detail['code']})")
     if envelope["id"] != request_id or envelope["method"] != METHOD:
         raise BundleRefused("the answer does not match the request (id or method differ)")
     return parse_result(envelope["result"], now)

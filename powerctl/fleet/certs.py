@@ -44,8 +44,7 @@ def check(entry: tuple[str, str, str], position: int, now: datetime.datetime) ->
     if leaf.not_valid_after_utc <= now:
         raise BundleRefused(f"{where}: the certificate expired at {leaf.not_valid_after_utc}")
     if position == 0 and leaf.not_valid_before_utc > now:
-        raise BundleRefused(f"{where}: the certificate is not valid before"
-                            f" {leaf.not_valid_before_utc}")
+        raise BundleRefused(f"{where}: the certificate is not valid before {leaf.not_valid_before_utc}")
     if not _verified(leaf, chain[1:], anchors):
         raise BundleRefused(f"{where}: public_parent does not verify the certificate")
 
@@ -58,8 +57,9 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _verified(leaf: x509.Certificate, intermediates: list[x509.Certificate],
-              anchors: list[x509.Certificate]) -> bool:
+def _verified(
+    leaf: x509.Certificate, intermediates: list[x509.Certificate], anchors: list[x509.Certificate]
+) -> bool:
     """Whether a path of signatures leads from the leaf to one of the anchors."""
     current = leaf
     for _ in range(MAX_CHAIN):
@@ -89,8 +89,9 @@ def install(data_dir: str | os.PathLike, entry: tuple[str, str, str]) -> None:
 
 
 @contextlib.contextmanager
-def staged(data_dir: str | os.PathLike,
-           entry: tuple[str, str, str] | None) -> Iterator[Callable[[], None] | None]:
+def staged(
+    data_dir: str | os.PathLike, entry: tuple[str, str, str] | None
+) -> Iterator[Callable[[], None] | None]:
     """For a store transaction that makes `entry` current[0]: yields the `before_commit` that
     writes its files beside the served ones (None for no entry). After the block they are put
     in place, or deleted if the block raised. A rename that fails after the commit is logged:

@@ -45,29 +45,28 @@ def certificate_peer() -> Principal | None:
     der = peer_certificate(request.environ)
     if not der:
         return None
-    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
-        NameOID.COMMON_NAME)
+    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     uuid = str(names[0].value) if names else ""
     serial = store.peer_serial(current_app.extensions["powerctl.db"], uuid) if uuid else None
     addr = request.remote_addr or "unknown"
     if serial is None:
-        audit().record(f"access denied for {addr}: client certificate {uuid[:64]!r}"
-                       " names no fleet peer")
+        audit().record(f"access denied for {addr}: client certificate {uuid[:64]!r} names no fleet peer")
         raise Forbidden("the client certificate does not name a fleet peer of this controller")
     # the peer role's grants, as a peer token gets: never None, which would mean an admin
-    return Principal("certificate", f"peer {serial}", uuid, addr,
-                     authenticator().bearer.role_grants("peer"))
+    return Principal("certificate", f"peer {serial}", uuid, addr, authenticator().bearer.role_grants("peer"))
 
 
 def _rpc_error(request_id: object, code: int, message: str, status: int) -> Response:
-    body = {"error": {"code": code, "message": message}, "method": METHOD, "id": request_id,
-            "result": None}
+    body = {"error": {"code": code, "message": message}, "method": METHOD, "id": request_id, "result": None}
     return json_response(body, status)
 
 
 # Every method lands here, so that the others get 405 with `Allow: POST` (not the tree's 404).
-@bp.route("/restapi/auth/fleet/notify/", provide_automatic_options=False,
-          methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+@bp.route(
+    "/restapi/auth/fleet/notify/",
+    provide_automatic_options=False,
+    methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+)
 def notify() -> Response:
     """Peers (the fleet server among them) may notify, by peer token or by a client certificate
     the fleet's chain verifies; clients and everyone else may not."""
@@ -93,9 +92,9 @@ def notify() -> Response:
         return _rpc_error(request_id, -32000, "fleet sync is not configured ([fleet] url)", 409)
     held = store.held_version(current_app.extensions["powerctl.db"])
     offered = message["params"].get("version")
-    audit().record(f"Fleet notify from {principal.describe()}: version {offered} offered,"
-                   f" {held} held")
+    audit().record(f"Fleet notify from {principal.describe()}: version {offered} offered, {held} held")
     if offered is None or held is None or offered > held:
         service.notify()
-    return json_response({"error": None, "method": METHOD, "id": message["id"],
-                          "result": {"version": held}}, 200)
+    return json_response(
+        {"error": None, "method": METHOD, "id": message["id"], "result": {"version": held}}, 200
+    )

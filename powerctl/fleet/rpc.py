@@ -34,11 +34,15 @@ def call(fleet: dict, body: dict) -> object:
     """POST the body to `<url>/rpc` and return the decoded JSON answer."""
     context = tls_context(fleet)
     # No proxies from the environment: the fleet server is reached directly, as configured.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                         urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    )
     request = urllib.request.Request(  # noqa: S310 - [fleet] url is validated as https://
-        fleet["url"].rstrip("/") + "/rpc", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Accept": "application/json"})
+        fleet["url"].rstrip("/") + "/rpc",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
     try:
         with opener.open(request, timeout=fleet["timeout"]) as response:
             data = response.read(MAX_ANSWER + 1)

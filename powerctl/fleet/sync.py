@@ -44,9 +44,11 @@ class FleetSync:
                 self._record(f"Fleet sync ({reason}) failed, keeping version {held}: {err}")
                 raise
             store.record_attempt(self._db, None)
-            self._record(f"Fleet sync ({reason}): version {bundle.version} applied,"
-                         f" {len(bundle.clients)} clients, {len(bundle.peers)} peers,"
-                         f" {len(bundle.current)} certificates")
+            self._record(
+                f"Fleet sync ({reason}): version {bundle.version} applied,"
+                f" {len(bundle.clients)} clients, {len(bundle.peers)} peers,"
+                f" {len(bundle.current)} certificates"
+            )
             return bundle.version
 
     def apply(self, bundle: Bundle) -> None:
@@ -54,8 +56,9 @@ class FleetSync:
         entries = bundle.current or None  # an empty list keeps the certificates held
         try:
             with certs.staged(self._data_dir, entries[0] if entries else None) as write:
-                store.replace(self._db, bundle.version, bundle.clients, bundle.peers, entries,
-                              before_commit=write)
+                store.replace(
+                    self._db, bundle.version, bundle.clients, bundle.peers, entries, before_commit=write
+                )
         except store.StaleBundle as err:
             raise BundleRefused(str(err)) from None
         except OSError as err:  # writing the new certificate files
@@ -106,8 +109,7 @@ class FleetSync:
                 log.error("fleet certificate rotation failed, keeping the current one: %s", err)
                 return
         if position is not None:
-            self._record(f"Fleet certificate rotated: current[{position}] now served,"
-                         " current[0] expired")
+            self._record(f"Fleet certificate rotated: current[{position}] now served, current[0] expired")
 
     def _delay(self, ok: bool) -> float | None:
         interval = float(self._fleet["poll_interval"]) or None  # 0: no polling

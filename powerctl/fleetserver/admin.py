@@ -49,8 +49,9 @@ def body(schema: Schema) -> dict:
     if not isinstance(value, dict):
         raise BadRequest("the body must be a JSON object (Content-Type: application/json)")
     if not _storable(value):
-        raise BadRequest("invalid input", errors=["body: text must not hold NUL characters or "
-                                                  "lone surrogates"])
+        raise BadRequest(
+            "invalid input", errors=["body: text must not hold NUL characters or lone surrogates"]
+        )
     try:
         return schema.load(value)
     except ValidationError as err:
@@ -67,8 +68,9 @@ def uuid_arg(text: str, what: str = "uuid") -> str:
 def admins_only() -> None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token or not settings.is_admin(fleet().db, token.strip()):
-        raise Unauthorized("an admin token is required",
-                           headers={"WWW-Authenticate": 'Bearer realm="powerctl fleet"'})
+        raise Unauthorized(
+            "an admin token is required", headers={"WWW-Authenticate": 'Bearer realm="powerctl fleet"'}
+        )
 
 
 bp.before_request(admins_only)
@@ -82,8 +84,7 @@ def registration_code():
 @bp.post("/controllers")
 def create_controller():
     value = body(schemas.ControllerSchema())
-    return jsonify(fleet().controllers.create(value["uuid"], value["serial"],
-                                              value["notify_url"])), 201
+    return jsonify(fleet().controllers.create(value["uuid"], value["serial"], value["notify_url"])), 201
 
 
 @bp.get("/controllers")
@@ -103,8 +104,9 @@ def update_controller(uuid: str):
     value = body(schemas.ControllerUpdateSchema())
     if value.get("uuid") not in (None, uuid):
         raise BadRequest("a controller's uuid cannot change")
-    described, notice = fleet().controllers.update(uuid_arg(uuid), value.get("serial"),
-                                                   value.get("notify_url"), "notify_url" in raw)
+    described, notice = fleet().controllers.update(
+        uuid_arg(uuid), value.get("serial"), value.get("notify_url"), "notify_url" in raw
+    )
     fleet().notifier.send([notice])
     return jsonify(described)
 
@@ -155,16 +157,16 @@ def replace_clients(uuid: str):
 @bp.put("/controllers/<uuid>/clients/<client>")
 def put_client(uuid: str, client: str):
     value = body(schemas.ClientSchema())
-    notice = fleet().controllers.put_clients(uuid_arg(uuid), {uuid_arg(client, "client"):
-                                                             value["tokens"]}, replace_all=False)
+    notice = fleet().controllers.put_clients(
+        uuid_arg(uuid), {uuid_arg(client, "client"): value["tokens"]}, replace_all=False
+    )
     fleet().notifier.send([notice])
     return jsonify(version=notice.version)
 
 
 @bp.delete("/controllers/<uuid>/clients/<client>")
 def delete_client(uuid: str, client: str):
-    fleet().notifier.send([fleet().controllers.delete_client(uuid_arg(uuid),
-                                                             uuid_arg(client, "client"))])
+    fleet().notifier.send([fleet().controllers.delete_client(uuid_arg(uuid), uuid_arg(client, "client"))])
     return "", 204
 
 
@@ -176,8 +178,9 @@ def list_peers(uuid: str):
 @bp.put("/controllers/<uuid>/peers/<peer>")
 def put_peer(uuid: str, peer: str):
     value = body(schemas.PeerSchema())
-    notice = fleet().controllers.put_peer(uuid_arg(uuid), uuid_arg(peer, "peer"), value["id"],
-                                          value["tokens"])
+    notice = fleet().controllers.put_peer(
+        uuid_arg(uuid), uuid_arg(peer, "peer"), value["id"], value["tokens"]
+    )
     fleet().notifier.send([notice])
     return jsonify(version=notice.version)
 

@@ -29,9 +29,12 @@ def known(ident: str, what: str = "certificate") -> str:
 def register_ca():
     value = body(schemas.CaRegistrationSchema())
     ident = fleet().certificates.register_ca(
-        value["caCertificate"], value["verificationCertificate"],
-        settings.registration_code(fleet().db), value["setAsActive"],
-        value["allowAutoRegistration"])
+        value["caCertificate"],
+        value["verificationCertificate"],
+        settings.registration_code(fleet().db),
+        value["setAsActive"],
+        value["allowAutoRegistration"],
+    )
     fleet().refresh_trust()
     return jsonify(certificateId=ident), 201
 
@@ -53,8 +56,7 @@ def update_ca(ident: str):
     value = body(schemas.CaUpdateSchema())
     ident = known(ident, "CA certificate")
     auto = value.get("newAutoRegistrationStatus")
-    fleet().certificates.update_ca(ident, value.get("newStatus"),
-                                   None if auto is None else auto == "ENABLE")
+    fleet().certificates.update_ca(ident, value.get("newStatus"), None if auto is None else auto == "ENABLE")
     return jsonify(certificateDescription=fleet().certificates.describe_ca(ident))
 
 
@@ -76,8 +78,7 @@ def list_by_ca(ident: str):
 @bp.post("/certificates")
 def register_certificate():
     value = body(schemas.CertificateSchema())
-    ident = fleet().certificates.register(value["certificatePem"], value["controller"],
-                                          value["status"])
+    ident = fleet().certificates.register(value["certificatePem"], value["controller"], value["status"])
     return jsonify(certificateId=ident), 201
 
 

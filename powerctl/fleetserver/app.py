@@ -64,13 +64,17 @@ def create_app(config: dict | None = None) -> Flask:
     _ensure_admin(db)
     chain = settings.issuer(db)
     controllers = Controllers(db, chain)
-    notifier = Notifier(controllers, settings.fleet_peer_uuid(db), chain, data_dir,
-                        float(config.get("notify_timeout", 5.0)),
-                        float(config.get("notify_retry_seconds", RETRY_SECONDS)))
+    notifier = Notifier(
+        controllers,
+        settings.fleet_peer_uuid(db),
+        chain,
+        data_dir,
+        float(config.get("notify_timeout", 5.0)),
+        float(config.get("notify_retry_seconds", RETRY_SECONDS)),
+    )
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
-    fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0],
-                  trust)
+    fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust)
     app.extensions["powerctl.fleet"] = fleet
     trust.refresh()
     trust.start()

@@ -23,21 +23,30 @@ class Status(enum.StrEnum):
 
 
 def describe_ca(row: CaCertificate) -> dict:
-    return {"certificateId": row.certificate_id, "status": row.status, "certificatePem": row.pem,
-            "autoRegistrationStatus": "ENABLE" if row.auto_registration else "DISABLE",
-            "creationDate": iso(row.created), "lastModifiedDate": iso(row.modified)}
+    return {
+        "certificateId": row.certificate_id,
+        "status": row.status,
+        "certificatePem": row.pem,
+        "autoRegistrationStatus": "ENABLE" if row.auto_registration else "DISABLE",
+        "creationDate": iso(row.created),
+        "lastModifiedDate": iso(row.modified),
+    }
 
 
 def describe(row: Certificate) -> dict:
-    return {"certificateId": row.certificate_id, "caCertificateId": row.ca.certificate_id,
-            "status": row.status, "certificatePem": row.pem,
-            "controller": row.controller.uuid if row.controller else None,
-            "creationDate": iso(row.created), "lastModifiedDate": iso(row.modified)}
+    return {
+        "certificateId": row.certificate_id,
+        "caCertificateId": row.ca.certificate_id,
+        "status": row.status,
+        "certificatePem": row.pem,
+        "controller": row.controller.uuid if row.controller else None,
+        "creationDate": iso(row.created),
+        "lastModifiedDate": iso(row.modified),
+    }
 
 
 def summary(row) -> dict:
-    return {"certificateId": row.certificate_id, "status": row.status,
-            "creationDate": iso(row.created)}
+    return {"certificateId": row.certificate_id, "status": row.status, "creationDate": iso(row.created)}
 
 
 def issuing_ca(session: Session, cert) -> CaCertificate | None:
@@ -51,8 +60,10 @@ def issuing_ca(session: Session, cert) -> CaCertificate | None:
 def check_key(controller: Controller, key: str) -> None:
     """A controller keeps the key it enrolled with (no key rotation, as in the reference)."""
     if controller.enrolled_key not in (None, key):
-        raise Clash(f"the key differs from the one controller {controller.uuid} enrolled with; "
-                    "delete the controller and enrol it afresh under a new uuid")
+        raise Clash(
+            f"the key differs from the one controller {controller.uuid} enrolled with; "
+            "delete the controller and enrol it afresh under a new uuid"
+        )
     controller.enrolled_key = key
 
 
@@ -60,21 +71,28 @@ class Certificates:
     def __init__(self, db: Database):
         self.db = db
 
-    def register_ca(self, ca_pem: str, verification_pem: str, code: str, active: bool,
-                    auto: bool) -> str:
+    def register_ca(self, ca_pem: str, verification_pem: str, code: str, active: bool, auto: bool) -> str:
         ca = pki.load_pem(ca_pem, "caCertificate")
         proof = pki.load_pem(verification_pem, "verificationCertificate")
         if not pki.is_ca(ca):
             raise Invalid("caCertificate is not a CA certificate (basicConstraints CA:TRUE)")
         if pki.common_name(proof) != code or not pki.signed_by(proof, ca):
-            raise Invalid("verificationCertificate must have CN = the registration code and be "
-                          "signed by the CA's private key")
+            raise Invalid(
+                "verificationCertificate must have CN = the registration code and be "
+                "signed by the CA's private key"
+            )
         ident = pki.certificate_id(ca)
         with self.db.writing() as session:
             if session.scalars(select(CaCertificate).where(CaCertificate.certificate_id == ident)).first():
                 raise Clash(f"CA certificate {ident} is already registered")
-            session.add(CaCertificate(certificate_id=ident, pem=pki.pem(ca), auto_registration=auto,
-                                      status=Status.ACTIVE if active else Status.INACTIVE))
+            session.add(
+                CaCertificate(
+                    certificate_id=ident,
+                    pem=pki.pem(ca),
+                    auto_registration=auto,
+                    status=Status.ACTIVE if active else Status.INACTIVE,
+                )
+            )
         return ident
 
     def _ca(self, session: Session, ident: str) -> CaCertificate:
@@ -105,8 +123,9 @@ class Certificates:
 
     def list_cas(self, page: Page) -> tuple[list[dict], str | None]:
         with self.db.reading() as session:
-            rows, marker = page.split(list(session.scalars(
-                page.apply(select(CaCertificate), CaCertificate.seq))))
+            rows, marker = page.split(
+                list(session.scalars(page.apply(select(CaCertificate), CaCertificate.seq)))
+            )
             return [summary(row) for row in rows], marker
 
     def trusted_pems(self) -> list[str]:
@@ -133,9 +152,16 @@ class Certificates:
                 raise Missing(f"no controller {controller}")
             if owner is not None and owner.denied_at is None and status == Status.ACTIVE:
                 check_key(owner, pki.key_id(cert))
-            session.add(Certificate(certificate_id=ident, ca_seq=ca.seq, pem=pki.pem(cert),
-                                    controller_seq=owner.seq if owner else None,
-                                    public_key=pki.key_id(cert), status=status))
+            session.add(
+                Certificate(
+                    certificate_id=ident,
+                    ca_seq=ca.seq,
+                    pem=pki.pem(cert),
+                    controller_seq=owner.seq if owner else None,
+                    public_key=pki.key_id(cert),
+                    status=status,
+                )
+            )
         return ident
 
     def _cert(self, session: Session, ident: str) -> Certificate:
@@ -156,8 +182,9 @@ class Certificates:
         with self.db.writing() as session:
             row = self._cert(session, ident)
             if controller is not None:
-                owner = session.scalars(select(Controller).where(
-                    Controller.uuid == controller, Controller.denied_at.is_(None))).first()
+                owner = session.scalars(
+                    select(Controller).where(Controller.uuid == controller, Controller.denied_at.is_(None))
+                ).first()
                 if owner is None:
                     raise Missing(f"no controller {controller}")
                 if row.controller not in (None, owner):

@@ -33,11 +33,17 @@ def _expires(certificate_pem: str | None) -> datetime.datetime | None:
 
 def describe(row: Controller) -> dict:
     nxt = _expires(row.next_cert_pem)
-    return {"uuid": row.uuid, "serial": row.serial, "notify_url": row.notify_url,
-            "version": row.version, "created": iso(row.created),
-            "notified_version": row.notified_version, "notify_error": row.notify_error,
-            "certificate_expires": iso(_expires(row.server_cert_pem)),
-            "next_certificate_expires": iso(nxt) if nxt else None}
+    return {
+        "uuid": row.uuid,
+        "serial": row.serial,
+        "notify_url": row.notify_url,
+        "version": row.version,
+        "created": iso(row.created),
+        "notified_version": row.notified_version,
+        "notify_error": row.notify_error,
+        "certificate_expires": iso(_expires(row.server_cert_pem)),
+        "next_certificate_expires": iso(nxt) if nxt else None,
+    }
 
 
 def _live(session: Session, uuid: str, lock: bool = False) -> Controller:
@@ -54,18 +60,24 @@ def _bump(row: Controller) -> Notice:
 
 
 class Controllers:
-    def __init__(self, db: Database, issuer: tuple[str, str],
-                 policy: settings.CertificatePolicy | None = None,
-                 clock: Callable[[], datetime.datetime] = utcnow):
+    def __init__(
+        self,
+        db: Database,
+        issuer: tuple[str, str],
+        policy: settings.CertificatePolicy | None = None,
+        clock: Callable[[], datetime.datetime] = utcnow,
+    ):
         self.db = db
         self.issuer = issuer
         self.policy = policy or settings.certificate_policy(db)
         self.clock = clock  # the present, for issuing and renewing HTTPS pairs
 
-    def _issue(self, uuid: str, notify_url: str | None,
-               now: datetime.datetime | None = None) -> tuple[str, str]:
-        return pki.issue_server(*self.issuer, uuid, notify_url, days=self.policy.validity_days,
-                                now=now or self.clock())
+    def _issue(
+        self, uuid: str, notify_url: str | None, now: datetime.datetime | None = None
+    ) -> tuple[str, str]:
+        return pki.issue_server(
+            *self.issuer, uuid, notify_url, days=self.policy.validity_days, now=now or self.clock()
+        )
 
     def create(self, uuid: str, serial: str, notify_url: str | None) -> dict:
         cert, key = self._issue(uuid, notify_url)
@@ -75,9 +87,15 @@ class Controllers:
                 raise Clash(f"controller {uuid} is denied; DELETE /denied-controllers/{uuid} first")
             if known is not None:
                 raise Clash(f"controller {uuid} exists")
-            row = Controller(uuid=uuid, serial=serial, notify_url=notify_url, version=1,
-                             fleet_token=secrets.token_urlsafe(32), server_cert_pem=cert,
-                             server_key_pem=key)
+            row = Controller(
+                uuid=uuid,
+                serial=serial,
+                notify_url=notify_url,
+                version=1,
+                fleet_token=secrets.token_urlsafe(32),
+                server_cert_pem=cert,
+                server_key_pem=key,
+            )
             session.add(row)
             session.flush()
             return describe(row)
@@ -92,8 +110,9 @@ class Controllers:
             rows, marker = page.split(list(session.scalars(query)))
             return [describe(row) for row in rows], marker
 
-    def update(self, uuid: str, serial: str | None, notify_url: str | None,
-               set_url: bool) -> tuple[dict, Notice | None]:
+    def update(
+        self, uuid: str, serial: str | None, notify_url: str | None, set_url: bool
+    ) -> tuple[dict, Notice | None]:
         """Change the serial or notify URL; a new URL gets a new HTTPS pair for its host."""
         with self.db.writing() as session:
             row = _live(session, uuid, lock=True)
@@ -133,12 +152,10 @@ class Controllers:
             if row.next_cert_pem is not None and pki.validity(row.next_cert_pem)[0] <= now:
                 row.server_cert_pem, row.server_key_pem = row.next_cert_pem, row.next_key_pem
             else:
-                row.server_cert_pem, row.server_key_pem = self._issue(row.uuid, row.notify_url,
-                                                                      now)
+                row.server_cert_pem, row.server_key_pem = self._issue(row.uuid, row.notify_url, now)
             row.next_cert_pem = row.next_key_pem = None
             changed = True
-        if (row.next_cert_pem is None
-                and _expires(row.server_cert_pem) - self.policy.renew_before <= now):
+        if row.next_cert_pem is None and _expires(row.server_cert_pem) - self.policy.renew_before <= now:
             row.next_cert_pem, row.next_key_pem = self._issue(row.uuid, row.notify_url, now)
             changed = True
         return changed
@@ -179,8 +196,7 @@ class Controllers:
 
     def undeny(self, uuid: str) -> Notice:
         with self.db.writing() as session:
-            query = select(Controller).where(Controller.uuid == uuid,
-                                             Controller.denied_at.is_not(None))
+            query = select(Controller).where(Controller.uuid == uuid, Controller.denied_at.is_not(None))
             row = session.scalars(query.with_for_update()).first()
             if row is None:
                 raise Missing(f"controller {uuid} is not denied")
@@ -202,8 +218,11 @@ class Controllers:
             if not replace_all:
                 gone = gone.where(ClientKey.client_uuid.in_(list(clients)))
             session.execute(gone)
-            session.add_all(ClientKey(controller_seq=row.seq, client_uuid=client, token_hash=digest)
-                            for client, hashes in clients.items() for digest in dict.fromkeys(hashes))
+            session.add_all(
+                ClientKey(controller_seq=row.seq, client_uuid=client, token_hash=digest)
+                for client, hashes in clients.items()
+                for digest in dict.fromkeys(hashes)
+            )
             session.expire(row, ["clients"])
             return _bump(row)
 
@@ -221,14 +240,18 @@ class Controllers:
 
     def peers(self, uuid: str) -> dict[str, dict]:
         with self.db.reading() as session:
-            return {p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)}
-                    for p in _live(session, uuid).peers}
+            return {
+                p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)} for p in _live(session, uuid).peers
+            }
 
     def put_peer(self, uuid: str, peer: str, serial: str, tokens: list[str]) -> Notice:
         with self.db.writing() as session:
             row = _live(session, uuid, lock=True)
-            session.merge(Peer(controller_seq=row.seq, peer_uuid=peer, serial=serial,
-                               tokens=list(dict.fromkeys(tokens))))
+            session.merge(
+                Peer(
+                    controller_seq=row.seq, peer_uuid=peer, serial=serial, tokens=list(dict.fromkeys(tokens))
+                )
+            )
             return _bump(row)
 
     def delete_peer(self, uuid: str, peer: str) -> Notice:
@@ -238,11 +261,15 @@ class Controllers:
         """A notice for every live controller with a notify_url that has not been told of its
         version: the database is the queue of notifications, so none is lost to a restart."""
         query = select(Controller).where(
-            Controller.denied_at.is_(None), Controller.notify_url.is_not(None),
-            Controller.notified_version.is_(None) | (Controller.notified_version < Controller.version))
+            Controller.denied_at.is_(None),
+            Controller.notify_url.is_not(None),
+            Controller.notified_version.is_(None) | (Controller.notified_version < Controller.version),
+        )
         with self.db.reading() as session:
-            return [Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
-                    for row in session.scalars(query)]
+            return [
+                Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
+                for row in session.scalars(query)
+            ]
 
     def record_notify(self, uuid: str, version: int, error: str | None) -> None:
         with self.db.writing() as session:

@@ -25,8 +25,9 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                           pool_size=20, max_overflow=20)
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=20, max_overflow=20
+    )
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
@@ -55,8 +56,9 @@ class Database:
             self._read = _sqlite_engine(self.url, immediate=False)
             self._write = _sqlite_engine(self.url, immediate=True)
         else:
-            self._read = self._write = create_engine(self.url, pool_size=20, max_overflow=20,
-                                                     pool_pre_ping=True)
+            self._read = self._write = create_engine(
+                self.url, pool_size=20, max_overflow=20, pool_pre_ping=True
+            )
         self._readers = sessionmaker(self._read, expire_on_commit=False)
         self._writers = sessionmaker(self._write, expire_on_commit=False)
 

@@ -58,18 +58,19 @@ class Controller(Base):
     notified_version: Mapped[int | None] = mapped_column(Integer)
     notify_error: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    clients: Mapped[list[ClientKey]] = relationship(cascade="all, delete-orphan",
-                                                    order_by="ClientKey.client_uuid")
-    peers: Mapped[list[Peer]] = relationship(cascade="all, delete-orphan",
-                                             order_by="Peer.peer_uuid")
+    clients: Mapped[list[ClientKey]] = relationship(
+        cascade="all, delete-orphan", order_by="ClientKey.client_uuid"
+    )
+    peers: Mapped[list[Peer]] = relationship(cascade="all, delete-orphan", order_by="Peer.peer_uuid")
 
 
 class ClientKey(Base):
     """One token hash of one client of one controller."""
 
     __tablename__ = "client_keys"
-    controller_seq: Mapped[int] = mapped_column(ForeignKey("controllers.seq", ondelete="CASCADE"),
-                                                primary_key=True)
+    controller_seq: Mapped[int] = mapped_column(
+        ForeignKey("controllers.seq", ondelete="CASCADE"), primary_key=True
+    )
     client_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
 
@@ -78,8 +79,9 @@ class Peer(Base):
     """A peer the controller accepts and calls, with plain tokens (the reference sends them so)."""
 
     __tablename__ = "peers"
-    controller_seq: Mapped[int] = mapped_column(ForeignKey("controllers.seq", ondelete="CASCADE"),
-                                                primary_key=True)
+    controller_seq: Mapped[int] = mapped_column(
+        ForeignKey("controllers.seq", ondelete="CASCADE"), primary_key=True
+    )
     peer_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     serial: Mapped[str] = mapped_column(String(64))
     tokens: Mapped[list] = mapped_column(JSON)
@@ -100,8 +102,10 @@ class Certificate(Base):
     """A controller's client certificate, signed by a registered CA."""
 
     __tablename__ = "certificates"
-    __table_args__ = (Index("certificates_by_ca", "ca_seq", "seq"),
-                      Index("certificates_by_controller", "controller_seq"))
+    __table_args__ = (
+        Index("certificates_by_ca", "ca_seq", "seq"),
+        Index("certificates_by_controller", "controller_seq"),
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_id: Mapped[str] = mapped_column(String(64), unique=True)
     ca_seq: Mapped[int] = mapped_column(ForeignKey("ca_certificates.seq"))

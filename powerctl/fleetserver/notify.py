@@ -37,8 +37,15 @@ class Notifier:
     is the queue, so a restart or a controller offline for a while loses nothing.
     """
 
-    def __init__(self, controllers: Controllers, fleet_peer: str, issuer: tuple[str, str],
-                 data_dir: str, timeout: float = 5.0, retry_seconds: float = RETRY_SECONDS):
+    def __init__(
+        self,
+        controllers: Controllers,
+        fleet_peer: str,
+        issuer: tuple[str, str],
+        data_dir: str,
+        timeout: float = 5.0,
+        retry_seconds: float = RETRY_SECONDS,
+    ):
         self.controllers = controllers
         self.fleet_peer = fleet_peer
         self.timeout = timeout
@@ -58,8 +65,7 @@ class Notifier:
     def start(self) -> None:
         """Resend what is pending now and every retry_seconds (0: only at changes)."""
         if self.retry_seconds > 0:
-            self._thread = threading.Thread(target=self._retry, name="fleet-notify-retry",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._retry, name="fleet-notify-retry", daemon=True)
             self._thread.start()
 
     def send(self, notices: list[Notice | None]) -> None:
@@ -97,8 +103,7 @@ class Notifier:
         now = datetime.datetime.now(datetime.UTC)
         with self._lock:
             if self._context is None or self._context_ends - now < datetime.timedelta(days=1):
-                cert, key = pki.issue_client(*self._issuer, self.fleet_peer,
-                                             days=CLIENT_CERT_DAYS, now=now)
+                cert, key = pki.issue_client(*self._issuer, self.fleet_peer, days=CLIENT_CERT_DAYS, now=now)
                 self._identity.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 temporary = self._identity.with_name(self._identity.name + ".new")
                 fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -117,14 +122,22 @@ class Notifier:
             headers["Authorization"] = f"Bearer {bearer}"
         # notify_url is validated as https:// when it is stored
         request = urllib.request.Request(notice.url, body, headers, method="POST")  # noqa: S310
-        with urllib.request.urlopen(request, timeout=self.timeout,  # noqa: S310
-                                    context=self.context()) as answer:
+        with urllib.request.urlopen(  # noqa: S310
+            request,
+            timeout=self.timeout,
+            context=self.context(),
+        ) as answer:
             answer.read(65536)
 
     def _deliver(self, notice: Notice) -> None:
-        body = json.dumps({"id": uuid.uuid4().hex, "api": "3",
-                           "method": "hub.offline.credentials.updated",
-                           "params": {"version": notice.version}}).encode()
+        body = json.dumps(
+            {
+                "id": uuid.uuid4().hex,
+                "api": "3",
+                "method": "hub.offline.credentials.updated",
+                "params": {"version": notice.version},
+            }
+        ).encode()
         error = None
         try:
             try:

@@ -29,22 +29,40 @@ def rpc():
     if not isinstance(call, dict):
         return _answer(None, None, code=-32700, message="the body must be a JSON object", status=400)
     ident, method, params = call.get("id"), call.get("method"), call.get("params", {})
-    if (not isinstance(ident, str | int) or isinstance(ident, bool) or not isinstance(params, dict)
-            or call.get("api") != "3"):
-        return _answer(None, method if isinstance(method, str) else None, code=-32600,
-                       message="invalid request: needs a string id, api \"3\", object params",
-                       status=400)
+    if (
+        not isinstance(ident, str | int)
+        or isinstance(ident, bool)
+        or not isinstance(params, dict)
+        or call.get("api") != "3"
+    ):
+        return _answer(
+            None,
+            method if isinstance(method, str) else None,
+            code=-32600,
+            message='invalid request: needs a string id, api "3", object params',
+            status=400,
+        )
     if method != SYNC:
-        return _answer(ident, method if isinstance(method, str) else None, code=-32601,
-                       message=f"unknown method; this server answers {SYNC}", status=404)
+        return _answer(
+            ident,
+            method if isinstance(method, str) else None,
+            code=-32601,
+            message=f"unknown method; this server answers {SYNC}",
+            status=404,
+        )
     version = params.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        return _answer(ident, method, code=-32602, message="params.version must be an integer",
-                       status=400)
+        return _answer(ident, method, code=-32602, message="params.version must be an integer", status=400)
     fleet = current_app.extensions["powerctl.fleet"]
     try:
-        result = sync(fleet.db, peer_certificate(request.environ), fleet.fleet_peer, fleet.chain,
-                      fleet.controllers, fleet.notifier.send)
+        result = sync(
+            fleet.db,
+            peer_certificate(request.environ),
+            fleet.fleet_peer,
+            fleet.chain,
+            fleet.controllers,
+            fleet.notifier.send,
+        )
     except Refused as err:
         log.info("sync refused: %s", err)
         return _answer(ident, method, code=403, message=str(err), status=403)

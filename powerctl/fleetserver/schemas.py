@@ -11,8 +11,9 @@ from powerctl.fleetserver.certificates import Status
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HASH = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be a sha256 hash: 64 lowercase hex digits")
-PEER_TOKEN = validate.Regexp(r"[\x21-\x7e]{16,512}\Z",
-                             error="must be 16 to 512 printable ASCII characters, no spaces")
+PEER_TOKEN = validate.Regexp(
+    r"[\x21-\x7e]{16,512}\Z", error="must be 16 to 512 printable ASCII characters, no spaces"
+)
 SERIAL = validate.Length(min=1, max=64)
 MAX_TOKENS = 1000
 
@@ -30,8 +31,10 @@ class Strict(Schema):
 
 
 class ControllerSchema(Strict):
-    uuid = fields.String(required=True, validate=validate.Regexp(UUID.pattern + r"\Z",
-                         error="must be a lowercase canonical UUID"))
+    uuid = fields.String(
+        required=True,
+        validate=validate.Regexp(UUID.pattern + r"\Z", error="must be a lowercase canonical UUID"),
+    )
     serial = fields.String(required=True, validate=SERIAL)
     notify_url = fields.String(load_default=None, allow_none=True)
 
@@ -46,10 +49,18 @@ class ControllerSchema(Strict):
             parts, host = None, None
         # The host goes into the controller's certificate, which takes ASCII names only (IDNA
         # A-labels, "xn--..."), and no spaces or controls.
-        if (parts is None or parts.scheme != "https" or not host or not host.isascii()
-                or not host.isprintable() or " " in host or len(value) > 512):
-            raise ValidationError("must be an https:// URL with an ASCII host name, of at most "
-                                  "512 characters")
+        if (
+            parts is None
+            or parts.scheme != "https"
+            or not host
+            or not host.isascii()
+            or not host.isprintable()
+            or " " in host
+            or len(value) > 512
+        ):
+            raise ValidationError(
+                "must be an https:// URL with an ASCII host name, of at most 512 characters"
+            )
 
 
 class ControllerUpdateSchema(ControllerSchema):
@@ -58,21 +69,24 @@ class ControllerUpdateSchema(ControllerSchema):
 
 
 class ClientSchema(Strict):
-    tokens = fields.List(fields.String(validate=HASH), required=True,
-                         validate=validate.Length(max=MAX_TOKENS))
+    tokens = fields.List(
+        fields.String(validate=HASH), required=True, validate=validate.Length(max=MAX_TOKENS)
+    )
 
 
 class ClientsSchema(Strict):
-    clients = fields.Dict(keys=fields.String(validate=validate.Regexp(UUID.pattern + r"\Z")),
-                          values=fields.List(fields.String(validate=HASH),
-                                             validate=validate.Length(max=MAX_TOKENS)),
-                          required=True)
+    clients = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(UUID.pattern + r"\Z")),
+        values=fields.List(fields.String(validate=HASH), validate=validate.Length(max=MAX_TOKENS)),
+        required=True,
+    )
 
 
 class PeerSchema(Strict):
     id = fields.String(required=True, validate=SERIAL)
-    tokens = fields.List(fields.String(validate=PEER_TOKEN), required=True,
-                         validate=validate.Length(min=1, max=100))
+    tokens = fields.List(
+        fields.String(validate=PEER_TOKEN), required=True, validate=validate.Length(min=1, max=100)
+    )
 
 
 class CaRegistrationSchema(Strict):
@@ -92,8 +106,9 @@ STATUSES = [s.value for s in Status]
 
 class CertificateSchema(Strict):
     certificatePem = fields.String(required=True, validate=validate.Length(max=65536))
-    controller = fields.String(load_default=None, allow_none=True,
-                               validate=validate.Regexp(UUID.pattern + r"\Z"))
+    controller = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(UUID.pattern + r"\Z")
+    )
     status = fields.String(load_default=Status.INACTIVE, validate=validate.OneOf(STATUSES))
 
 

@@ -58,8 +58,14 @@ def _worker_exit(_server, worker) -> None:
         shutdown(app)
 
 
-def serve(bind: str | None, database: str | None, data_dir: str | None, threads: int,
-          workers: int, notify_retry: float = 60.0) -> int:
+def serve(
+    bind: str | None,
+    database: str | None,
+    data_dir: str | None,
+    threads: int,
+    workers: int,
+    notify_retry: float = 60.0,
+) -> int:
     from powerctl.fleetserver.trust import trust_file
 
     if not notify_retry >= 0:  # NaN too
@@ -71,14 +77,23 @@ def serve(bind: str | None, database: str | None, data_dir: str | None, threads:
     options = gunicorn_options({"bind": bind, "threads": threads})
     host = bind.rpartition(":")[0].strip("[]")
     options["certfile"], options["keyfile"] = tls.ensure_certificate(data_dir, host)
-    options.update(workers=workers, worker_exit=_worker_exit, proc_name="powerctl-fleet",
-                   control_socket_disable=True,
-                   cert_reqs=ssl.CERT_OPTIONAL, accesslog=None,
-                   ssl_context=trusting_context(str(trust_file(data_dir))))
+    options.update(
+        workers=workers,
+        worker_exit=_worker_exit,
+        proc_name="powerctl-fleet",
+        control_socket_disable=True,
+        cert_reqs=ssl.CERT_OPTIONAL,
+        accesslog=None,
+        ssl_context=trusting_context(str(trust_file(data_dir))),
+    )
     database = database or default_url(data_dir)
     shown = database.split("@")[-1] if "@" in database else database
-    print(f"powerctl fleet: serving https://{bind}/ (database {shown}, data in {data_dir})",
-          file=sys.stderr, flush=True)
-    FleetServer({"data_dir": data_dir, "database": database,
-                 "notify_retry_seconds": notify_retry}, options).run()
+    print(
+        f"powerctl fleet: serving https://{bind}/ (database {shown}, data in {data_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
+    FleetServer(
+        {"data_dir": data_dir, "database": database, "notify_retry_seconds": notify_retry}, options
+    ).run()
     return 0

@@ -62,10 +62,10 @@ class CertificatePolicy:
 
 
 # field: (setting key, environment variable, default)
-_POLICY = {"validity_days": ("server_cert_days", "POWERCTL_FLEET_SERVER_CERT_DAYS",
-                             pki.SERVER_CERT_DAYS),
-           "renew_before_days": ("renew_before_days", "POWERCTL_FLEET_RENEW_BEFORE_DAYS",
-                                 RENEW_BEFORE_DAYS)}
+_POLICY = {
+    "validity_days": ("server_cert_days", "POWERCTL_FLEET_SERVER_CERT_DAYS", pki.SERVER_CERT_DAYS),
+    "renew_before_days": ("renew_before_days", "POWERCTL_FLEET_RENEW_BEFORE_DAYS", RENEW_BEFORE_DAYS),
+}
 
 
 def _days(name: str, text: str, positive: bool) -> float:
@@ -74,8 +74,7 @@ def _days(name: str, text: str, positive: bool) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{name} must be a number of days{' above 0' if positive else ''},"
-                         f" not {text!r}")
+        raise ValueError(f"{name} must be a number of days{' above 0' if positive else ''}, not {text!r}")
     return value
 
 
@@ -101,10 +100,12 @@ def certificate_policy(db: Database, environ: Mapping[str, str] | None = None) -
             values[field] = value
     if values["renew_before_days"] >= values["validity_days"]:
         # a next certificate issued then would end no later than the current one
-        raise ValueError("POWERCTL_FLEET_RENEW_BEFORE_DAYS (renew_before_days,"
-                         f" {values['renew_before_days']:g}) must be less than"
-                         " POWERCTL_FLEET_SERVER_CERT_DAYS (server_cert_days,"
-                         f" {values['validity_days']:g})")
+        raise ValueError(
+            "POWERCTL_FLEET_RENEW_BEFORE_DAYS (renew_before_days,"
+            f" {values['renew_before_days']:g}) must be less than"
+            " POWERCTL_FLEET_SERVER_CERT_DAYS (server_cert_days,"
+            f" {values['validity_days']:g})"
+        )
     return CertificatePolicy(**values)
 
 

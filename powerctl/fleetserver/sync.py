@@ -27,11 +27,11 @@ def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
         clients.setdefault(key.client_uuid, []).append(key.token_hash)
     peers = {p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)} for p in row.peers}
     peers[fleet_peer] = {"id": "fleet", "tokens": [row.fleet_token]}
-    current = [{"certificate": row.server_cert_pem, "private": row.server_key_pem,
-                "public_parent": chain}]
+    current = [{"certificate": row.server_cert_pem, "private": row.server_key_pem, "public_parent": chain}]
     if row.next_cert_pem is not None:
-        current.append({"certificate": row.next_cert_pem, "private": row.next_key_pem,
-                        "public_parent": chain})
+        current.append(
+            {"certificate": row.next_cert_pem, "private": row.next_key_pem, "public_parent": chain}
+        )
     return {"clients": clients, "peers": peers, "current": current, "version": row.version}
 
 
@@ -45,14 +45,22 @@ def _auto_register(db: Database, der: bytes) -> NoReturn:
         ident = pki.certificate_id(cert)
         if session.scalars(select(Certificate).where(Certificate.certificate_id == ident)).first():
             raise Refused("certificate is PENDING_ACTIVATION")
-        owner = session.scalars(select(Controller).where(
-            Controller.uuid == pki.common_name(cert))).first()
+        owner = session.scalars(select(Controller).where(Controller.uuid == pki.common_name(cert))).first()
         if owner is not None and owner.enrolled_key not in (None, pki.key_id(cert)):
-            raise Refused("the key differs from the one this controller enrolled with; "
-                          "it must be enrolled afresh under a new uuid")
-        session.add(Certificate(certificate_id=ident, ca_seq=ca.seq, pem=pki.pem(cert),
-                                controller_seq=owner.seq if owner else None,
-                                public_key=pki.key_id(cert), status=Status.PENDING_ACTIVATION))
+            raise Refused(
+                "the key differs from the one this controller enrolled with; "
+                "it must be enrolled afresh under a new uuid"
+            )
+        session.add(
+            Certificate(
+                certificate_id=ident,
+                ca_seq=ca.seq,
+                pem=pki.pem(cert),
+                controller_seq=owner.seq if owner else None,
+                public_key=pki.key_id(cert),
+                status=Status.PENDING_ACTIVATION,
+            )
+        )
     raise Refused("certificate registered as PENDING_ACTIVATION; an admin must activate it")
 
 
@@ -71,9 +79,14 @@ def _checked_owner(session: Session, row: Certificate) -> Controller:
     return owner
 
 
-def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str,
-         controllers: Controllers | None = None,
-         notify: Callable[[list[Notice | None]], None] | None = None) -> dict:
+def sync(
+    db: Database,
+    der: bytes | None,
+    fleet_peer: str,
+    chain: str,
+    controllers: Controllers | None = None,
+    notify: Callable[[list[Notice | None]], None] | None = None,
+) -> dict:
     """The bundle for the controller identified by the DER client certificate, or `Refused`.
 
     With `controllers`, the controller's HTTPS pairs are renewed first when due (an expired one
@@ -83,9 +96,16 @@ def sync(db: Database, der: bytes | None, fleet_peer: str, chain: str,
         raise Refused("a client certificate is required")
     ident = pki.certificate_id(pki.load_der(der))
     with db.reading() as session:
-        query = select(Certificate).where(Certificate.certificate_id == ident).options(
-            joinedload(Certificate.ca), joinedload(Certificate.controller).options(
-                selectinload(Controller.clients), selectinload(Controller.peers)))
+        query = (
+            select(Certificate)
+            .where(Certificate.certificate_id == ident)
+            .options(
+                joinedload(Certificate.ca),
+                joinedload(Certificate.controller).options(
+                    selectinload(Controller.clients), selectinload(Controller.peers)
+                ),
+            )
+        )
         row = session.scalars(query).first()
         if row is not None:
             owner = _checked_owner(session, row)

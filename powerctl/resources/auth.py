@@ -24,8 +24,10 @@ def denied_node(db: Database, audit) -> Collection:
     def check(keys_list, value) -> None:
         for keys in keys_list:
             if value != keys[2]:
-                raise BadRequest(f"the value of auth/denied/{keys[2]}/ is the id itself",
-                                 errors={"value": f"must be {keys[2]!r}"})
+                raise BadRequest(
+                    f"the value of auth/denied/{keys[2]}/ is the id itself",
+                    errors={"value": f"must be {keys[2]!r}"},
+                )
 
     def add(keys, _value, who) -> None:
         deny(db, keys[2], who.actor())
@@ -37,22 +39,26 @@ def denied_node(db: Database, audit) -> Collection:
 
     return Collection(
         keys=lambda _prefix: denied_ids(db),
-        item=Value(fields.String(), read=lambda keys: keys[2], write=add, check=check,
-                   delete=lift),
+        item=Value(fields.String(), read=lambda keys: keys[2], write=add, check=check, delete=lift),
         creatable=lambda key: DENIABLE_ID.fullmatch(key) is not None,
     )
 
 
 def auth_node(db: Database, audit, sessions: Node, fleet: Node | None = None) -> Branch:
-    user = Branch({
-        "name": Value(fields.String(), read=lambda keys: keys[2]),
-        "is_admin": Value(fields.Boolean(), read=lambda _keys: True),
-    })
-    return Branch({
-        "users": Collection(keys=lambda _prefix: db.users(), item=user, array=False),
-        "clients": clients_node(db, audit),
-        "roles": roles_node(db, audit),
-        "denied": denied_node(db, audit),
-        "sessions": sessions,  # open_to_clients: reachable by clients through their scopes
-        **({"fleet": fleet} if fleet is not None else {}),
-    }, admin_only=True)
+    user = Branch(
+        {
+            "name": Value(fields.String(), read=lambda keys: keys[2]),
+            "is_admin": Value(fields.Boolean(), read=lambda _keys: True),
+        }
+    )
+    return Branch(
+        {
+            "users": Collection(keys=lambda _prefix: db.users(), item=user, array=False),
+            "clients": clients_node(db, audit),
+            "roles": roles_node(db, audit),
+            "denied": denied_node(db, audit),
+            "sessions": sessions,  # open_to_clients: reachable by clients through their scopes
+            **({"fleet": fleet} if fleet is not None else {}),
+        },
+        admin_only=True,
+    )

@@ -46,15 +46,19 @@ class ClientSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Regexp(
-        r"^[A-Za-z0-9]{1,64}$", error="must be 1-64 letters and digits, no spaces"))
+    name = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9]{1,64}$", error="must be 1-64 letters and digits, no spaces"),
+    )
     redirect_urls = fields.Dict(load_default=dict)
-    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
-                         validate=check_scopes)
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True, validate=check_scopes)
     refresh_tokens = fields.Dict(load_default=dict)
     access_tokens = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(
-            r"^[0-9a-f]{64}$", error="token keys are sha256 hashes: 64 lowercase hex digits")),
+        keys=fields.String(
+            validate=validate.Regexp(
+                r"^[0-9a-f]{64}$", error="token keys are sha256 hashes: 64 lowercase hex digits"
+            )
+        ),
         values=fields.Nested(TokenLimits),
         required=True,
     )
@@ -90,14 +94,22 @@ def clients_node(db: Database, audit) -> Collection:
         return None if record is None else as_json(record)
 
     def write(keys: Keys, value: dict, who) -> None:
-        record = ClientRecord(keys[2], value["name"], tuple(value["scopes"]),
-                              value["redirect_urls"], value["refresh_tokens"],
-                              value["access_tokens"], 0)
+        record = ClientRecord(
+            keys[2],
+            value["name"],
+            tuple(value["scopes"]),
+            value["redirect_urls"],
+            value["refresh_tokens"],
+            value["access_tokens"],
+            0,
+        )
         db.put_client(record)
         denied = " (denied: its tokens stay refused until an admin lifts the denial)"
-        audit.record(f"Client {keys[2]} registered by {who.actor()}"
-                     f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)"
-                     + (denied if denial(db, keys[2]) else ""))
+        audit.record(
+            f"Client {keys[2]} registered by {who.actor()}"
+            f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)"
+            + (denied if denial(db, keys[2]) else "")
+        )
 
     def delete(keys: Keys, who) -> None:
         db.delete_client(keys[2], who.actor())

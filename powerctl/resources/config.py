@@ -22,18 +22,20 @@ def config_node(db: Database, server: dict, audit) -> Branch:
         db.set_setting("lockout_delay_minutes", minutes)
         audit.record(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}")
 
-    return Branch({
-        "version": _constant(__version__),
-        "serial": Value(fields.String(), read=lambda _keys: db.get_setting("serial")),
-        "hostname": Value(fields.String(), read=lambda _keys: socket.gethostname()),
-        "brand_name": _constant("powerctl"),
-        "brand_company_name": _constant("powerctl"),
-        "lockout_delay_minutes": Value(
-            fields.Integer(strict=True, validate=validate.Range(0, 1440)),
-            read=lambda _keys: db.get_setting("lockout_delay_minutes"),
-            write=set_lockout,
-            admin_write=True,
-        ),
-        "http_ports": _constant([] if server["tls"] else [port]),
-        "https_ports": _constant([port] if server["tls"] else []),
-    })
+    return Branch(
+        {
+            "version": _constant(__version__),
+            "serial": Value(fields.String(), read=lambda _keys: db.get_setting("serial")),
+            "hostname": Value(fields.String(), read=lambda _keys: socket.gethostname()),
+            "brand_name": _constant("powerctl"),
+            "brand_company_name": _constant("powerctl"),
+            "lockout_delay_minutes": Value(
+                fields.Integer(strict=True, validate=validate.Range(0, 1440)),
+                read=lambda _keys: db.get_setting("lockout_delay_minutes"),
+                write=set_lockout,
+                admin_write=True,
+            ),
+            "http_ports": _constant([] if server["tls"] else [port]),
+            "https_ports": _constant([port] if server["tls"] else []),
+        }
+    )

@@ -22,12 +22,15 @@ def fleet_node(db: Database, service: Callable[[], object]) -> Branch:
         running.try_sync(f"by {who.actor()}")  # type: ignore[attr-defined]
         return store.status(db)
 
-    return Branch({
-        "version": Value(fields.Integer(allow_none=True),
-                         read=lambda _keys: store.status(db)["version"]),
-        "last_sync": Value(fields.Float(allow_none=True),
-                           read=lambda _keys: store.status(db)["last_sync"]),
-        "last_error": Value(fields.String(allow_none=True),
-                            read=lambda _keys: store.status(db)["last_error"]),
-        "sync": Call(invoke=sync),
-    })
+    return Branch(
+        {
+            "version": Value(fields.Integer(allow_none=True), read=lambda _keys: store.status(db)["version"]),
+            "last_sync": Value(
+                fields.Float(allow_none=True), read=lambda _keys: store.status(db)["last_sync"]
+            ),
+            "last_error": Value(
+                fields.String(allow_none=True), read=lambda _keys: store.status(db)["last_error"]
+            ),
+            "sync": Call(invoke=sync),
+        }
+    )

@@ -43,10 +43,12 @@ class Readings:
 
 def meter_node(controller: hw.Controller) -> Branch:
     readings = Readings(controller)
-    item = Branch({
-        name: Value(field, read=lambda keys, name=name: readings.field(keys, name))
-        for name, field in FIELDS.items()
-    })
+    item = Branch(
+        {
+            name: Value(field, read=lambda keys, name=name: readings.field(keys, name))
+            for name, field in FIELDS.items()
+        }
+    )
     values = Collection(keys=lambda _prefix: list(readings.current()), item=item, array=False)
 
     def buses(_prefix) -> list[str]:

@@ -22,11 +22,14 @@ FIELDS = {
 def _setting(driver: Network, setting: str, audit) -> Value:
     write = None
     if driver.writable(setting):
+
         def write(_keys, value, who) -> None:
             driver.set(setting, value)
             shown = ("true" if value else "false") if isinstance(value, bool) else value
-            audit.record(f"Network: {setting.replace('.', ' ').replace('_', ' ')} set to {shown}"
-                         f" by {who.actor()}")
+            audit.record(
+                f"Network: {setting.replace('.', ' ').replace('_', ' ')} set to {shown} by {who.actor()}"
+            )
+
     return Value(FIELDS[setting], read=lambda _keys: driver.get(setting), write=write)
 
 

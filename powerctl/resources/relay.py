@@ -22,41 +22,54 @@ def _outlet_field(relay: Relay, name: str, field: fields.Field) -> Value:
         field,
         read=lambda keys: getattr(relay.outlet(_index(keys)), name),
         write_many=lambda keys_list, value, who: relay.set_field(
-            _indexes(keys_list), name, value, who.actor()),
+            _indexes(keys_list), name, value, who.actor()
+        ),
     )
 
 
 def _switch(relay: Relay, persist: bool) -> Value:
     if persist:
+
         def read(keys: Keys) -> bool:
             return relay.outlet(_index(keys)).state
     else:
+
         def read(keys: Keys) -> bool:
             return relay.transient(_index(keys))
+
     return Value(
         Flag(),
         read=read,
         write_many=lambda keys_list, on, who: relay.set_state(
-            _indexes(keys_list), on, who.actor(), persist=persist),
+            _indexes(keys_list), on, who.actor(), persist=persist
+        ),
         check=lambda keys_list, _: relay.check_switch(_indexes(keys_list)),
     )
 
 
 def outlet_node(relay: Relay) -> Branch:
     # Field order follows what DLI controllers return for an outlet object.
-    return Branch({
-        "critical": _outlet_field(relay, "critical", Flag()),
-        "transient_state": _switch(relay, persist=False),
-        "state": _switch(relay, persist=True),
-        "physical_state": Value(Flag(), read=lambda keys: relay.physical(_index(keys)),
-                                read_many=lambda keys_list: relay.physicals(_indexes(keys_list))),
-        "name": _outlet_field(relay, "name", label()),
-        "locked": _outlet_field(relay, "locked", Flag()),
-        "cycle_delay": _outlet_field(relay, "cycle_delay", seconds(allow_none=True)),
-        "cycle": Call(lambda keys, _body, who: relay.cycle(_index(keys), who.actor()),
-                      invoke_many=lambda keys_list, _body, who: relay.cycle_many(
-                          [_index(keys) for keys in keys_list], who.actor())),
-    })
+    return Branch(
+        {
+            "critical": _outlet_field(relay, "critical", Flag()),
+            "transient_state": _switch(relay, persist=False),
+            "state": _switch(relay, persist=True),
+            "physical_state": Value(
+                Flag(),
+                read=lambda keys: relay.physical(_index(keys)),
+                read_many=lambda keys_list: relay.physicals(_indexes(keys_list)),
+            ),
+            "name": _outlet_field(relay, "name", label()),
+            "locked": _outlet_field(relay, "locked", Flag()),
+            "cycle_delay": _outlet_field(relay, "cycle_delay", seconds(allow_none=True)),
+            "cycle": Call(
+                lambda keys, _body, who: relay.cycle(_index(keys), who.actor()),
+                invoke_many=lambda keys_list, _body, who: relay.cycle_many(
+                    [_index(keys) for keys in keys_list], who.actor()
+                ),
+            ),
+        }
+    )
 
 
 def _setting(relay: Relay, key: str, field: fields.Field) -> Value:
@@ -69,9 +82,11 @@ def _setting(relay: Relay, key: str, field: fields.Field) -> Value:
 
 def relay_node(relay: Relay) -> Branch:
     keys = [str(i) for i in range(relay.count)]
-    return Branch({
-        "name": _setting(relay, "name", label()),
-        "cycle_delay": _setting(relay, "cycle_delay", seconds()),
-        "sequence_delay": _setting(relay, "sequence_delay", seconds()),
-        "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay), stable=True),
-    })
+    return Branch(
+        {
+            "name": _setting(relay, "name", label()),
+            "cycle_delay": _setting(relay, "cycle_delay", seconds()),
+            "sequence_delay": _setting(relay, "sequence_delay", seconds()),
+            "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay), stable=True),
+        }
+    )

@@ -21,8 +21,7 @@ class RoleSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
-                         validate=check_scopes)
+    scopes = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True, validate=check_scopes)
     description = label(200, min_length=0, load_default="")  # GET shows "" for none: PUT it back
 
 
@@ -46,8 +45,10 @@ def roles_node(db: Database, audit) -> Collection:
 
     def write(keys: Keys, value: dict, who) -> None:
         store.put_role(db, keys[2], tuple(value["scopes"]), value["description"])
-        audit.record(f"Role {keys[2]} set by {who.actor()} ({len(value['scopes'])} scopes);"
-                     " its sessions follow it from the next request")
+        audit.record(
+            f"Role {keys[2]} set by {who.actor()} ({len(value['scopes'])} scopes);"
+            " its sessions follow it from the next request"
+        )
 
     def delete(keys: Keys, who) -> None:
         store.delete_role(db, keys[2])

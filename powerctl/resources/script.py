@@ -16,8 +16,7 @@ from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
 from powerctl.scripts.runner import Runner
 
 SOURCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(.*?)\s*\)\s*")
-START_SHAPE = ('send [{"user_function": "NAME"}], optionally with "args": [1, 2]'
-               ' or "source": "NAME(1,2)"')
+START_SHAPE = 'send [{"user_function": "NAME"}], optionally with "args": [1, 2] or "source": "NAME(1,2)"'
 
 
 class StartRequest(Schema):
@@ -57,27 +56,33 @@ def start_request(body: Body) -> tuple[str, list[int]]:
     try:
         item = StartRequest().load(value[0])
     except ValidationError as err:
-        raise BadRequest(f"bad start request: {'; '.join(describe_validation(err.messages))};"
-                         f" {START_SHAPE}", errors=err.messages) from None
+        raise BadRequest(
+            f"bad start request: {'; '.join(describe_validation(err.messages))}; {START_SHAPE}",
+            errors=err.messages,
+        ) from None
     name, args = item["user_function"], item.get("args", [])
     if "source" in item:
         if "args" in item:
             raise BadRequest('give "args" or "source", not both')
         match = SOURCE.fullmatch(item["source"])
         texts = match.group(2).split(",") if match and match.group(2) else []
-        if not match or match.group(1) != name or not all(re.fullmatch(r"\s*-?\d{1,9}\s*", t)
-                                                          for t in texts):
-            raise Conflict(f'source must call "{name}" with integer arguments, such as'
-                           f' "{name}(5,10)", not {item["source"]!r}')
+        if not match or match.group(1) != name or not all(re.fullmatch(r"\s*-?\d{1,9}\s*", t) for t in texts):
+            raise Conflict(
+                f'source must call "{name}" with integer arguments, such as'
+                f' "{name}(5,10)", not {item["source"]!r}'
+            )
         args = [int(text) for text in texts]
     return name, args
 
 
 def stop_request(body: Body) -> list[str]:
     value = _json(body)
-    if (not isinstance(value, list) or not 1 <= len(value) <= 64
-            or not all(isinstance(item, str) for item in value)
-            or ("all" in value and len(value) > 1)):
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= 64
+        or not all(isinstance(item, str) for item in value)
+        or ("all" in value and len(value) > 1)
+    ):
         raise BadRequest('a stop body is ["all"] or a JSON array of thread ids such as ["21"]')
     return value
 
@@ -126,8 +131,11 @@ def script_node(runner: Runner) -> Branch:
     def starters(base: Keys, access: str) -> list[tuple[Keys, str]]:
         if access != "get":
             return []
-        return [((*base, "start"), "invoke"), ((*base, "stop"), "invoke"),
-                *(((*base, "user_functions", name), "invoke") for name in names)]
+        return [
+            ((*base, "start"), "invoke"),
+            ((*base, "stop"), "invoke"),
+            *(((*base, "user_functions", name), "invoke") for name in names),
+        ]
 
     def readers(base: Keys, function: Keys, access: str) -> list[tuple[Keys, str]]:
         return [(function, "invoke"), ((*base, "start"), "invoke")] if access == "get" else []
@@ -136,18 +144,35 @@ def script_node(runner: Runner) -> Branch:
         name = _named(body)
         return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
 
-    function = Value(fields.Raw(), read=describe,
-                     covered_by=lambda keys, _body, access: readers(keys[:-2], keys, access))
-    thread = Branch({"label": Value(
-        fields.String(), read=label,
-        covered_by=lambda keys, _body, access: starters(keys[:-3], access))})
-    return Branch({
-        "user_functions": Collection(
-            keys=lambda _prefix: names, item=function, array=False, stable=True,
-            covered_by=lambda keys, _body, access: readers(keys[:-1], keys, access)),
-        "start": Call(start, covered_by=function_starters),
-        "stop": Call(stop),
-        "threads": Collection(
-            keys=lambda _prefix: runner.ids(), owned_keys=threads, item=thread, array=False,
-            covered_by=lambda keys, _body, access: starters(keys[:-1], access)),
-    })
+    function = Value(
+        fields.Raw(), read=describe, covered_by=lambda keys, _body, access: readers(keys[:-2], keys, access)
+    )
+    thread = Branch(
+        {
+            "label": Value(
+                fields.String(),
+                read=label,
+                covered_by=lambda keys, _body, access: starters(keys[:-3], access),
+            )
+        }
+    )
+    return Branch(
+        {
+            "user_functions": Collection(
+                keys=lambda _prefix: names,
+                item=function,
+                array=False,
+                stable=True,
+                covered_by=lambda keys, _body, access: readers(keys[:-1], keys, access),
+            ),
+            "start": Call(start, covered_by=function_starters),
+            "stop": Call(stop),
+            "threads": Collection(
+                keys=lambda _prefix: runner.ids(),
+                owned_keys=threads,
+                item=thread,
+                array=False,
+                covered_by=lambda keys, _body, access: starters(keys[:-1], access),
+            ),
+        }
+    )

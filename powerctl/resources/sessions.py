@@ -45,8 +45,11 @@ class SessionRequest(Schema):
     whoami = label(128, required=True)
     role = fields.String(required=True, validate=_role_name)
     outlets = fields.List(OutletRef(), validate=validate.Length(1, 256))
-    ttl = fields.Integer(strict=True, load_default=TTL_DEFAULT, validate=validate.Range(
-        1, TTL_MAX, error=f"must be between 1 and {TTL_MAX} s"))
+    ttl = fields.Integer(
+        strict=True,
+        load_default=TTL_DEFAULT,
+        validate=validate.Range(1, TTL_MAX, error=f"must be between 1 and {TTL_MAX} s"),
+    )
 
 
 class SessionRequestField(fields.Field):
@@ -71,18 +74,26 @@ def resolve_outlets(relay: Relay, wanted: list[int | str]) -> tuple[int, ...]:
         if len(matches) == 1:
             found.add(matches[0])
         else:
-            problems[position] = [f"no outlet {ref!r}" if not matches
-                                  else f"{len(matches)} outlets are named {ref!r}"]
+            problems[position] = [
+                f"no outlet {ref!r}" if not matches else f"{len(matches)} outlets are named {ref!r}"
+            ]
     if problems:
-        raise BadRequest(f"bad outlets for {WHERE}: outlets are 0-{relay.count - 1} or their"
-                         " unique names", errors={WHERE: {"outlets": problems}})
+        raise BadRequest(
+            f"bad outlets for {WHERE}: outlets are 0-{relay.count - 1} or their unique names",
+            errors={WHERE: {"outlets": problems}},
+        )
     return tuple(sorted(found))
 
 
 def _describe(record: store.SessionRecord) -> dict:
-    return {"whoami": record.sub, "role": record.role,
-            "outlets": None if record.outlets is None else list(record.outlets),
-            "creator": record.creator, "issued": record.issued, "expires": record.expires}
+    return {
+        "whoami": record.sub,
+        "role": record.role,
+        "outlets": None if record.outlets is None else list(record.outlets),
+        "creator": record.creator,
+        "issued": record.issued,
+        "expires": record.expires,
+    }
 
 
 def sessions_node(db: Database, service: SessionService, relay: Relay, audit) -> Collection:
@@ -90,19 +101,22 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
         wanted = convert(body, SessionRequestField(), WHERE)
         role = role_store.role(db, wanted["role"])
         if role is None:
-            raise BadRequest(f"no role {wanted['role']!r}; admins define roles under /auth/roles/",
-                             errors={WHERE: {"role": ["no such role"]}})
+            raise BadRequest(
+                f"no role {wanted['role']!r}; admins define roles under /auth/roles/",
+                errors={WHERE: {"role": ["no such role"]}},
+            )
         outlets = resolve_outlets(relay, wanted["outlets"]) if "outlets" in wanted else None
         if not who.is_admin:
             wider = first_exceeding(who.grants, scopes.GrantSet.compile(role.scopes))
             if wider is not None:
-                reason = (f"role {role.name} grants {wider.text} beyond the scopes of"
-                          f" client {who.client}")
+                reason = f"role {role.name} grants {wider.text} beyond the scopes of client {who.client}"
                 deny(who, reason, insufficient=True)
         issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
         only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
-        audit.record(f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
-                     f" created by {who.actor()}, {wanted['ttl']} s")
+        audit.record(
+            f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
+            f" created by {who.actor()}, {wanted['ttl']} s"
+        )
         return {"token": issued.token, "expires": issued.expires}
 
     def read(keys: Keys) -> dict | None:
@@ -118,8 +132,7 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
 
     return Collection(
         keys=lambda _prefix: store.live_sessions(db, now()),
-        owned_keys=lambda _prefix, client: (
-            [] if client is None else store.live_sessions(db, now(), client)),
+        owned_keys=lambda _prefix, client: [] if client is None else store.live_sessions(db, now(), client),
         item=Value(fields.Raw(), read=read, delete=revoke),
         array=False,
         invoke=create,

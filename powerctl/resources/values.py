@@ -21,12 +21,18 @@ class Flag(fields.Boolean):
 
 def label(max_length: int = 64, min_length: int = 1, **kwargs) -> fields.String:
     """A display name: printable text, no control characters."""
-    return fields.String(**kwargs, validate=[
-        validate.Length(min_length, max_length),
-        validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"),
-    ])
+    return fields.String(
+        **kwargs,
+        validate=[
+            validate.Length(min_length, max_length),
+            validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters"),
+        ],
+    )
 
 
 def seconds(allow_none: bool = False) -> fields.Float:
-    return fields.Float(allow_none=allow_none, allow_nan=False,
-                        validate=validate.Range(0, 3600, error="must be between 0 and 3600 s"))
+    return fields.Float(
+        allow_none=allow_none,
+        allow_nan=False,
+        validate=validate.Range(0, 3600, error="must be between 0 and 3600 s"),
+    )

@@ -19,8 +19,10 @@ def deny(principal: Principal, reason: str, insufficient: bool = False) -> NoRet
     headers = {}
     if insufficient:
         headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
-    raise Forbidden(f"client {principal.client} may not do this: {reason}"
-                    if principal.client else reason, headers=headers)
+    raise Forbidden(
+        f"client {principal.client} may not do this: {reason}" if principal.client else reason,
+        headers=headers,
+    )
 
 
 class Authorisation:
@@ -43,8 +45,7 @@ class Authorisation:
         if self.access != "get":
             return [keys for keys, _ in targets]
         # An empty container is checked as itself, so no one reads structure without a scope.
-        return [leaf for keys, node in targets
-                for leaf in (self.view.leaves(keys, node) or [keys])]
+        return [leaf for keys, node in targets for leaf in (self.view.leaves(keys, node) or [keys])]
 
     def selected_from(self) -> Keys:
         """The keys named before the first selector of this request's path."""
@@ -84,7 +85,7 @@ class Authorisation:
         missing = grants.first_uncovered(leaves, access, self.view.field)
         if missing is None:
             return None
-        for leaf in leaves[leaves.index(missing):]:
+        for leaf in leaves[leaves.index(missing) :]:
             if not (grants.allows(leaf, access, self.view.field) or self.covered(leaf, access)):
                 return leaf
         return None
@@ -97,5 +98,7 @@ class Authorisation:
         if hook is None:
             return False
         body = Body("empty") if self.access == "get" else self.body
-        return any(self.principal.grants.allows(other, word, self.view.field)  # type: ignore[union-attr]
-                   for other, word in hook(leaf, body, access))
+        return any(
+            self.principal.grants.allows(other, word, self.view.field)  # type: ignore[union-attr]
+            for other, word in hook(leaf, body, access)
+        )

@@ -30,8 +30,9 @@ def read_body() -> Body:
         if "value" not in form:
             if not data:
                 return Body("empty")
-            raise BadRequest('form body has no "value" field; send value=...',
-                             errors={"body": ["missing field value"]})
+            raise BadRequest(
+                'form body has no "value" field; send value=...', errors={"body": ["missing field value"]}
+            )
         return Body("text", form["value"])
     if not data:
         return Body("empty")
@@ -43,8 +44,9 @@ def read_body() -> Body:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
             return Body("json", value)
         except UnicodeEncodeError as err:
-            raise BadRequest("JSON body holds a lone surrogate, which is not text",
-                             errors={"body": ["lone surrogate"]}) from err
+            raise BadRequest(
+                "JSON body holds a lone surrogate, which is not text", errors={"body": ["lone surrogate"]}
+            ) from err
         except UnicodeDecodeError as err:
             raise BadRequest("JSON body is not UTF-8") from err
         except json.JSONDecodeError as err:

@@ -33,9 +33,8 @@ def dispatch(_rest: str = "") -> Response:
     method = effective_method()
     if method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
         audit().record(f"access denied for {principal.describe()}: no X-CSRF header")
-        raise Forbidden("state-changing requests need an X-CSRF header "
-                        "or X-Requested-With: XMLHttpRequest")
-    path = scopes.parse_path(path_text[len("/restapi"):])
+        raise Forbidden("state-changing requests need an X-CSRF header or X-Requested-With: XMLHttpRequest")
+    path = scopes.parse_path(path_text[len("/restapi") :])
     return Request(current_app.extensions["powerctl.tree"], principal, path, method).run()
 
 
@@ -71,8 +70,7 @@ class Request(Authorisation):
             except FilterForbidden as err:
                 # a field its `covered_by` lets the caller read may be filtered on, too
                 if err.leaf in self.view.opened or not self.covered(err.leaf, "get"):
-                    self.deny(f"filtering on {_where(err.leaf)} needs get access to it",
-                              insufficient=True)
+                    self.deny(f"filtering on {_where(err.leaf)} needs get access to it", insufficient=True)
                 self.view.opened.add(err.leaf)
             except scopes.NoSuchPath as err:
                 creatable = self.creatable(err)
@@ -91,8 +89,10 @@ class Request(Authorisation):
         if isinstance(last, scopes.Name) and isinstance(parent, Collection) and parent.creatable:
             if parent.creatable(last.key):
                 return (*err.prefix, last.key)
-            raise BadRequest(f"{last.key!r} is not a valid name here",
-                             errors={"path": self.path.text, "column": last.column})
+            raise BadRequest(
+                f"{last.key!r} is not a valid name here",
+                errors={"path": self.path.text, "column": last.column},
+            )
         return None
 
     @cached_property
@@ -102,8 +102,12 @@ class Request(Authorisation):
     def get(self, targets: list[tuple[Keys, object]]) -> Response:
         depth = depth_limit()
         node = targets[0][1] if targets else None  # a filter may match nothing
-        if (len(targets) > 1 and isinstance(node, Value) and node.read_many is not None
-                and all(other is node for _, other in targets)):
+        if (
+            len(targets) > 1
+            and isinstance(node, Value)
+            and node.read_many is not None
+            and all(other is node for _, other in targets)
+        ):
             values = node.read_many([keys for keys, _ in targets])
         else:
             values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]

@@ -8,12 +8,20 @@ from powerctl.restapi.authorise import deny
 from powerctl.restapi.tree import Call, Collection, Keys, Tree, Value
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-ACCESS = {"GET": "get", "HEAD": "get", "PUT": "modify", "PATCH": "modify", "DELETE": "modify",
-          "POST": "invoke", "OPTIONS": "get"}
+ACCESS = {
+    "GET": "get",
+    "HEAD": "get",
+    "PUT": "modify",
+    "PATCH": "modify",
+    "DELETE": "modify",
+    "POST": "invoke",
+    "OPTIONS": "get",
+}
 
 
-def check_methods(tree: Tree, principal: Principal, method: str, access: str,
-                  targets: list[tuple[Keys, object]]) -> None:
+def check_methods(
+    tree: Tree, principal: Principal, method: str, access: str, targets: list[tuple[Keys, object]]
+) -> None:
     """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
     # A node object sits at one place in the tree, so one check per node covers its targets.
     unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
@@ -29,8 +37,7 @@ def check_methods(tree: Tree, principal: Principal, method: str, access: str,
             raise MethodNotAllowed(f"{where} is read-only", allowed(node))
         if method == "DELETE" and not (isinstance(node, Value) and node.delete):
             raise MethodNotAllowed(f"{where} cannot be deleted", allowed(node))
-        if (access == "modify" and isinstance(node, Value) and node.admin_write
-                and not principal.is_admin):
+        if access == "modify" and isinstance(node, Value) and node.admin_write and not principal.is_admin:
             deny(principal, f"only admins may change {where}")
     if method == "OPTIONS":
         # After authentication, so that Allow tells nothing about paths to strangers.

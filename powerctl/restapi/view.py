@@ -56,8 +56,11 @@ class TreeView:
     def attr(self, prefix: Keys, name: str) -> object:
         """A field a request filters on: the caller must be allowed to read it."""
         leaf = (*prefix, name)
-        if (self.grants is not None and leaf not in self.opened
-                and not self.grants.allows(leaf, "get", self.field)):
+        if (
+            self.grants is not None
+            and leaf not in self.opened
+            and not self.grants.allows(leaf, "get", self.field)
+        ):
             raise FilterForbidden(leaf)
         return self.field(prefix, name)
 

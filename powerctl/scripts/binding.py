@@ -26,8 +26,9 @@ def literal_indexes(path: scopes.Path) -> list[int]:
     return [int(key) for key in keys]
 
 
-def check(functions: Mapping[str, Function], name: str, values: tuple[int | None, ...],
-          outlet_count: int) -> None:
+def check(
+    functions: Mapping[str, Function], name: str, values: tuple[int | None, ...], outlet_count: int
+) -> None:
     """Raise FunctionError for any outlet or sleep that these argument values make impossible.
 
     With None for every value this checks the literals of a function as written; at start it
@@ -46,22 +47,23 @@ def check(functions: Mapping[str, Function], name: str, values: tuple[int | None
             if step.action == "sleep":
                 seconds = value(step.seconds, bound)
                 if seconds is not None and not 0 <= seconds <= MAX_SECONDS:
-                    raise FunctionError(f"{here}: cannot sleep {_shown(step.seconds, seconds)}"
-                                        f" seconds (0 to {MAX_SECONDS})")
+                    raise FunctionError(
+                        f"{here}: cannot sleep {_shown(step.seconds, seconds)} seconds (0 to {MAX_SECONDS})"
+                    )
             elif step.action == "call":
                 given = tuple(value(arg, bound) for arg in step.args)
                 walk(functions[step.function], given, f" (called from {here})")  # type: ignore[arg-type]
             elif isinstance(step.outlets, scopes.Path):
                 for index in literal_indexes(step.outlets):
                     if index > last:
-                        raise FunctionError(f"{here}: there is no outlet {index} (outlets are"
-                                            f" 0-{last})")
+                        raise FunctionError(f"{here}: there is no outlet {index} (outlets are 0-{last})")
             else:
                 for item in step.outlets:
                     index = value(item, bound)
                     if index is not None and not 0 <= index <= last:
-                        raise FunctionError(f"{here}: there is no outlet {_shown(item, index)}"
-                                            f" (outlets are 0-{last})")
+                        raise FunctionError(
+                            f"{here}: there is no outlet {_shown(item, index)} (outlets are 0-{last})"
+                        )
 
     function = functions[name]
     walk(function, values, "")

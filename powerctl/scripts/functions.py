@@ -9,8 +9,7 @@ import scopes
 
 SWITCH = ("on", "off", "cycle", "toggle")
 ACTIONS = (*SWITCH, "sleep", "call")
-OUTLET_FIELDS = ("name", "state", "transient_state", "physical_state", "locked", "critical",
-                 "cycle_delay")
+OUTLET_FIELDS = ("name", "state", "transient_state", "physical_state", "locked", "critical", "cycle_delay")
 MAX_SECONDS = 86_400
 
 
@@ -43,6 +42,7 @@ class Step:
 
     def describe(self, bound: Mapping[str, int] | None = None) -> str:
         """The step for labels and the audit, arguments filled in: `off 0,1`, `sleep 5`."""
+
         def show(item: Number) -> str:
             return str(bound[item.name]) if isinstance(item, Ref) and bound else str(item)
 

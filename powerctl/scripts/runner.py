@@ -57,8 +57,9 @@ NEXT_ID = "scripts.next_thread_id"
 class Runner:
     """Starts, lists and stops script threads; at most `max_threads` run at once."""
 
-    def __init__(self, relay: Relay, audit: Audit, functions: Mapping[str, Function],
-                 max_threads: int, db: Database):
+    def __init__(
+        self, relay: Relay, audit: Audit, functions: Mapping[str, Function], max_threads: int, db: Database
+    ):
         self.functions = dict(functions)
         self.max_threads = max_threads
         self._relay = relay
@@ -74,11 +75,14 @@ class Runner:
         """Check the call, then run it in a new thread; returns the thread id."""
         function = self.functions.get(name)
         if function is None:
-            raise Conflict(f'there is no user function "{name}";'
-                           " GET /restapi/script/user_functions/ lists them")
+            raise Conflict(
+                f'there is no user function "{name}"; GET /restapi/script/user_functions/ lists them'
+            )
         if len(args) != len(function.args):
-            raise Conflict(f'"{name}" takes {len(function.args)} arguments'
-                           f" ({', '.join(function.args) or 'none'}), not {len(args)}")
+            raise Conflict(
+                f'"{name}" takes {len(function.args)} arguments'
+                f" ({', '.join(function.args) or 'none'}), not {len(args)}"
+            )
         try:
             binding.check(self.functions, name, tuple(args), self._relay.count)
         except FunctionError as err:
@@ -87,18 +91,26 @@ class Runner:
             if self._closed:
                 raise ServiceUnavailable("the gateway is shutting down")
             if len(self._threads) >= self.max_threads:
-                raise Conflict(f"{len(self._threads)} script threads are running, as many as"
-                               " [scripts] max_threads allows; let one finish or stop one"
-                               " with POST /restapi/script/stop/")
+                raise Conflict(
+                    f"{len(self._threads)} script threads are running, as many as"
+                    " [scripts] max_threads allows; let one finish or stop one"
+                    " with POST /restapi/script/stop/"
+                )
             ident = str(self._next_id)
             self._db.set_setting(NEXT_ID, self._next_id + 1)  # stored first: never handed out twice
             self._next_id += 1
-            script = ScriptThread(ident, name, tuple(args), owner_of(principal),
-                                  principal.client or principal.name, principal.actor())
-            self._audit.record(f"Script {script.call} started as thread {ident}"
-                               f" by {principal.actor()}")
-            script.thread = threading.Thread(target=self._run, args=(script, function),
-                                             name=f"script-{ident}", daemon=True)
+            script = ScriptThread(
+                ident,
+                name,
+                tuple(args),
+                owner_of(principal),
+                principal.client or principal.name,
+                principal.actor(),
+            )
+            self._audit.record(f"Script {script.call} started as thread {ident} by {principal.actor()}")
+            script.thread = threading.Thread(
+                target=self._run, args=(script, function), name=f"script-{ident}", daemon=True
+            )
             self._threads[ident] = script
             script.thread.start()
         return ident
@@ -115,11 +127,13 @@ class Runner:
         """The running threads this caller may see: its own, and others' whose ids pass `others`."""
         owner = owner_of(principal)
         with self._lock:
-            return [script for script in self._threads.values()
-                    if (owner is not None and script.owner == owner) or others(script.id)]
+            return [
+                script
+                for script in self._threads.values()
+                if (owner is not None and script.owner == owner) or others(script.id)
+            ]
 
-    def stop(self, which: Sequence[str], principal: Principal,
-             others: Callable[[str], bool]) -> list[str]:
+    def stop(self, which: Sequence[str], principal: Principal, others: Callable[[str], bool]) -> list[str]:
         """Stop "all" visible threads or the listed ones (all listed must be visible)."""
         mine = {script.id: script for script in self.visible(principal, others)}
         if list(which) == ["all"]:
@@ -128,8 +142,10 @@ class Runner:
             missing = [ident for ident in which if ident not in mine]
             if missing:
                 whose = "" if principal.is_admin else " that you started or a scope lets you see"
-                raise Conflict(f'no script thread "{missing[0]}"{whose} is running;'
-                               " GET /restapi/script/threads/ lists them")
+                raise Conflict(
+                    f'no script thread "{missing[0]}"{whose} is running;'
+                    " GET /restapi/script/threads/ lists them"
+                )
             chosen = [mine[ident] for ident in dict.fromkeys(which)]
         for script in chosen:
             script.stopped_by = script.stopped_by or principal.actor()
@@ -161,8 +177,7 @@ class Runner:
                 self._threads.pop(script.id, None)
             self._audit.record(f"Script thread {script.id} ({script.call}) {outcome}")
 
-    def _play(self, script: ScriptThread, function: Function, bound: dict[str, int],
-              trail: str) -> None:
+    def _play(self, script: ScriptThread, function: Function, bound: dict[str, int], trail: str) -> None:
         for number, step in enumerate(function.steps, start=1):
             if script.stop.is_set():
                 return
@@ -174,8 +189,16 @@ class Runner:
             elif step.action == "call":
                 callee = self.functions[step.function]
                 values = [binding.value(arg, bound) for arg in step.args]
-                self._play(script, callee, dict(zip(callee.args, values, strict=True)),  # type: ignore[arg-type]
-                           f" (called from {script.at})")
+                self._play(
+                    script,
+                    callee,
+                    dict(zip(callee.args, values, strict=True)),  # type: ignore[arg-type]
+                    f" (called from {script.at})",
+                )
             else:
-                steps.switch(self._relay, step, steps.outlets(self._relay, step, bound),
-                             f"script {script.function} (thread {script.id}) for {script.actor}")
+                steps.switch(
+                    self._relay,
+                    step,
+                    steps.outlets(self._relay, step, bound),
+                    f"script {script.function} (thread {script.id}) for {script.actor}",
+                )

@@ -12,15 +12,17 @@ def add_token(db: Database, client_id: str, digest: str, remaining: int | None) 
     with db.transaction(credentials=True) as conn:
         if conn.execute("SELECT 1 FROM clients WHERE id = ?", (client_id,)).fetchone() is None:
             return False
-        conn.execute("INSERT INTO tokens (client, hash, remaining) VALUES (?, ?, ?)",
-                     (client_id, digest, remaining))
+        conn.execute(
+            "INSERT INTO tokens (client, hash, remaining) VALUES (?, ?, ?)", (client_id, digest, remaining)
+        )
         return True
 
 
 def remove_token(db: Database, client_id: str, digest: str) -> bool:
     with db.transaction(credentials=True) as conn:
-        return conn.execute("DELETE FROM tokens WHERE client = ? AND hash = ?",
-                            (client_id, digest)).rowcount > 0
+        return (
+            conn.execute("DELETE FROM tokens WHERE client = ? AND hash = ?", (client_id, digest)).rowcount > 0
+        )
 
 
 def denied_ids(db: Database) -> list[str]:
@@ -29,19 +31,19 @@ def denied_ids(db: Database) -> list[str]:
 
 def denial(db: Database, client_id: str) -> tuple[float, str] | None:
     """When and by whom a client was denied, or None."""
-    row = db.connection().execute(
-        "SELECT at, by FROM denied_clients WHERE id = ?", (client_id,)).fetchone()
+    row = db.connection().execute("SELECT at, by FROM denied_clients WHERE id = ?", (client_id,)).fetchone()
     return None if row is None else (row[0], row[1])
 
 
 def lift_denial(db: Database, client_id: str) -> bool:
     with db.transaction(credentials=True) as conn:
-        return conn.execute("DELETE FROM denied_clients WHERE id = ?",
-                            (client_id,)).rowcount > 0
+        return conn.execute("DELETE FROM denied_clients WHERE id = ?", (client_id,)).rowcount > 0
 
 
 def deny(db: Database, client_id: str, by: str) -> None:
     """Deny an id without deleting a local client (a synced id has none); idempotent."""
     with db.transaction(credentials=True) as conn:
-        conn.execute("INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?)"
-                     " ON CONFLICT (id) DO NOTHING", (client_id, time.time(), by))
+        conn.execute(
+            "INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (client_id, time.time(), by),
+        )

@@ -167,15 +167,16 @@ class Database:
         with self.transaction(credentials=True) as conn:
             if conn.execute("DELETE FROM clients WHERE id = ?", (client_id,)).rowcount == 0:
                 return False
-            conn.execute("INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?)"
-                         " ON CONFLICT (id) DO NOTHING", (client_id, time.time(), by))
+            conn.execute(
+                "INSERT INTO denied_clients (id, at, by) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (client_id, time.time(), by),
+            )
             return True
 
     def client(self, client_id: str) -> ClientRecord | None:
         conn = self.connection()
         row = conn.execute(
-            "SELECT id, name, scopes, redirect_urls, refresh_tokens, revision"
-            " FROM clients WHERE id = ?",
+            "SELECT id, name, scopes, redirect_urls, refresh_tokens, revision FROM clients WHERE id = ?",
             (client_id,),
         ).fetchone()
         if row is None:
@@ -187,27 +188,35 @@ class Database:
             )
         }
         return ClientRecord(
-            row[0], row[1], tuple(json.loads(row[2])), json.loads(row[3]),
-            json.loads(row[4]), tokens, row[5],
+            row[0],
+            row[1],
+            tuple(json.loads(row[2])),
+            json.loads(row[3]),
+            json.loads(row[4]),
+            tokens,
+            row[5],
         )
 
     def client_ids(self) -> list[str]:
         return [r[0] for r in self.connection().execute("SELECT id FROM clients ORDER BY id")]
 
     def find_token(self, client_id: str, digest: str) -> TokenRecord | None:
-        row = self.connection().execute(
-            "SELECT c.id, c.name, c.revision, t.remaining, d.id IS NOT NULL FROM tokens t"
-            " JOIN clients c ON c.id = t.client LEFT JOIN denied_clients d ON d.id = t.client"
-            " WHERE t.client = ? AND t.hash = ?",
-            (client_id, digest),
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute(
+                "SELECT c.id, c.name, c.revision, t.remaining, d.id IS NOT NULL FROM tokens t"
+                " JOIN clients c ON c.id = t.client LEFT JOIN denied_clients d ON d.id = t.client"
+                " WHERE t.client = ? AND t.hash = ?",
+                (client_id, digest),
+            )
+            .fetchone()
+        )
         return None if row is None else TokenRecord(*row[:4], denied=bool(row[4]))
 
     def spend_use(self, client_id: str, digest: str) -> bool:
         """Spend one use of a limited token in one statement: no read-then-write race."""
         cursor = self.connection().execute(
-            "UPDATE tokens SET remaining = remaining - 1"
-            " WHERE client = ? AND hash = ? AND remaining > 0",
+            "UPDATE tokens SET remaining = remaining - 1 WHERE client = ? AND hash = ? AND remaining > 0",
             (client_id, digest),
         )
         return cursor.rowcount == 1
@@ -216,14 +225,12 @@ class Database:
     def append_audit(self, lines: list[tuple[float, str]]) -> None:
         with self.transaction() as conn:
             conn.executemany("INSERT INTO audit (at, line) VALUES (?, ?)", lines)
-            conn.execute(
-                "DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (AUDIT_KEEP,)
-            )
+            conn.execute("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (AUDIT_KEEP,))
 
     def audit_tail(self, limit: int = 100) -> list[tuple[float, str]]:
-        rows = self.connection().execute(
-            "SELECT at, line FROM audit ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute("SELECT at, line FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
         return rows[::-1]
-
-

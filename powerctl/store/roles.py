@@ -36,9 +36,11 @@ def delete_role(db: Database, name: str) -> bool:
 
 
 def role(db: Database, name: str) -> RoleRecord | None:
-    row = db.connection().execute(
-        "SELECT name, scopes, description, revision FROM roles WHERE name = ?", (name,)
-    ).fetchone()
+    row = (
+        db.connection()
+        .execute("SELECT name, scopes, description, revision FROM roles WHERE name = ?", (name,))
+        .fetchone()
+    )
     if row is None:
         return None
     return RoleRecord(row[0], tuple(json.loads(row[1])), row[2], row[3])

@@ -48,38 +48,54 @@ def add_session(db: Database, record: SessionRecord, now: int, max_kept: int) ->
     """
     with db.transaction() as conn:
         conn.execute("DELETE FROM sessions WHERE expires <= ?", (now,))
-        kept = conn.execute(
-            "SELECT COUNT(*) FROM sessions WHERE creator = ?", (record.creator,)
-        ).fetchone()[0]
+        kept = conn.execute("SELECT COUNT(*) FROM sessions WHERE creator = ?", (record.creator,)).fetchone()[
+            0
+        ]
         if kept >= max_kept:
             return False
         conn.execute(
             f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",  # noqa: S608
-            (record.jti, record.sub, record.role, record.client, record.creator,
-             None if record.outlets is None else json.dumps(list(record.outlets)),
-             record.issued, record.expires),
+            (
+                record.jti,
+                record.sub,
+                record.role,
+                record.client,
+                record.creator,
+                None if record.outlets is None else json.dumps(list(record.outlets)),
+                record.issued,
+                record.expires,
+            ),
         )
         return True
 
 
 def session_state(db: Database, jti: str) -> SessionState | None:
-    row = db.connection().execute(
-        "SELECT s.revoked, r.revision, s.client, c.revision, d.id IS NOT NULL FROM sessions s"
-        " LEFT JOIN roles r ON r.name = s.role"
-        " LEFT JOIN clients c ON c.id = s.client"
-        " LEFT JOIN denied_clients d ON d.id = s.client"
-        " WHERE s.jti = ?",
-        (jti,),
-    ).fetchone()
+    row = (
+        db.connection()
+        .execute(
+            "SELECT s.revoked, r.revision, s.client, c.revision, d.id IS NOT NULL FROM sessions s"
+            " LEFT JOIN roles r ON r.name = s.role"
+            " LEFT JOIN clients c ON c.id = s.client"
+            " LEFT JOIN denied_clients d ON d.id = s.client"
+            " WHERE s.jti = ?",
+            (jti,),
+        )
+        .fetchone()
+    )
     if row is None:
         return None
     return SessionState(bool(row[0]), row[1], row[2], row[3], bool(row[4]))
 
 
 def session(db: Database, jti: str) -> SessionRecord | None:
-    row = db.connection().execute(
-        f"SELECT {_COLUMNS} FROM sessions WHERE jti = ?", (jti,)  # noqa: S608
-    ).fetchone()
+    row = (
+        db.connection()
+        .execute(
+            f"SELECT {_COLUMNS} FROM sessions WHERE jti = ?",  # noqa: S608
+            (jti,),
+        )
+        .fetchone()
+    )
     return None if row is None else _record(row)
 
 
@@ -94,6 +110,6 @@ def live_sessions(db: Database, now: int, client: str | None = None) -> list[str
 
 def revoke_session(db: Database, jti: str) -> bool:
     with db.transaction() as conn:
-        return conn.execute(
-            "UPDATE sessions SET revoked = 1 WHERE jti = ? AND revoked = 0", (jti,)
-        ).rowcount > 0
+        return (
+            conn.execute("UPDATE sessions SET revoked = 1 WHERE jti = ? AND revoked = 0", (jti,)).rowcount > 0
+        )

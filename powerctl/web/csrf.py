@@ -11,8 +11,7 @@ from collections.abc import Callable
 class CsrfTokens:
     """`<issued hex>.<HMAC-SHA256(key, user|issued)>`; the page sends it back in X-CSRF."""
 
-    def __init__(self, key: bytes, lifetime: int = 12 * 3600,
-                 now: Callable[[], float] = time.time):
+    def __init__(self, key: bytes, lifetime: int = 12 * 3600, now: Callable[[], float] = time.time):
         self._key = key
         self.lifetime = lifetime
         self.now = now
@@ -27,8 +26,7 @@ class CsrfTokens:
     def valid(self, user: str, token: str) -> bool:
         stamp, _, signature = token.partition(".")
         # bytes: compare_digest refuses non-ASCII str, and a header may carry anything
-        if not hmac.compare_digest(self._sign(user, stamp).encode(),
-                                   signature.encode("utf-8", "replace")):
+        if not hmac.compare_digest(self._sign(user, stamp).encode(), signature.encode("utf-8", "replace")):
             return False
         try:
             age = self.now() - int(stamp, 16)

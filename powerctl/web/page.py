@@ -53,15 +53,23 @@ def clients(db: Database) -> list[Client]:
         record = db.client(client_id)
         if record is not None:
             tokens = [Token(h, uses_text(limits)) for h, limits in record.access_tokens.items()]
-            out.append(Client(client_id, record.name, record.scopes, tokens,
-                              denial(db, client_id) is not None))
+            out.append(
+                Client(client_id, record.name, record.scopes, tokens, denial(db, client_id) is not None)
+            )
     return out
 
 
 def outlets(relay: Relay) -> list[dict]:
-    return [{"index": i, "name": relay.outlet(i).name, "on": relay.transient(i),
-             "physical": relay.physical(i), "locked": relay.outlet(i).locked}
-            for i in range(relay.count)]
+    return [
+        {
+            "index": i,
+            "name": relay.outlet(i).name,
+            "on": relay.transient(i),
+            "physical": relay.physical(i),
+            "locked": relay.outlet(i).locked,
+        }
+        for i in range(relay.count)
+    ]
 
 
 def denied(db: Database) -> list[dict]:
@@ -78,9 +86,16 @@ def sessions(db: Database, now: float) -> list[dict]:
     for jti in session_store.live_sessions(db, int(now)):
         record = session_store.session(db, jti)
         if record is not None:
-            out.append({"jti": jti, "whoami": record.sub, "role": record.role,
-                        "outlets": record.outlets, "creator": record.creator,
-                        "expires": when(record.expires)})
+            out.append(
+                {
+                    "jti": jti,
+                    "whoami": record.sub,
+                    "role": record.role,
+                    "outlets": record.outlets,
+                    "creator": record.creator,
+                    "expires": when(record.expires),
+                }
+            )
     return out
 
 

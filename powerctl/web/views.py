@@ -20,15 +20,16 @@ from powerctl.restapi.wire import raw_target
 from powerctl.store.credentials import add_token, remove_token
 from powerctl.web import page
 
-bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/settings/static")
+bp = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/settings/static"
+)
 
 MAX_CHECKED = 256
 MAX_USES = 1_000_000_000
 SECURITY_HEADERS = {
     # nothing inline and nothing from elsewhere; never framed (clickjacking)
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none';"
-                               " form-action 'self'",
+    " form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -85,8 +86,7 @@ def scope_check() -> Response:
             scopes.parse_scope(text)
             results.append({"scope": text, "ok": True})
         except scopes.ScopeError as err:
-            results.append({"scope": text, "ok": False, "message": err.message,
-                            "column": err.column})
+            results.append({"scope": text, "ok": False, "message": err.message, "column": err.column})
     return jsonify(results)
 
 
@@ -107,18 +107,27 @@ def new_token(client_id: str) -> Response:
     body = request.get_json(silent=True)
     uses = body.get("uses") if isinstance(body, dict) else None
     if uses is not None and (type(uses) is not int or not 1 <= uses <= MAX_USES):
-        raise BadRequest(f"uses must be empty (no limit) or a whole number from 1 to {MAX_USES}",
-                         errors={"uses": ["not a whole number in range"]})
+        raise BadRequest(
+            f"uses must be empty (no limit) or a whole number from 1 to {MAX_USES}",
+            errors={"uses": ["not a whole number in range"]},
+        )
     raw = secrets.token_bytes(32)
     digest = token_hash(raw)
     if not add_token(current_app.extensions["powerctl.db"], client_id, digest, uses):
         raise NotFound(f"no client {client_id!r}")
-    audit().record(f"Token {digest[:8]} added to client {client_id} by {who.actor()}"
-                   f" ({'no limit' if uses is None else f'{uses} uses'})")
+    audit().record(
+        f"Token {digest[:8]} added to client {client_id} by {who.actor()}"
+        f" ({'no limit' if uses is None else f'{uses} uses'})"
+    )
     token = f"{client_id}.{encode_token(raw)}"
-    return jsonify({"token": token, "hash": digest, "uses": page.uses_text(
-                        {} if uses is None else {"remaining_use_count": uses}),
-                    "curl": page.curl_line(token, record, request.host_url, request.is_secure)})
+    return jsonify(
+        {
+            "token": token,
+            "hash": digest,
+            "uses": page.uses_text({} if uses is None else {"remaining_use_count": uses}),
+            "curl": page.curl_line(token, record, request.host_url, request.is_secure),
+        }
+    )
 
 
 @bp.delete("/settings/clients/<client_id>/tokens/<digest>/")

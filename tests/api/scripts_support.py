@@ -6,21 +6,28 @@ from tests.api.test_clients import HELLO_HASH, register
 from tests.support import Api
 
 FUNCTIONS = {
-    "cycle_schedule_1": {"steps": [
-        {"action": "off", "outlets": [2, 3]},
-        {"action": "sleep", "seconds": 0.2},
-        {"action": "on", "outlets": [2, 3]},
-    ]},
-    "cycle_an_outlet": {"args": ["outlet", "seconds"], "steps": [
-        {"action": "off", "outlets": "$outlet"},
-        {"action": "sleep", "seconds": "$seconds"},
-        {"action": "on", "outlets": "$outlet"},
-    ]},
-    "long_nap": {"steps": [
-        {"action": "off", "outlets": [0]},
-        {"action": "sleep", "seconds": 60},
-        {"action": "on", "outlets": [0]},
-    ]},
+    "cycle_schedule_1": {
+        "steps": [
+            {"action": "off", "outlets": [2, 3]},
+            {"action": "sleep", "seconds": 0.2},
+            {"action": "on", "outlets": [2, 3]},
+        ]
+    },
+    "cycle_an_outlet": {
+        "args": ["outlet", "seconds"],
+        "steps": [
+            {"action": "off", "outlets": "$outlet"},
+            {"action": "sleep", "seconds": "$seconds"},
+            {"action": "on", "outlets": "$outlet"},
+        ],
+    },
+    "long_nap": {
+        "steps": [
+            {"action": "off", "outlets": [0]},
+            {"action": "sleep", "seconds": 60},
+            {"action": "on", "outlets": [0]},
+        ]
+    },
     "other": {"steps": [{"action": "toggle", "outlets": "=4,5"}]},
 }
 
@@ -36,8 +43,13 @@ DAVE_SMITH = {  # the reference's Registration Example 2
 
 def client(app, admin, name: str, scopes: dict) -> Api:
     """Register a client holding `scopes` and the reference's "Hello" token."""
-    body = {"name": name, "redirect_urls": {}, "refresh_tokens": {}, "scopes": scopes,
-            "access_tokens": {HELLO_HASH: {}}}
+    body = {
+        "name": name,
+        "redirect_urls": {},
+        "refresh_tokens": {},
+        "scopes": scopes,
+        "access_tokens": {HELLO_HASH: {}},
+    }
     assert register(admin, name, body).status_code == 204
     return Api(app.test_client(), bearer=f"{name}.SGVsbG8")
 

@@ -18,8 +18,13 @@ def put_role(admin: Api, name: str, scopes: dict) -> int:
 
 
 def add_client(app, admin: Api, client_id: str, scopes: dict) -> Api:
-    body = {"name": client_id, "redirect_urls": {}, "refresh_tokens": {}, "scopes": scopes,
-            "access_tokens": {HELLO_HASH: {}}}
+    body = {
+        "name": client_id,
+        "redirect_urls": {},
+        "refresh_tokens": {},
+        "scopes": scopes,
+        "access_tokens": {HELLO_HASH: {}},
+    }
     assert register(admin, client_id, body).status_code == 204
     return Api(app.test_client(), bearer=f"{client_id}.SGVsbG8")
 

@@ -20,7 +20,9 @@ def testclient(app, admin):
 
 def example_2(admin):
     body = {
-        "name": "DaveSmith", "redirect_urls": {}, "refresh_tokens": {},
+        "name": "DaveSmith",
+        "redirect_urls": {},
+        "refresh_tokens": {},
         "scopes": {
             "/relay/outlets/all;/=name/": True,
             "/relay/outlets/all;/=state,transient_state,physical_state/?access=get": True,
@@ -34,23 +36,37 @@ def example_2(admin):
     assert register(admin, "DaveSmith", body).status_code == 204
 
 
-@pytest.mark.parametrize("header", [
-    "Bearer testclient.SGVsbG8x",       # another token
-    "Bearer otherclient.SGVsbG8",       # unknown client
-    "Bearer testclient.",               # empty token
-    "Bearer .SGVsbG8",                  # empty client
-    "Bearer testclientSGVsbG8",         # no dot
-    "Bearer testclient.SGV$bG8",        # not base64url
-    "Bearer testclient.S",              # impossible base64 length
-    "Bearer testclient.SGVsbG8 extra",  # trailing junk
-    "Bearer",                           # nothing
-    "Bearer " + "a" * 5000,             # oversized
-    "Bearer tëstclient.SGVsbG8",        # non-ascii
-], ids=["wrong-token", "unknown-client", "empty-token", "empty-client", "no-dot", "bad-b64",
-        "bad-length", "junk", "nothing", "huge", "non-ascii"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer testclient.SGVsbG8x",  # another token
+        "Bearer otherclient.SGVsbG8",  # unknown client
+        "Bearer testclient.",  # empty token
+        "Bearer .SGVsbG8",  # empty client
+        "Bearer testclientSGVsbG8",  # no dot
+        "Bearer testclient.SGV$bG8",  # not base64url
+        "Bearer testclient.S",  # impossible base64 length
+        "Bearer testclient.SGVsbG8 extra",  # trailing junk
+        "Bearer",  # nothing
+        "Bearer " + "a" * 5000,  # oversized
+        "Bearer tëstclient.SGVsbG8",  # non-ascii
+    ],
+    ids=[
+        "wrong-token",
+        "unknown-client",
+        "empty-token",
+        "empty-client",
+        "no-dot",
+        "bad-b64",
+        "bad-length",
+        "junk",
+        "nothing",
+        "huge",
+        "non-ascii",
+    ],
+)
 def test_bad_bearer_credentials_are_401_invalid_token(app, testclient, header):
-    response = app.test_client().get("/restapi/relay/outlets/1/state/",
-                                     headers={"Authorization": header})
+    response = app.test_client().get("/restapi/relay/outlets/1/state/", headers={"Authorization": header})
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
     assert response.json["code"] == 401
@@ -58,8 +74,9 @@ def test_bad_bearer_credentials_are_401_invalid_token(app, testclient, header):
 
 def test_padded_token_is_accepted(app, testclient):
     padded = base64.urlsafe_b64encode(b"Hello").decode()
-    response = app.test_client().get("/restapi/relay/outlets/1/state/",
-                                     headers={"Authorization": f"Bearer testclient.{padded}"})
+    response = app.test_client().get(
+        "/restapi/relay/outlets/1/state/", headers={"Authorization": f"Bearer testclient.{padded}"}
+    )
     assert response.status_code == 200
 
 
@@ -81,8 +98,13 @@ def test_reference_example_1_scopes(testclient):
     assert testclient.get("/restapi/meter/values/all;/name/").status_code == 403
     assert testclient.get("/restapi/meter/values/").status_code == 403
     # everything else
-    for path in ("/restapi/relay/outlets/0/state/", "/restapi/relay/outlets/2/physical_state/",
-                 "/restapi/relay/", "/restapi/", "/restapi/config/version/"):
+    for path in (
+        "/restapi/relay/outlets/0/state/",
+        "/restapi/relay/outlets/2/physical_state/",
+        "/restapi/relay/",
+        "/restapi/",
+        "/restapi/config/version/",
+    ):
         response = testclient.get(path)
         assert response.status_code == 403, path
         assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
@@ -90,8 +112,11 @@ def test_reference_example_1_scopes(testclient):
 
 
 def test_denied_matrix_write_switches_nothing(app, admin):
-    register(admin, "partial", dict(EXAMPLE_1, name="partial", scopes={
-        "/relay/outlets/=0,1,2,3,4,5,6/state/?access=modify": True}))
+    register(
+        admin,
+        "partial",
+        dict(EXAMPLE_1, name="partial", scopes={"/relay/outlets/=0,1,2,3,4,5,6/state/?access=modify": True}),
+    )
     client = Api(app.test_client(), bearer="partial.SGVsbG8")
     response = client.put("/restapi/relay/outlets/all;/state/", data="value=false", **FORM)
     assert response.status_code == 403
@@ -101,8 +126,10 @@ def test_denied_matrix_write_switches_nothing(app, admin):
 
 def test_modify_without_get_cannot_read(testclient):
     assert testclient.get("/restapi/relay/outlets/3/transient_state/").status_code == 200
-    assert testclient.put("/restapi/relay/outlets/3/transient_state/", data="value=false",
-                          **FORM).status_code == 204
+    assert (
+        testclient.put("/restapi/relay/outlets/3/transient_state/", data="value=false", **FORM).status_code
+        == 204
+    )
 
 
 def test_example_2_invoke_without_get_answers_204(app, admin):
@@ -116,8 +143,12 @@ def test_example_2_invoke_without_get_answers_204(app, admin):
 
 
 def test_clients_never_reach_auth(testclient):
-    for path in ("/restapi/auth/", "/restapi/auth/clients/", "/restapi/auth/clients/testclient/",
-                 "/restapi/auth/users/"):
+    for path in (
+        "/restapi/auth/",
+        "/restapi/auth/clients/",
+        "/restapi/auth/clients/testclient/",
+        "/restapi/auth/users/",
+    ):
         assert testclient.get(path).status_code == 403, path
     assert testclient.put("/restapi/auth/clients/evil/", json=EXAMPLE_1).status_code == 403
 
@@ -132,8 +163,11 @@ def test_clients_cannot_change_admin_settings(app, admin):
 
 
 def test_use_counts_are_spent_and_then_refused(app, admin):
-    register(admin, "limited", dict(EXAMPLE_1, name="limited",
-                                    access_tokens={HELLO_HASH: {"remaining_use_count": 2}}))
+    register(
+        admin,
+        "limited",
+        dict(EXAMPLE_1, name="limited", access_tokens={HELLO_HASH: {"remaining_use_count": 2}}),
+    )
     client = Api(app.test_client(), bearer="limited.SGVsbG8")
     assert client.get("/restapi/relay/outlets/1/state/").status_code == 200
     assert client.get("/restapi/relay/outlets/0/state/").status_code == 403  # spent too
@@ -159,10 +193,10 @@ def test_audit_lines_name_the_client_and_the_change(app, testclient):
     testclient.get("/restapi/relay/outlets/0/state/")
     lines = app.extensions["powerctl.audit"].tail(10)
     assert any("access allowed for user2 (testclient@127.0.0.1, bearer)" == line for line in lines)
-    assert any(line.startswith("access denied for user2 (testclient@127.0.0.1, bearer)")
-               for line in lines)
-    assert any("Outlet 4: Configured state set to Off by client testclient from 127.0.0.1" == line
-               for line in lines)
+    assert any(line.startswith("access denied for user2 (testclient@127.0.0.1, bearer)") for line in lines)
+    assert any(
+        "Outlet 4: Configured state set to Off by client testclient from 127.0.0.1" == line for line in lines
+    )
 
 
 def test_no_token_or_password_reaches_the_log_or_the_store(app, testclient, tmp_path, caplog):

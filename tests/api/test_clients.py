@@ -54,22 +54,37 @@ def _mutate(path, value):
     return body
 
 
-@pytest.mark.parametrize(("body", "field", "needle"), [
-    (_mutate(["name"], "user 2"), "name", "letters and digits"),
-    (_mutate(["name"], KeyError), "name", "required"),
-    (_mutate(["scopes", "/relay/outlets/all;locked/"], True), "scopes", "column 20"),
-    (_mutate(["scopes", "/relay/?access=destroy"], True), "scopes", "destroy"),
-    (_mutate(["scopes", "relay/"], True), "scopes", "column 1"),
-    (_mutate(["scopes", "/relay/"], False), "scopes", "must be true"),
-    (_mutate(["access_tokens", "ABC"], {}), "access_tokens", "64 lowercase hex"),
-    (_mutate(["access_tokens", HELLO_HASH], {"remaining_use_count": -1}), "access_tokens", ""),
-    (_mutate(["access_tokens", HELLO_HASH], {"remaining_use_count": "3"}), "access_tokens", ""),
-    (_mutate(["access_tokens", HELLO_HASH], {"uses": 3}), "access_tokens", ""),
-    (_mutate(["extra"], 1), "extra", "Unknown"),
-    ([1, 2], "", "object"),
-], ids=["name-space", "name-missing", "scope-grammar", "scope-verb", "scope-relative",
-        "scope-false", "token-not-hex", "uses-negative", "uses-string", "limit-key", "unknown-key",
-        "not-object"])
+@pytest.mark.parametrize(
+    ("body", "field", "needle"),
+    [
+        (_mutate(["name"], "user 2"), "name", "letters and digits"),
+        (_mutate(["name"], KeyError), "name", "required"),
+        (_mutate(["scopes", "/relay/outlets/all;locked/"], True), "scopes", "column 20"),
+        (_mutate(["scopes", "/relay/?access=destroy"], True), "scopes", "destroy"),
+        (_mutate(["scopes", "relay/"], True), "scopes", "column 1"),
+        (_mutate(["scopes", "/relay/"], False), "scopes", "must be true"),
+        (_mutate(["access_tokens", "ABC"], {}), "access_tokens", "64 lowercase hex"),
+        (_mutate(["access_tokens", HELLO_HASH], {"remaining_use_count": -1}), "access_tokens", ""),
+        (_mutate(["access_tokens", HELLO_HASH], {"remaining_use_count": "3"}), "access_tokens", ""),
+        (_mutate(["access_tokens", HELLO_HASH], {"uses": 3}), "access_tokens", ""),
+        (_mutate(["extra"], 1), "extra", "Unknown"),
+        ([1, 2], "", "object"),
+    ],
+    ids=[
+        "name-space",
+        "name-missing",
+        "scope-grammar",
+        "scope-verb",
+        "scope-relative",
+        "scope-false",
+        "token-not-hex",
+        "uses-negative",
+        "uses-string",
+        "limit-key",
+        "unknown-key",
+        "not-object",
+    ],
+)
 def test_bad_registration_is_400_naming_the_field_and_stores_nothing(admin, body, field, needle):
     response = register(admin, "testclient", body)
     assert response.status_code == 400

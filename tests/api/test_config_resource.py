@@ -30,8 +30,14 @@ def test_gdm_reads_several_identity_leaves_in_one_request(admin):
 
 
 def test_admins_set_the_lockout_delay_and_it_is_audited(app, admin):
-    assert admin.put("/restapi/config/lockout_delay_minutes/", data="value=10",
-                     content_type="application/x-www-form-urlencoded").status_code == 204
+    assert (
+        admin.put(
+            "/restapi/config/lockout_delay_minutes/",
+            data="value=10",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        == 204
+    )
     assert admin.get("/restapi/config/lockout_delay_minutes/").json == 10
     assert admin.put("/restapi/config/lockout_delay_minutes/", json=-1).status_code == 400
     assert "Config: lockout_delay_minutes set to 10 by user admin from 127.0.0.1" in audit_lines(app)

@@ -24,12 +24,14 @@ def test_delete_denies_and_a_stale_re_registration_stays_refused_until_lifted(ap
     assert admin.get("/restapi/auth/denied/").json == []
     assert client.get(PATH).status_code == 200
     lines = audit_lines(app)
-    assert "access denied for 127.0.0.1: denied client: token refused for client 'testclient'" \
-        in lines
-    assert any(line.startswith("Client testclient deleted with its tokens and denied by user admin")
-               for line in lines)
-    assert any(line.startswith("Client testclient registered by user admin") and "denied" in line
-               for line in lines)
+    assert "access denied for 127.0.0.1: denied client: token refused for client 'testclient'" in lines
+    assert any(
+        line.startswith("Client testclient deleted with its tokens and denied by user admin")
+        for line in lines
+    )
+    assert any(
+        line.startswith("Client testclient registered by user admin") and "denied" in line for line in lines
+    )
     assert any(line.startswith("Client testclient denial lifted by user admin") for line in lines)
 
 
@@ -76,8 +78,7 @@ def test_put_of_an_id_denies_it_without_deleting_the_client(app, admin):
     assert admin.get("/restapi/auth/clients/testclient/").status_code == 200  # still registered
     assert admin.delete("/restapi/auth/denied/testclient/").status_code == 204
     assert client.get(PATH).status_code == 200
-    assert any(line.startswith("Client testclient denied by user admin")
-               for line in audit_lines(app))
+    assert any(line.startswith("Client testclient denied by user admin") for line in audit_lines(app))
 
 
 def test_a_put_that_is_not_the_id_itself_or_not_an_id_denies_nothing(app, admin):

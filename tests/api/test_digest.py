@@ -41,8 +41,7 @@ def test_a_nonce_serves_many_requests_until_it_expires(app):
 
 def test_answer_for_another_uri_is_refused(app):
     client = app.test_client(use_cookies=False)
-    header = digest_authorization(challenge(client), "GET", "/restapi/relay/", "admin",
-                                  ADMIN_PASSWORD)
+    header = digest_authorization(challenge(client), "GET", "/restapi/relay/", "admin", ADMIN_PASSWORD)
     assert client.get("/restapi/config/", headers={"Authorization": header}).status_code == 401
 
 
@@ -78,8 +77,7 @@ def test_basic_is_accepted_over_tls_only(app):
     token = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
     headers = {"Authorization": f"Basic {token}"}
     assert app.test_client().get("/restapi/relay/", headers=headers).status_code == 401
-    secure = app.test_client().get("/restapi/relay/", headers=headers,
-                                   base_url="https://localhost")
+    secure = app.test_client().get("/restapi/relay/", headers=headers, base_url="https://localhost")
     assert secure.status_code == 200
 
 
@@ -112,6 +110,5 @@ def test_a_captured_answer_is_not_taken_twice(app):
     for _ in range(12):  # more than max_failures: a lockout would turn these into 403
         replay = client.get(path, headers={"Authorization": header})
         assert replay.status_code == 401 and "stale=TRUE" in replay.headers["WWW-Authenticate"]
-    following = digest_authorization(nonce_challenge, "GET", path, "admin", ADMIN_PASSWORD,
-                                     nc="00000002")
+    following = digest_authorization(nonce_challenge, "GET", path, "admin", ADMIN_PASSWORD, nc="00000002")
     assert client.get(path, headers={"Authorization": following}).status_code == 200

@@ -21,10 +21,15 @@ def emu():
 @pytest.fixture
 def gateway(emu, make_app):
     """Outlets 0-3 on the emulated Numato board, 4-7 on a simulated one."""
-    app = make_app(hardware={"poll_interval": 0.05, "boards": [
-        {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.5},
-        {"name": "side", "driver": "sim", "relays": 4},
-    ]})
+    app = make_app(
+        hardware={
+            "poll_interval": 0.05,
+            "boards": [
+                {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.5},
+                {"name": "side", "driver": "sim", "relays": 4},
+            ],
+        }
+    )
     return app, Api(app.test_client())
 
 
@@ -60,8 +65,9 @@ def test_a_returning_board_gets_the_configured_states_again(emu, gateway):
     _, admin = gateway
     admin.put("/restapi/relay/outlets/3/state/", data="value=false", **FORM)
     emu.vanish()
-    assert wait_for(lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=true",
-                                      **FORM).status_code == 503)
+    assert wait_for(
+        lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=true", **FORM).status_code == 503
+    )
     emu.come_back()  # a replugged board starts with every relay off
     assert wait_for(lambda: emu.relays == [True, True, True, False])
     assert admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM).status_code == 204

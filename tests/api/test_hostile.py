@@ -10,21 +10,37 @@ from tests.support import Api
 FORM = {"content_type": "application/x-www-form-urlencoded"}
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("/restapi/relay/outlets/%ZZ/", 400),
-    ("/restapi/relay/outlets/all;;/", 400),
-    ("/restapi/" + "a/" * 40, 400),
-    ("/restapi/relay/" + "x" * 300 + "/", 400),
-    ("/restapi/relay/outlets/=" + ",".join(["1"] * 200) + "/", 400),
-    ("/restapi/relay/outlets/./", 400),
-    ("/restapi/relay/outlets/%2E%2E/", 400),
-    ("/restapi/relay/outlets/0%00/", 404),
-    ("/restapi/relay/outlets/-1/", 404),
-    ("/restapi/relay/outlets/99999999999999999999/", 404),
-    ("/restapi/relay/outlets/one;/", 400),
-    ("/restapi/relay/outlets/all;name=%FF/name/", 400),
-], ids=["bad-escape", "empty-filter", "too-deep", "long-segment", "many-keys", "dot",
-        "encoded-dotdot", "nul", "negative", "huge-index", "one-without-filter", "bad-utf8-value"])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/restapi/relay/outlets/%ZZ/", 400),
+        ("/restapi/relay/outlets/all;;/", 400),
+        ("/restapi/" + "a/" * 40, 400),
+        ("/restapi/relay/" + "x" * 300 + "/", 400),
+        ("/restapi/relay/outlets/=" + ",".join(["1"] * 200) + "/", 400),
+        ("/restapi/relay/outlets/./", 400),
+        ("/restapi/relay/outlets/%2E%2E/", 400),
+        ("/restapi/relay/outlets/0%00/", 404),
+        ("/restapi/relay/outlets/-1/", 404),
+        ("/restapi/relay/outlets/99999999999999999999/", 404),
+        ("/restapi/relay/outlets/one;/", 400),
+        ("/restapi/relay/outlets/all;name=%FF/name/", 400),
+    ],
+    ids=[
+        "bad-escape",
+        "empty-filter",
+        "too-deep",
+        "long-segment",
+        "many-keys",
+        "dot",
+        "encoded-dotdot",
+        "nul",
+        "negative",
+        "huge-index",
+        "one-without-filter",
+        "bad-utf8-value",
+    ],
+)
 def test_malformed_paths_are_client_errors(admin, path, status):
     response = admin.get(path)
     assert response.status_code == status, response.data
@@ -32,41 +48,64 @@ def test_malformed_paths_are_client_errors(admin, path, status):
         assert response.json["code"] == status
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    ("[" * 100_000, "application/json"),
-    ('{"a":' * 50_000 + "1" + "}" * 50_000, "application/json"),
-    (b"\xff\xfe\xfd", "application/json"),
-    (b"\xff\xfe\xfd", "text/plain"),
-    ("value=1e309", "application/x-www-form-urlencoded"),
-    ("value=-0.0000001", "application/x-www-form-urlencoded"),
-    ("value=true&value=false", "application/x-www-form-urlencoded"),
-    ("novalue=1", "application/x-www-form-urlencoded"),
-    ("", "application/json"),
-    ('{"value": 1}', "application/json"),
-    ("Infinity", "application/json"),
-    ("NaN", "text/plain"),
-], ids=["deep-array", "deep-object", "bad-utf8-json", "bad-utf8-text", "inf", "negative",
-        "two-values", "no-value", "empty", "object", "json-infinity", "text-nan"])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("[" * 100_000, "application/json"),
+        ('{"a":' * 50_000 + "1" + "}" * 50_000, "application/json"),
+        (b"\xff\xfe\xfd", "application/json"),
+        (b"\xff\xfe\xfd", "text/plain"),
+        ("value=1e309", "application/x-www-form-urlencoded"),
+        ("value=-0.0000001", "application/x-www-form-urlencoded"),
+        ("value=true&value=false", "application/x-www-form-urlencoded"),
+        ("novalue=1", "application/x-www-form-urlencoded"),
+        ("", "application/json"),
+        ('{"value": 1}', "application/json"),
+        ("Infinity", "application/json"),
+        ("NaN", "text/plain"),
+    ],
+    ids=[
+        "deep-array",
+        "deep-object",
+        "bad-utf8-json",
+        "bad-utf8-text",
+        "inf",
+        "negative",
+        "two-values",
+        "no-value",
+        "empty",
+        "object",
+        "json-infinity",
+        "text-nan",
+    ],
+)
 def test_malformed_bodies_are_400_and_change_nothing(admin, body, content_type):
     before = admin.get("/restapi/relay/outlets/2/").json
-    response = admin.put("/restapi/relay/outlets/2/cycle_delay/", data=body,
-                         content_type=content_type)
+    response = admin.put("/restapi/relay/outlets/2/cycle_delay/", data=body, content_type=content_type)
     assert 400 <= response.status_code < 500, response.data
     assert response.json["code"] == response.status_code
     assert admin.get("/restapi/relay/outlets/2/").json == before
 
 
 def test_deeply_nested_registration_is_refused(admin):
-    response = admin.put("/restapi/auth/clients/deep/", data="[" * 100_000,
-                         content_type="application/json")
+    response = admin.put("/restapi/auth/clients/deep/", data="[" * 100_000, content_type="application/json")
     assert response.status_code == 400
     assert admin.get("/restapi/auth/clients/").json == {}
 
 
-@pytest.mark.parametrize("header", [
-    "Digest garbage", 'Digest username="admin"', "Basic", "Basic !!!!", "Bearer\tx.y",
-    "Negotiate abc", "Bearer " + "x." * 5000, "Digest " + "a=b," * 2000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Digest garbage",
+        'Digest username="admin"',
+        "Basic",
+        "Basic !!!!",
+        "Bearer\tx.y",
+        "Negotiate abc",
+        "Bearer " + "x." * 5000,
+        "Digest " + "a=b," * 2000,
+    ],
+)
 def test_malformed_authorization_headers_are_401(app, header):
     response = app.test_client().get("/restapi/relay/", headers={"Authorization": header})
     assert response.status_code == 401
@@ -74,20 +113,24 @@ def test_malformed_authorization_headers_are_401(app, header):
 
 
 def test_method_override_to_something_odd_is_400(admin):
-    response = admin.post("/restapi/relay/outlets/0/state/", data="value=false",
-                          headers={"X-HTTP-Method": "TRACE"}, **FORM)
+    response = admin.post(
+        "/restapi/relay/outlets/0/state/", data="value=false", headers={"X-HTTP-Method": "TRACE"}, **FORM
+    )
     assert response.status_code == 400
     assert admin.get("/restapi/relay/outlets/0/state/").json is True
 
 
 def test_request_filters_cannot_probe_fields_the_client_may_not_read(app, admin):
     admin.put("/restapi/relay/outlets/4/locked/", data="value=true", **FORM)
-    register(admin, "probe", dict(EXAMPLE_1, name="probe", scopes={
-        "/relay/outlets/all;/name/?access=get": True}))
+    register(
+        admin, "probe", dict(EXAMPLE_1, name="probe", scopes={"/relay/outlets/all;/name/?access=get": True})
+    )
     probe = Api(app.test_client(), bearer="probe.SGVsbG8")
-    for path in ("/restapi/relay/outlets/all;locked=true/name/",
-                 "/restapi/relay/outlets/locked=true/name/",
-                 "/restapi/relay/outlets/one;locked=true/name/"):
+    for path in (
+        "/restapi/relay/outlets/all;locked=true/name/",
+        "/restapi/relay/outlets/locked=true/name/",
+        "/restapi/relay/outlets/one;locked=true/name/",
+    ):
         response = probe.get(path)
         assert response.status_code == 403, path
         assert "/relay/outlets/0/locked/" in response.json["message"]
@@ -108,20 +151,29 @@ def test_a_matrix_that_selects_nothing_is_an_empty_answer_or_a_403_never_a_500(a
 
 def test_scope_filters_are_evaluated_without_the_clients_read_rights(app, admin):
     admin.put("/restapi/relay/outlets/4/locked/", data="value=true", **FORM)
-    register(admin, "unlocked", dict(EXAMPLE_1, name="unlocked", scopes={
-        "/relay/outlets/all;locked=false/state/?access=modify": True}))
+    register(
+        admin,
+        "unlocked",
+        dict(
+            EXAMPLE_1, name="unlocked", scopes={"/relay/outlets/all;locked=false/state/?access=modify": True}
+        ),
+    )
     client = Api(app.test_client(), bearer="unlocked.SGVsbG8")
     assert client.put("/restapi/relay/outlets/3/state/", data="value=false", **FORM).status_code == 204
     assert client.put("/restapi/relay/outlets/4/state/", data="value=false", **FORM).status_code == 403
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("PUT", "/restapi/relay/outlets/1/name/", b'"a\\ud800"'),
-    ("PUT", "/restapi/relay/name/", b'"a\\udfff"'),
-    ("PUT", "/restapi/relay/name/", b'"a\xed\xa0\x80"'),
-    ("PUT", "/restapi/auth/roles/r/", b'{"scopes":{},"description":"\\ud800"}'),
-    ("POST", "/restapi/auth/sessions/", b'{"whoami":"\\ud800","role":"r"}'),
-], ids=["outlet-name", "relay-name", "relay-name-raw-bytes", "role-description", "session-whoami"])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/restapi/relay/outlets/1/name/", b'"a\\ud800"'),
+        ("PUT", "/restapi/relay/name/", b'"a\\udfff"'),
+        ("PUT", "/restapi/relay/name/", b'"a\xed\xa0\x80"'),
+        ("PUT", "/restapi/auth/roles/r/", b'{"scopes":{},"description":"\\ud800"}'),
+        ("POST", "/restapi/auth/sessions/", b'{"whoami":"\\ud800","role":"r"}'),
+    ],
+    ids=["outlet-name", "relay-name", "relay-name-raw-bytes", "role-description", "session-whoami"],
+)
 def test_a_lone_surrogate_in_json_is_400_and_changes_nothing(app, admin, method, path, body):
     # Regression: json accepts a lone surrogate, which SQLite and the audit trail cannot store:
     # a session or role answered 500, a relay name 204 and the audit batch holding it was lost.
@@ -132,7 +184,6 @@ def test_a_lone_surrogate_in_json_is_400_and_changes_nothing(app, admin, method,
     assert "surrogate" in response.json["message"]
     assert admin.get("/restapi/").json == before
     assert app.extensions["powerctl.audit"].tail(5)  # the audit trail still stores its lines
-    paired = admin.put("/restapi/relay/name/", data=b'"\\ud83d\\udd0c plug"',
-                       content_type="application/json")
+    paired = admin.put("/restapi/relay/name/", data=b'"\\ud83d\\udd0c plug"', content_type="application/json")
     assert paired.status_code == 204  # a surrogate pair is one character, and fine
     assert admin.get("/restapi/relay/name/").json == "\U0001f50c plug"

@@ -29,9 +29,16 @@ def value(scraped: dict, metric: str, **labels) -> float | None:
 
 
 def register(admin: Api, client: str, scopes: dict, tokens: dict) -> None:
-    response = admin.put(f"/restapi/auth/clients/{client}/", json={
-        "name": client, "redirect_urls": {}, "refresh_tokens": {}, "scopes": scopes,
-        "access_tokens": tokens})
+    response = admin.put(
+        f"/restapi/auth/clients/{client}/",
+        json={
+            "name": client,
+            "redirect_urls": {},
+            "refresh_tokens": {},
+            "scopes": scopes,
+            "access_tokens": tokens,
+        },
+    )
     assert response.status_code == 204, response.json
 
 
@@ -70,8 +77,11 @@ def test_failed_logins_and_lockouts_are_counted(make_app):
     for _ in range(3):
         response = attacker.get("/restapi/", environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert response.status_code == 401
-    bearer = app.test_client().get("/restapi/", headers={"Authorization": "Bearer nobody.SGVsbG8"},
-                                   environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    bearer = app.test_client().get(
+        "/restapi/",
+        headers={"Authorization": "Bearer nobody.SGVsbG8"},
+        environ_base={"REMOTE_ADDR": "10.0.0.7"},
+    )
     assert bearer.status_code == 401
     scraped = samples(Api(app.test_client()).get("/metrics"))
     assert value(scraped, "powerctl_auth_failures_total") == 4
@@ -79,11 +89,16 @@ def test_failed_logins_and_lockouts_are_counted(make_app):
 
 
 def test_token_uses_are_summed_per_client_and_never_name_a_token(admin):
-    register(admin, "lab", {"/relay/": True}, {
-        HELLO_HASH: {"remaining_use_count": 3},
-        OTHER_HASH: {"remaining_use_count": 4},
-        SPENT_HASH: {"remaining_use_count": 0},
-    })
+    register(
+        admin,
+        "lab",
+        {"/relay/": True},
+        {
+            HELLO_HASH: {"remaining_use_count": 3},
+            OTHER_HASH: {"remaining_use_count": 4},
+            SPENT_HASH: {"remaining_use_count": 0},
+        },
+    )
     register(admin, "ci", {"/relay/": True}, {HELLO_HASH: {}})
     assert Api(admin.client, bearer="lab.SGVsbG8").get("/restapi/relay/name/").status_code == 200
     response = admin.get("/metrics")
@@ -110,8 +125,10 @@ def test_a_client_without_the_scope_gets_403_in_the_envelope(app, admin):
     assert response.status_code == 403
     assert response.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
     assert response.json["code"] == 403 and "/metrics/" in response.json["message"]
-    assert any(line.startswith("access denied for lab (lab@127.0.0.1, bearer): no get scope")
-               for line in app.extensions["powerctl.audit"].tail(5))
+    assert any(
+        line.startswith("access denied for lab (lab@127.0.0.1, bearer): no get scope")
+        for line in app.extensions["powerctl.audit"].tail(5)
+    )
 
 
 def test_anonymous_callers_get_401_and_other_methods_405(app):
@@ -119,8 +136,7 @@ def test_anonymous_callers_get_401_and_other_methods_405(app):
     response = client.get("/metrics")
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Digest ")
-    assert response.json == {"code": 401, "status": "Unauthorized",
-                             "message": response.json["message"]}
+    assert response.json == {"code": 401, "status": "Unauthorized", "message": response.json["message"]}
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
         refused = client.open("/metrics", method=method)
         assert refused.status_code == 405 and refused.json["code"] == 405
@@ -128,10 +144,15 @@ def test_anonymous_callers_get_401_and_other_methods_405(app):
 
 def test_board_online_gauge_and_error_counter_follow_the_hardware(make_app):
     with NumatoEmulator(4) as emu:
-        app = make_app(hardware={"poll_interval": 0.05, "boards": [
-            {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.3},
-            {"name": "side", "driver": "sim", "relays": 4},
-        ]})
+        app = make_app(
+            hardware={
+                "poll_interval": 0.05,
+                "boards": [
+                    {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.3},
+                    {"name": "side", "driver": "sim", "relays": 4},
+                ],
+            }
+        )
         admin = Api(app.test_client())
         scraped = samples(admin.get("/metrics"))
         assert value(scraped, "powerctl_board_online", board="bench") == 1

@@ -10,8 +10,11 @@ from powerctl import openapi
 from powerctl.version import __version__
 
 SPEC = json.loads(openapi.render(openapi.SOURCE.read_text(encoding="utf-8")))
-FIXED_READS = sorted(path for path, item in SPEC["paths"].items()
-                     if path.startswith("/restapi/") and "{" not in path and "get" in item)
+FIXED_READS = sorted(
+    path
+    for path, item in SPEC["paths"].items()
+    if path.startswith("/restapi/") and "{" not in path and "get" in item
+)
 
 
 def test_the_served_document_is_the_yaml_source_as_json(app):
@@ -27,10 +30,28 @@ def test_the_document_is_openapi_31_for_this_version():
 
 
 def test_every_status_the_issue_names_is_described():
-    described = {code for item in SPEC["paths"].values() for operation in item.values()
-                 if isinstance(operation, dict) for code in operation.get("responses", {})}
-    assert {"200", "204", "206", "207", "400", "401", "403", "404", "405", "409", "413", "415",
-            "503"} <= described
+    described = {
+        code
+        for item in SPEC["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for code in operation.get("responses", {})
+    }
+    assert {
+        "200",
+        "204",
+        "206",
+        "207",
+        "400",
+        "401",
+        "403",
+        "404",
+        "405",
+        "409",
+        "413",
+        "415",
+        "503",
+    } <= described
 
 
 @pytest.mark.parametrize("path", FIXED_READS)
@@ -49,14 +70,23 @@ def test_other_methods_and_options_are_refused_in_the_envelope(app):
 
 
 def test_session_tokens_roles_and_the_denied_list_are_described():
-    operations = {(path, method) for path, item in SPEC["paths"].items() for method in item
-                  if method in ("get", "put", "post", "delete")}
+    operations = {
+        (path, method)
+        for path, item in SPEC["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "delete")
+    }
     assert {
-        ("/restapi/auth/roles/", "get"), ("/restapi/auth/roles/{role}/", "get"),
-        ("/restapi/auth/roles/{role}/", "put"), ("/restapi/auth/roles/{role}/", "delete"),
-        ("/restapi/auth/sessions/", "get"), ("/restapi/auth/sessions/", "post"),
-        ("/restapi/auth/sessions/{jti}/", "get"), ("/restapi/auth/sessions/{jti}/", "delete"),
-        ("/restapi/auth/denied/", "get"), ("/restapi/auth/denied/{client}/", "get"),
+        ("/restapi/auth/roles/", "get"),
+        ("/restapi/auth/roles/{role}/", "get"),
+        ("/restapi/auth/roles/{role}/", "put"),
+        ("/restapi/auth/roles/{role}/", "delete"),
+        ("/restapi/auth/sessions/", "get"),
+        ("/restapi/auth/sessions/", "post"),
+        ("/restapi/auth/sessions/{jti}/", "get"),
+        ("/restapi/auth/sessions/{jti}/", "delete"),
+        ("/restapi/auth/denied/", "get"),
+        ("/restapi/auth/denied/{client}/", "get"),
         ("/restapi/auth/denied/{client}/", "delete"),
     } <= operations
     assert "JWT" in SPEC["components"]["securitySchemes"]["bearer"]["description"]

@@ -9,8 +9,7 @@ import pytest
 
 from tests.support import Api, wait_for
 
-OUTLET_KEYS = ["critical", "transient_state", "state", "physical_state", "name", "locked",
-               "cycle_delay"]
+OUTLET_KEYS = ["critical", "transient_state", "state", "physical_state", "name", "locked", "cycle_delay"]
 
 
 def test_outlet_object_has_the_dli_shape(admin):
@@ -35,11 +34,15 @@ def test_root_and_relay_list_their_children(admin):
     assert relay["cycle_delay"] == 5.0 and relay["name"] == "powerctl"
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"data": "value=false", "content_type": "application/x-www-form-urlencoded"},
-    {"data": "false", "content_type": "application/json"},
-    {"data": "false", "content_type": "text/plain"},
-], ids=["form", "json", "text"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": "value=false", "content_type": "application/x-www-form-urlencoded"},
+        {"data": "false", "content_type": "application/json"},
+        {"data": "false", "content_type": "text/plain"},
+    ],
+    ids=["form", "json", "text"],
+)
 def test_put_state_switches_the_relay_and_answers_204(admin, app, kwargs):
     response = admin.put("/restapi/relay/outlets/3/state/", **kwargs)
     assert response.status_code == 204
@@ -50,29 +53,43 @@ def test_put_state_switches_the_relay_and_answers_204(admin, app, kwargs):
 
 
 def test_rename_with_form_json_and_text(admin):
-    assert admin.put("/restapi/relay/outlets/1/name/", data="value=My%20name",
-                     content_type="application/x-www-form-urlencoded").status_code == 204
+    assert (
+        admin.put(
+            "/restapi/relay/outlets/1/name/",
+            data="value=My%20name",
+            content_type="application/x-www-form-urlencoded",
+        ).status_code
+        == 204
+    )
     assert admin.get("/restapi/relay/outlets/1/name/").json == "My name"
-    assert admin.put("/restapi/relay/name/", data='"My controller"',
-                     content_type="application/json").status_code == 204
+    assert (
+        admin.put("/restapi/relay/name/", data='"My controller"', content_type="application/json").status_code
+        == 204
+    )
     assert admin.get("/restapi/relay/name/").json == "My controller"
 
 
 def test_physical_state_is_read_only(admin):
-    response = admin.put("/restapi/relay/outlets/0/physical_state/", data="value=true",
-                         content_type="application/x-www-form-urlencoded")
+    response = admin.put(
+        "/restapi/relay/outlets/0/physical_state/",
+        data="value=true",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 405
     assert "read-only" in response.json["message"]
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/restapi/relay/outlets/0/state/", "value=maybe"),
-    ("/restapi/relay/outlets/0/cycle_delay/", "value=-1"),
-    ("/restapi/relay/outlets/0/cycle_delay/", "value=nan"),
-    ("/restapi/relay/outlets/0/name/", "value="),
-    ("/restapi/relay/sequence_delay/", "value=99999"),
-    ("/restapi/relay/outlets/0/locked/", "value=2"),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/restapi/relay/outlets/0/state/", "value=maybe"),
+        ("/restapi/relay/outlets/0/cycle_delay/", "value=-1"),
+        ("/restapi/relay/outlets/0/cycle_delay/", "value=nan"),
+        ("/restapi/relay/outlets/0/name/", "value="),
+        ("/restapi/relay/sequence_delay/", "value=99999"),
+        ("/restapi/relay/outlets/0/locked/", "value=2"),
+    ],
+)
 def test_bad_values_get_400_and_change_nothing(admin, path, body):
     before = admin.get("/restapi/relay/").json
     response = admin.put(path, data=body, content_type="application/x-www-form-urlencoded")
@@ -111,8 +128,9 @@ def test_matrix_cycle_with_a_locked_outlet_cycles_nothing(admin, app):
 
 def test_matrix_cycle_cycles_every_outlet_named(admin, app):
     relay = app.extensions["powerctl.relay"]
-    admin.put("/restapi/relay/cycle_delay/", data="value=0.2",
-              content_type="application/x-www-form-urlencoded")
+    admin.put(
+        "/restapi/relay/cycle_delay/", data="value=0.2", content_type="application/x-www-form-urlencoded"
+    )
     response = admin.post("/restapi/relay/outlets/=1,3/cycle/")
     assert response.status_code == 207 and response.json == [0.2, 0.2]
     assert [relay.physical(i) for i in (0, 1, 2, 3)] == [True, False, True, False]
@@ -135,8 +153,9 @@ def test_cycle_goes_off_then_back_on_after_the_delay(admin, app):
 
 
 def test_cycle_uses_the_relay_default_when_the_outlet_has_none(admin, app):
-    admin.put("/restapi/relay/cycle_delay/", data="value=0.2",
-              content_type="application/x-www-form-urlencoded")
+    admin.put(
+        "/restapi/relay/cycle_delay/", data="value=0.2", content_type="application/x-www-form-urlencoded"
+    )
     assert admin.post("/restapi/relay/outlets/1/cycle/").json == 0.2
     assert wait_for(lambda: app.extensions["powerctl.relay"].physical(1) is True)
 
@@ -167,12 +186,23 @@ def test_one_with_no_match_is_404_and_with_several_is_409(admin):
 
 
 def test_matrix_put_switches_each_listed_outlet_and_answers_207(admin):
-    response = admin.put("/restapi/relay/outlets/=0,2/state/", data="value=false",
-                         content_type="application/x-www-form-urlencoded")
+    response = admin.put(
+        "/restapi/relay/outlets/=0,2/state/",
+        data="value=false",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 207
     assert response.json == [False, False]
     assert admin.get("/restapi/relay/outlets/all;/state/").json == [
-        False, True, False, True, True, True, True, True]
+        False,
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_switching_several_on_honours_the_sequence_delay(make_app):
@@ -202,14 +232,21 @@ def test_configured_settings_survive_a_restart_and_are_applied_to_the_hardware(m
     first.extensions["powerctl.relay"].close()
     second = make_app()
     outlet = Api(second.test_client()).get("/restapi/relay/outlets/6/").json
-    assert outlet == {"critical": False, "transient_state": False, "state": False,
-                      "physical_state": False, "name": "Router", "locked": True,
-                      "cycle_delay": 7.0}
+    assert outlet == {
+        "critical": False,
+        "transient_state": False,
+        "state": False,
+        "physical_state": False,
+        "name": "Router",
+        "locked": True,
+        "cycle_delay": 7.0,
+    }
 
 
 def test_transient_state_switches_without_changing_the_configured_state(admin, app):
-    response = admin.put("/restapi/relay/outlets/0/transient_state/", data="false",
-                         content_type="application/json")
+    response = admin.put(
+        "/restapi/relay/outlets/0/transient_state/", data="false", content_type="application/json"
+    )
     assert response.status_code == 204
     outlet = admin.get("/restapi/relay/outlets/0/").json
     assert outlet["state"] is True and outlet["transient_state"] is False

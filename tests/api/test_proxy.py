@@ -24,8 +24,7 @@ def test_a_trusted_proxy_passes_on_the_clients_address(make_app):
 
 
 def test_anyone_else_keeps_the_address_it_came_from(make_app):
-    app = make_app(server={"trusted_proxies": ["127.0.0.1"], "tls": False},
-                   auth={"max_failures": 2})
+    app = make_app(server={"trusted_proxies": ["127.0.0.1"], "tls": False}, auth={"max_failures": 2})
     direct = app.test_client()
     direct.environ_base["REMOTE_ADDR"] = "192.0.2.50"
     spoof = {"X-Forwarded-For": "203.0.113.9", "Authorization": "Bearer x.eA"}

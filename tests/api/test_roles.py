@@ -28,15 +28,18 @@ def test_a_role_read_back_can_be_put_back_unchanged(admin):
     assert admin.get("/restapi/auth/roles/bare/").json == read
 
 
-@pytest.mark.parametrize(("body", "field", "needle"), [
-    ({"scopes": {"/relay/outlets/all;locked/": True}}, "scopes", "column 20"),
-    ({"scopes": {"/relay/?access=fly": True}}, "scopes", "fly"),
-    ({"scopes": {"/relay/": False}}, "scopes", "must be true"),
-    ({"scopes": []}, "scopes", "mapping"),
-    ({}, "scopes", "required"),
-    ({"scopes": {}, "description": "two\nlines"}, "description", "control"),
-    ({"scopes": {}, "thingKeys": []}, "thingKeys", "Unknown"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "needle"),
+    [
+        ({"scopes": {"/relay/outlets/all;locked/": True}}, "scopes", "column 20"),
+        ({"scopes": {"/relay/?access=fly": True}}, "scopes", "fly"),
+        ({"scopes": {"/relay/": False}}, "scopes", "must be true"),
+        ({"scopes": []}, "scopes", "mapping"),
+        ({}, "scopes", "required"),
+        ({"scopes": {}, "description": "two\nlines"}, "description", "control"),
+        ({"scopes": {}, "thingKeys": []}, "thingKeys", "Unknown"),
+    ],
+)
 def test_a_bad_role_is_400_naming_the_problem_and_stores_nothing(admin, body, field, needle):
     response = admin.put("/restapi/auth/roles/viewonly/", json=body)
     assert response.status_code == 400

@@ -15,7 +15,6 @@ def app(make_app):
     return make_app(scripts={"functions": FUNCTIONS})
 
 
-
 def test_dave_smith_starts_a_function_on_outlets_he_may_not_switch_by_hand(app, admin):
     dave = client(app, admin, "DaveSmith", DAVE_SMITH)
     assert dave.put("/restapi/relay/outlets/0/state/", json=False).status_code == 403
@@ -23,8 +22,7 @@ def test_dave_smith_starts_a_function_on_outlets_he_may_not_switch_by_hand(app, 
     assert response.status_code == 204 and response.data == b""  # invoke without get
     assert threads(admin)["1"]["label"].startswith("long_nap (DaveSmith via rest) ")
     assert wait_for(lambda: admin.get("/restapi/relay/outlets/0/state/").json is False)
-    assert ("Script long_nap started as thread 1 by client DaveSmith from 127.0.0.1"
-            in audit_lines(app))
+    assert "Script long_nap started as thread 1 by client DaveSmith from 127.0.0.1" in audit_lines(app)
 
 
 def test_start_with_get_returns_the_thread_id(app, admin):
@@ -34,8 +32,9 @@ def test_start_with_get_returns_the_thread_id(app, admin):
 
 
 def test_a_client_restricted_to_some_functions_starts_only_those(app, admin):
-    narrow = client(app, admin, "narrow", {
-        "/script/user_functions/=cycle_schedule_1,long_nap/?access=invoke": True})
+    narrow = client(
+        app, admin, "narrow", {"/script/user_functions/=cycle_schedule_1,long_nap/?access=invoke": True}
+    )
     assert start(narrow, "long_nap").status_code == 204
     refused = start(narrow, "other")
     assert refused.status_code == 403
@@ -51,10 +50,12 @@ def test_a_function_scope_with_get_returns_the_thread_id(app, admin):
 
 
 def test_a_client_without_a_start_or_function_scope_cannot_start_anything(app, admin):
-    for name, scopes in [("reader", {"/relay/?access=get": True}),
-                         ("stopper", {STOP: True}),
-                         ("getter", {"/script/start/?access=get": True}),
-                         ("lister", {"/script/user_functions/?access=get": True})]:
+    for name, scopes in [
+        ("reader", {"/relay/?access=get": True}),
+        ("stopper", {STOP: True}),
+        ("getter", {"/script/start/?access=get": True}),
+        ("lister", {"/script/user_functions/?access=get": True}),
+    ]:
         api = client(app, admin, name, scopes)
         response = start(api, "long_nap")
         assert response.status_code == 403, name
@@ -66,8 +67,9 @@ def test_malformed_bodies_do_not_widen_a_function_scope(app, admin):
     narrow = client(app, admin, "narrow", {"/script/user_functions/long_nap/?access=invoke": True})
     body = [{"user_function": "long_nap"}, {"user_function": "other"}]
     assert narrow.post("/restapi/script/start/", json=body).status_code == 403
-    assert narrow.post("/restapi/script/start/", data="[{", content_type="application/json"
-                       ).status_code == 400
+    assert (
+        narrow.post("/restapi/script/start/", data="[{", content_type="application/json").status_code == 400
+    )
     assert threads(admin) == {}
 
 

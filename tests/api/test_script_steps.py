@@ -32,20 +32,22 @@ def test_a_cycle_step_holds_the_relay_between_its_lock_check_and_its_switches(ma
     assert "Script thread 1 (pair) finished" in lines, lines
     assert any(line.startswith("Outlet 8: Cycle() by script pair") for line in lines)
     assert admin.get("/restapi/relay/outlets/7/locked/").json is True
-    assert wait_for(lambda: admin.get("/restapi/relay/outlets/=6,7/physical_state/").json
-                    == [True, True])
+    assert wait_for(lambda: admin.get("/restapi/relay/outlets/=6,7/physical_state/").json == [True, True])
 
 
 def test_stopping_a_thread_completes_what_it_began_and_starts_nothing_new(make_app):
-    functions = {"night_job": {"steps": [
-        {"action": "cycle", "outlets": [7]},
-        {"action": "off", "outlets": [4, 5, 6]},
-        {"action": "on", "outlets": [4, 5, 6]},
-        {"action": "sleep", "seconds": 60},
-        {"action": "off", "outlets": [0]},
-    ]}}
-    app = make_app(scripts={"functions": functions},
-                   relay={"cycle_delay": 1.0, "sequence_delay": 0.2})
+    functions = {
+        "night_job": {
+            "steps": [
+                {"action": "cycle", "outlets": [7]},
+                {"action": "off", "outlets": [4, 5, 6]},
+                {"action": "on", "outlets": [4, 5, 6]},
+                {"action": "sleep", "seconds": 60},
+                {"action": "off", "outlets": [0]},
+            ]
+        }
+    }
+    app = make_app(scripts={"functions": functions}, relay={"cycle_delay": 1.0, "sequence_delay": 0.2})
     admin = Api(app.test_client())
     ident = start(admin, "night_job").json
     assert wait_for(lambda: "sleep" in admin.get("/restapi/script/threads/").json[ident]["label"])
@@ -60,11 +62,15 @@ def test_stopping_a_thread_completes_what_it_began_and_starts_nothing_new(make_a
 
 
 def test_switching_an_outlet_off_cancels_what_a_stopped_thread_left_pending(make_app):
-    functions = {"slow_on": {"steps": [
-        {"action": "off", "outlets": [4, 5]},
-        {"action": "on", "outlets": [4, 5]},
-        {"action": "sleep", "seconds": 60},
-    ]}}
+    functions = {
+        "slow_on": {
+            "steps": [
+                {"action": "off", "outlets": [4, 5]},
+                {"action": "on", "outlets": [4, 5]},
+                {"action": "sleep", "seconds": 60},
+            ]
+        }
+    }
     app = make_app(scripts={"functions": functions}, relay={"sequence_delay": 0.5})
     admin = Api(app.test_client())
     ident = start(admin, "slow_on").json

@@ -12,9 +12,9 @@ def app(make_app):
     return make_app(scripts={"functions": FUNCTIONS})
 
 
-
-@pytest.mark.parametrize("scope", ["/script/threads/all;/label/?access=get",
-                                   "/script/threads/all;/?access=get"])
+@pytest.mark.parametrize(
+    "scope", ["/script/threads/all;/label/?access=get", "/script/threads/all;/?access=get"]
+)
 def test_a_scope_over_every_thread_sees_and_stops_every_thread(app, admin, scope):
     watcher = client(app, admin, "watcher", {scope: True, STOP: True})
     start(admin, "long_nap")
@@ -24,11 +24,14 @@ def test_a_scope_over_every_thread_sees_and_stops_every_thread(app, admin, scope
     assert threads(admin) == {}
 
 
-@pytest.mark.parametrize("scopes", [
-    {"/script/start/?access=invoke": True},
-    {"/script/user_functions/long_nap/?access=invoke": True},
-    {STOP: True},
-])
+@pytest.mark.parametrize(
+    "scopes",
+    [
+        {"/script/start/?access=invoke": True},
+        {"/script/user_functions/long_nap/?access=invoke": True},
+        {STOP: True},
+    ],
+)
 def test_rights_that_only_open_the_listing_show_only_the_callers_own_threads(app, admin, scopes):
     # covered_by lets these list script/threads/; it is not a scope on other clients' threads.
     caller = client(app, admin, "caller", scopes)

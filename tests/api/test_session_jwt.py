@@ -89,8 +89,9 @@ def test_a_missing_required_claim_is_refused_even_when_signed(app, real, key, cl
     assert_refused(app, jwt.encode(claims, key, algorithm="HS256"))
 
 
-@pytest.mark.parametrize(("claim", "value"), [("outlets", "1"), ("outlets", [True]),
-                                              ("sub", 5), ("role", ["viewonly"])])
+@pytest.mark.parametrize(
+    ("claim", "value"), [("outlets", "1"), ("outlets", [True]), ("sub", 5), ("role", ["viewonly"])]
+)
 def test_claims_of_the_wrong_type_are_refused_even_when_signed(app, real, key, claim, value):
     claims = dict(claims_of(real), **{claim: value})
     assert_refused(app, jwt.encode(claims, key, algorithm="HS256"))
@@ -123,6 +124,5 @@ def test_failures_are_audited_without_the_token(app, real):
     header, _, signature = real.split(".")
     assert_refused(app, f"{header}.{part(dict(claims_of(real), sub='x'))}.{signature}")
     lines = audit_lines(app)
-    assert any(line.startswith("access denied for 127.0.0.1: session token rejected")
-               for line in lines)
+    assert any(line.startswith("access denied for 127.0.0.1: session token rejected") for line in lines)
     assert not any(signature in line or real in line for line in lines)

@@ -31,30 +31,34 @@ def roles(admin):
 GOOD = {"whoami": "alice@example.com", "role": "viewonly"}
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"whoami": None}, "whoami"),
-    ({"role": None}, "role"),
-    ({"whoami": ""}, "whoami"),
-    ({"whoami": "a" * 129}, "whoami"),
-    ({"whoami": "alice\nforged line"}, "whoami"),
-    ({"whoami": 7}, "whoami"),
-    ({"role": "no such role"}, "role"),
-    ({"role": "ghost"}, "role"),
-    ({"role": ["viewonly"]}, "role"),
-    ({"outlets": []}, "outlets"),
-    ({"outlets": [8]}, "outlets"),
-    ({"outlets": [-1]}, "outlets"),
-    ({"outlets": ["Nowhere"]}, "outlets"),
-    ({"outlets": [True]}, "outlets"),
-    ({"outlets": "1"}, "outlets"),
-    ({"ttl": 0}, "ttl"),
-    ({"ttl": 86401}, "ttl"),
-    ({"ttl": -5}, "ttl"),
-    ({"ttl": 1.5}, "ttl"),
-    ({"ttl": "60"}, "ttl"),
-    ({"ttl": True}, "ttl"),
-    ({"thingKeys": ["a"]}, "thingKeys"),
-], ids=lambda value: str(value)[:24])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"whoami": None}, "whoami"),
+        ({"role": None}, "role"),
+        ({"whoami": ""}, "whoami"),
+        ({"whoami": "a" * 129}, "whoami"),
+        ({"whoami": "alice\nforged line"}, "whoami"),
+        ({"whoami": 7}, "whoami"),
+        ({"role": "no such role"}, "role"),
+        ({"role": "ghost"}, "role"),
+        ({"role": ["viewonly"]}, "role"),
+        ({"outlets": []}, "outlets"),
+        ({"outlets": [8]}, "outlets"),
+        ({"outlets": [-1]}, "outlets"),
+        ({"outlets": ["Nowhere"]}, "outlets"),
+        ({"outlets": [True]}, "outlets"),
+        ({"outlets": "1"}, "outlets"),
+        ({"ttl": 0}, "ttl"),
+        ({"ttl": 86401}, "ttl"),
+        ({"ttl": -5}, "ttl"),
+        ({"ttl": 1.5}, "ttl"),
+        ({"ttl": "60"}, "ttl"),
+        ({"ttl": True}, "ttl"),
+        ({"thingKeys": ["a"]}, "thingKeys"),
+    ],
+    ids=lambda value: str(value)[:24],
+)
 def test_each_bad_field_is_400_naming_it_and_creates_nothing(admin, change, field):
     body = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
     response = create(admin, **body)
@@ -95,8 +99,9 @@ def test_a_session_reads_what_its_role_allows_and_is_audited_as_jwt(app, admin):
     assert alice.get("/restapi/config/").status_code == 403
     lines = audit_lines(app)
     assert "access allowed for jwt:alice@example.com (role viewonly, bearer)" in lines
-    assert any(line.startswith("access denied for jwt:alice@example.com (role viewonly, bearer)")
-               for line in lines)
+    assert any(
+        line.startswith("access denied for jwt:alice@example.com (role viewonly, bearer)") for line in lines
+    )
 
 
 def test_outlets_restrict_every_selector_form_and_refuse_a_matrix_whole(app, admin):
@@ -104,8 +109,12 @@ def test_outlets_restrict_every_selector_form_and_refuse_a_matrix_whole(app, adm
     assert jwt.decode(body["token"], options={"verify_signature": False})["outlets"] == [1, 3]
     assert bob.put("/restapi/relay/outlets/1/state/", data="value=false", **FORM).status_code == 204
     assert bob.get("/restapi/relay/outlets/=1,3/state/").json == [False, True]
-    for path in ("/restapi/relay/outlets/2/state/", "/restapi/relay/outlets/all;/state/",
-                 "/restapi/relay/outlets/name=Outlet%203/state/", "/restapi/relay/outlets/"):
+    for path in (
+        "/restapi/relay/outlets/2/state/",
+        "/restapi/relay/outlets/all;/state/",
+        "/restapi/relay/outlets/name=Outlet%203/state/",
+        "/restapi/relay/outlets/",
+    ):
         assert bob.get(path).status_code == 403, path
     refused = bob.put("/restapi/relay/outlets/=3,2/state/", data="value=false", **FORM)
     assert refused.status_code == 403
@@ -135,9 +144,11 @@ def test_a_client_may_create_a_session_it_covers_and_not_a_wider_one(app, admin)
     assert holder(app, made.json["token"]).get("/restapi/relay/outlets/0/name/").status_code == 200
     wider = create(lab, whoami="ci-job-17", role="switcher")
     assert wider.status_code == 403
-    assert 'insufficient_scope' in wider.headers["WWW-Authenticate"]
-    assert any("role switcher grants" in line and "beyond the scopes of client lab" in line
-               for line in audit_lines(app))
+    assert "insufficient_scope" in wider.headers["WWW-Authenticate"]
+    assert any(
+        "role switcher grants" in line and "beyond the scopes of client lab" in line
+        for line in audit_lines(app)
+    )
     assert len(admin.get("/restapi/auth/sessions/").json) == 1
 
 

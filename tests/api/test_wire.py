@@ -21,14 +21,20 @@ def test_state_changes_need_a_csrf_header(admin):
     assert response.status_code == 403
     assert "X-CSRF" in response.json["message"]
     assert admin.get("/restapi/relay/outlets/0/state/").json is True
-    ajax = admin.put("/restapi/relay/outlets/0/state/", data="value=false", csrf=False,
-                     headers={"X-Requested-With": "XMLHttpRequest"}, **FORM)
+    ajax = admin.put(
+        "/restapi/relay/outlets/0/state/",
+        data="value=false",
+        csrf=False,
+        headers={"X-Requested-With": "XMLHttpRequest"},
+        **FORM,
+    )
     assert ajax.status_code == 204
 
 
 def test_post_with_x_http_method_put_is_a_put(admin):
-    response = admin.post("/restapi/relay/outlets/=3/state/", data="value=false",
-                          headers={"X-HTTP-Method": "PUT"}, **FORM)
+    response = admin.post(
+        "/restapi/relay/outlets/=3/state/", data="value=false", headers={"X-HTTP-Method": "PUT"}, **FORM
+    )
     assert response.status_code == 207
     assert admin.get("/restapi/relay/outlets/3/state/").json is False
 
@@ -46,14 +52,17 @@ def test_malformed_depth_range_is_400(admin):
     assert admin.get("/restapi/", headers={"Range": "dli-depth=x"}).status_code == 400
 
 
-@pytest.mark.parametrize(("path", "status", "needle"), [
-    ("/restapi/relay/outlets/9/state/", 404, '"9"'),
-    ("/restapi/nothing/", 404, "nothing"),
-    ("/restapi/relay/outlets/0/state/deeper/", 404, "deeper"),
-    ("/restapi/relay/outlets/=1,,2/state/", 400, "column"),
-    ("/restapi/relay/outlets/all;locked/state/", 400, "column"),
-    ("/restapi/relay/outlets/0/cycle/", 405, "POST"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "needle"),
+    [
+        ("/restapi/relay/outlets/9/state/", 404, '"9"'),
+        ("/restapi/nothing/", 404, "nothing"),
+        ("/restapi/relay/outlets/0/state/deeper/", 404, "deeper"),
+        ("/restapi/relay/outlets/=1,,2/state/", 400, "column"),
+        ("/restapi/relay/outlets/all;locked/state/", 400, "column"),
+        ("/restapi/relay/outlets/0/cycle/", 405, "POST"),
+    ],
+)
 def test_errors_use_the_json_envelope(admin, path, status, needle):
     response = admin.get(path)
     assert response.status_code == status
@@ -71,8 +80,9 @@ def test_oversized_body_is_413(make_app):
     from tests.support import Api
 
     app = make_app(server={"max_body_bytes": 1024})
-    response = Api(app.test_client()).put("/restapi/relay/outlets/0/name/",
-                                          data="value=" + "x" * 5000, **FORM)
+    response = Api(app.test_client()).put(
+        "/restapi/relay/outlets/0/name/", data="value=" + "x" * 5000, **FORM
+    )
     assert response.status_code == 413
     assert response.json["code"] == 413
 
@@ -83,8 +93,9 @@ def test_unknown_body_type_is_415(admin):
 
 
 def test_bad_json_body_is_400_with_the_position(admin):
-    response = admin.put("/restapi/relay/outlets/0/name/", data='"unterminated',
-                         content_type="application/json")
+    response = admin.put(
+        "/restapi/relay/outlets/0/name/", data='"unterminated', content_type="application/json"
+    )
     assert response.status_code == 400 and "column" in response.json["message"]
 
 

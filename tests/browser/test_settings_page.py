@@ -19,14 +19,19 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 STATES = "/restapi/relay/outlets/all;/state/"
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
-        pytest.fail("chromium is missing; .ci/run installs it, so CI must run this test",
-                    pytrace=False)
+        pytest.fail("chromium is missing; .ci/run installs it, so CI must run this test", pytrace=False)
     pytest.skip("chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 from playwright.sync_api import sync_playwright  # noqa: E402  (only once chromium is known)
@@ -43,9 +48,13 @@ def server(tmp_path):
 def page(tmp_path):
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
             http_credentials={"username": "admin", "password": ADMIN_PASSWORD},
-            viewport={"width": 1280, "height": 800})
+            viewport={"width": 1280, "height": 800},
+        )
         tab = context.pages[0] if context.pages else context.new_page()
         tab.set_default_timeout(15_000)
         tab.on("dialog", lambda dialog: dialog.accept())
@@ -63,8 +72,9 @@ def screenshot(page, name: str) -> None:
 
 
 def use(server, token: str) -> int:
-    return requests.get(server.url(STATES), headers={"Authorization": f"Bearer {token}"},
-                        timeout=10).status_code
+    return requests.get(
+        server.url(STATES), headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).status_code
 
 
 def test_create_client_make_token_use_it_revoke_it(server, page):
@@ -100,8 +110,9 @@ def test_switch_an_outlet_delete_a_client_and_lift_its_denial(server, page):
     page.goto(server.url("/"))
     page.click("button[data-action='switch'][data-outlet='2'][data-on='false']")
     page.locator("li.outlet.off[data-outlet='2']").wait_for()
-    states = requests.get(server.url(STATES), auth=requests.auth.HTTPDigestAuth(
-        "admin", ADMIN_PASSWORD), timeout=10).json()
+    states = requests.get(
+        server.url(STATES), auth=requests.auth.HTTPDigestAuth("admin", ADMIN_PASSWORD), timeout=10
+    ).json()
     assert states[2] is False and states[1] is True
 
     page.fill("#client-id", "gone")

@@ -49,8 +49,14 @@ class Server:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, *extra: str, env: dict | None = None, http: bool = False,
-                 port: int | None = None, command: list[str] | None = None) -> Server:
+def start_server(
+    data_dir: Path,
+    *extra: str,
+    env: dict | None = None,
+    http: bool = False,
+    port: int | None = None,
+    command: list[str] | None = None,
+) -> Server:
     """`command` (default: this interpreter's `powerctl serve`) with a free port and data_dir."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)

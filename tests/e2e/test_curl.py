@@ -31,7 +31,7 @@ TURN_ON_4 = r'''curl -k -D - -H "Authorization: Bearer testclient.SGVsbG8" -X PU
 REGISTRATION_2 = r'''curl -u admin:1234 -k -X PUT -H "X-CSRF: x" -H "Content-Type: application/json" --data-binary {\"name\":\"DaveSmith\",\"redirect_urls\":{},\"scopes\":{\"/relay/outlets/all;/=name/\":true,\"/relay/outlets/all;/=state,transient_state,physical_state/?access=get\":true,\"/relay/outlets/=2,3,5;/=state,transient_state/?access=modify,get\":true,\"/relay/outlets/=2,3,6/=cycle/?access=invoke,get\":true,\"/network/wireless/enabled/?access=modify,get\":true,\"/script/start/?access=invoke\":true},\"refresh_tokens\":{},\"access_tokens\":{\"185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969\":{}}} --digest "https://192.168.0.100/restapi/auth/clients/DaveSmith/"'''
 DAVE_TURN_ON_2 = r'''curl -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -k -X PUT -H "X-CSRF: x" --data "value=true" --digest "https://192.168.0.100/restapi/relay/outlets/1/state/"'''
 DAVE_CYCLE_4 = r'''curl -k -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -X POST -H "X-CSRF: x" --digest "https://192.168.0.100/restapi/relay/outlets/3/cycle/"'''
-DAVE_STATES = r'''curl -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -k -H "Accept:application/json" --digest https://192.168.0.100/restapi/relay/outlets/all;/physical_state/'''
+DAVE_STATES = r"""curl -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -k -H "Accept:application/json" --digest https://192.168.0.100/restapi/relay/outlets/all;/physical_state/"""
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +54,26 @@ def run_windows_line(server, line: str) -> tuple[int | None, str]:
 def _run(argv: list[str]) -> tuple[int | None, str]:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr
-    statuses = [int(line.split()[1]) for line in result.stdout.splitlines()
-                if line.startswith("HTTP/")]
+    statuses = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("HTTP/")]
     if not statuses:
         return None, result.stdout
     return statuses[-1], result.stdout.split("\n\n")[-1]
 
 
 def registered(server, client: str) -> dict:
-    return requests.get(server.url(f"/restapi/auth/clients/{client}/"),
-                        auth=HTTPDigestAuth("admin", "1234"), verify=server.cert).json()
+    return requests.get(
+        server.url(f"/restapi/auth/clients/{client}/"),
+        auth=HTTPDigestAuth("admin", "1234"),
+        verify=server.cert,
+    ).json()
 
 
 def physical(server, index: int) -> bool:
-    return requests.get(server.url(f"/restapi/relay/outlets/{index}/physical_state/"),
-                        auth=HTTPDigestAuth("admin", "1234"), verify=server.cert).json()
+    return requests.get(
+        server.url(f"/restapi/relay/outlets/{index}/physical_state/"),
+        auth=HTTPDigestAuth("admin", "1234"),
+        verify=server.cert,
+    ).json()
 
 
 def test_windows_argv_split_keeps_the_json_intact():
@@ -95,9 +100,19 @@ def test_rest_page_switch_and_cycle_commands(dli):
     assert result.stdout == b"5.0"
     assert physical(dli, 3) is False
     states = subprocess.run(
-        ["curl", "-k", "-s", "-u", "admin:1234", "--digest",
-         f"{base}/restapi/relay/outlets/all;/=name,physical_state/"],
-        capture_output=True, timeout=30, check=True)
+        [
+            "curl",
+            "-k",
+            "-s",
+            "-u",
+            "admin:1234",
+            "--digest",
+            f"{base}/restapi/relay/outlets/all;/=name,physical_state/",
+        ],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
     assert states.stdout.startswith(b'["Outlet 1",true,')
 
 
@@ -108,8 +123,13 @@ def test_token_reference_example_1(dli):
     status, body = run_windows_line(dli, CYCLE_6)
     assert status == 200 and body == "5.0"
     assert physical(dli, 5) is False
-    requests.put(dli.url("/restapi/relay/outlets/3/state/"), data={"value": "false"},
-                 headers={"X-CSRF": "x"}, auth=HTTPDigestAuth("admin", "1234"), verify=dli.cert)
+    requests.put(
+        dli.url("/restapi/relay/outlets/3/state/"),
+        data={"value": "false"},
+        headers={"X-CSRF": "x"},
+        auth=HTTPDigestAuth("admin", "1234"),
+        verify=dli.cert,
+    )
     status, body = run_windows_line(dli, TURN_ON_4)
     assert status == 204 and body == ""
     assert physical(dli, 3) is True

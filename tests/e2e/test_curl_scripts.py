@@ -35,16 +35,22 @@ DAVE_RUN_SCRIPT = r'''curl -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -k 
 @pytest.fixture(scope="module")
 def dli(tmp_path_factory):
     env = dict(os.environ, POWERCTL_ADMIN_PASSWORD="1234")
-    running = start_server(tmp_path_factory.mktemp("dli-scripts") / "data", "--config",
-                           str(EXAMPLE), env=env)
+    running = start_server(tmp_path_factory.mktemp("dli-scripts") / "data", "--config", str(EXAMPLE), env=env)
     yield running
     running.stop()
 
 
 def as_admin(server, method: str, path: str, **kwargs) -> requests.Response:
     headers = {"X-CSRF": "x"} if method != "GET" else {}
-    return requests.request(method, server.url(path), headers=headers, verify=server.cert,
-                            auth=HTTPDigestAuth("admin", "1234"), timeout=10, **kwargs)
+    return requests.request(
+        method,
+        server.url(path),
+        headers=headers,
+        verify=server.cert,
+        auth=HTTPDigestAuth("admin", "1234"),
+        timeout=10,
+        **kwargs,
+    )
 
 
 def test_registration_2_and_all_four_command_examples(dli):
@@ -70,8 +76,10 @@ def test_registration_2_and_all_four_command_examples(dli):
     time.sleep(0.5)
     log = dli.log.read_text()
     assert "Script cycle_schedule_1 started as thread 1 by client DaveSmith from 127.0.0.1" in log
-    assert ("Outlet 3: Configured state set to Off by script cycle_schedule_1 (thread 1)"
-            " for client DaveSmith from 127.0.0.1") in log
+    assert (
+        "Outlet 3: Configured state set to Off by script cycle_schedule_1 (thread 1)"
+        " for client DaveSmith from 127.0.0.1"
+    ) in log
     assert "Script thread 1 (cycle_schedule_1) stopped by user admin from 127.0.0.1" in log
 
 
@@ -79,8 +87,9 @@ def test_dave_smith_switches_wifi_as_his_scope_allows(dli):
     run_windows_line(dli, REGISTRATION_2)
     url = dli.url("/restapi/network/wireless/enabled/")
     auth = {"Authorization": "Bearer DaveSmith.SGVsbG8"}
-    put = requests.put(url, data={"value": "false"}, headers={**auth, "X-CSRF": "x"},
-                       verify=dli.cert, timeout=10)
+    put = requests.put(
+        url, data={"value": "false"}, headers={**auth, "X-CSRF": "x"}, verify=dli.cert, timeout=10
+    )
     assert put.status_code == 204
     assert requests.get(url, headers=auth, verify=dli.cert, timeout=10).json() is False
 
@@ -89,8 +98,20 @@ def test_serve_refuses_a_bad_function_before_starting(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[scripts.functions.f]\nsteps = [{ action = "on", outlets = [12] }]\n')
     result = subprocess.run(
-        [sys.executable, "-m", "powerctl.cli", "serve", "--config", str(bad),
-         "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=30,
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "serve",
+            "--config",
+            str(bad),
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert 'function "f" step 1: there is no outlet 12 (outlets are 0-7)' in result.stderr

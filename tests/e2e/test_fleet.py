@@ -43,11 +43,20 @@ def gateways(tmp_path, fleet):
     started = []
     for number in (1, 2):
         uuid, port = str(uuidlib.uuid4()), free_port()
-        me = fleet.admin.enroll(ca, uuid, serial=f"7001011{number}",
-                                notify_url=f"https://127.0.0.1:{port}/restapi/auth/fleet/notify/")
+        me = fleet.admin.enroll(
+            ca,
+            uuid,
+            serial=f"7001011{number}",
+            notify_url=f"https://127.0.0.1:{port}/restapi/auth/fleet/notify/",
+        )
         cert, key = me.write(tmp_path / f"identity{number}", "controller")
-        settings = {"url": fleet.base, "ca_file": fleet.ca_file, "cert_file": cert,
-                    "key_file": key, "poll_interval": 0}
+        settings = {
+            "url": fleet.base,
+            "ca_file": fleet.ca_file,
+            "cert_file": cert,
+            "key_file": key,
+            "poll_interval": 0,
+        }
         started.append((uuid, me, start_gateway(tmp_path / f"gateway{number}", settings, port)))
     try:
         for _uuid, _me, gateway in started:
@@ -69,9 +78,23 @@ def accepts(gateway) -> int:
 def sync_by_hand(tmp_path, gateway, fleet_section: dict) -> subprocess.CompletedProcess:
     config = tmp_path / "by-hand.toml"
     config.write_text(toml(fleet_section))
-    return subprocess.run([sys.executable, "-m", "powerctl.cli", "fleet", "sync", "--config",
-                           str(config), "--data-dir", str(gateway.data_dir)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "fleet",
+            "sync",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(gateway.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_fleet_credentials_reach_both_gateways_and_only_from_the_fleet(tmp_path, fleet, gateways):
@@ -91,15 +114,15 @@ def test_fleet_credentials_reach_both_gateways_and_only_from_the_fleet(tmp_path,
     other_ca = make_ca("not the fleet")
     responder = start_responder(tmp_path / "responder", other_ca)
     try:
-        stale = dict(result(held["version"] - 1, other_ca,
-                            clients={CLIENT: [token_hash(RAW)]}, current=[]))
+        stale = dict(result(held["version"] - 1, other_ca, clients={CLIENT: [token_hash(RAW)]}, current=[]))
         responder.answer = stale
         trusted = fleet_config(tmp_path / "responder-identity", responder, other_ca)
         done = sync_by_hand(tmp_path, first, trusted)
         assert done.returncode == 1 and "lower than the version held" in done.stderr
         forged_chain = {**entry(make_ca("fleet test CA")), "public_parent": other_ca.cert_pem}
-        responder.answer = result(held["version"] + 1, other_ca, clients={CLIENT: [token_hash(RAW)]},
-                                  current=[forged_chain])
+        responder.answer = result(
+            held["version"] + 1, other_ca, clients={CLIENT: [token_hash(RAW)]}, current=[forged_chain]
+        )
         done = sync_by_hand(tmp_path, first, trusted)
         assert done.returncode == 1 and "public_parent does not verify" in done.stderr
         impostor = {**trusted, "ca_file": fleet.ca_file}  # a server the fleet CA did not sign

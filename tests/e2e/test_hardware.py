@@ -24,9 +24,13 @@ def test_switching_over_https_moves_the_emulated_relay(tmp_path):
         server = start_server(tmp_path / "data", "--config", str(config))
         try:
             assert emu.relays == [True] * 8
-            response = requests.put(server.url("/restapi/relay/outlets/6/state/"),
-                                    data={"value": "false"}, headers={"X-CSRF": "x"},
-                                    auth=HTTPDigestAuth("admin", ADMIN_PASSWORD), verify=server.cert)
+            response = requests.put(
+                server.url("/restapi/relay/outlets/6/state/"),
+                data={"value": "false"},
+                headers={"X-CSRF": "x"},
+                auth=HTTPDigestAuth("admin", ADMIN_PASSWORD),
+                verify=server.cert,
+            )
             assert response.status_code == 204
             assert emu.relays[6] is False and "relay off 6" in emu.commands
         finally:
@@ -37,8 +41,20 @@ def test_bad_hardware_config_stops_serve_with_a_clear_message(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text('[[hardware.boards]]\ndriver = "numato"\nurl = "/dev/null"\nrelays = 3\n')
     result = subprocess.run(
-        [sys.executable, "-m", "powerctl.cli", "serve", "--config", str(config),
-         "--data-dir", str(tmp_path / "d")],
-        capture_output=True, text=True, timeout=30, check=False)
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert "relays" in result.stderr and "3" in result.stderr

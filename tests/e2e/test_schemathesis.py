@@ -21,8 +21,15 @@ from tests.support import ADMIN_PASSWORD, fuzz_settings
 HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"
 BEARER = "fuzzclient.SGVsbG8"
 # /auth/sessions/: create (invoke), read the token back (get), revoke its own (modify)
-BEARER_SCOPES = ["/relay/", "/meter/?access=get", "/config/?access=get", "/network/",
-                 "/script/", "/metrics/?access=get", "/auth/sessions/"]
+BEARER_SCOPES = [
+    "/relay/",
+    "/meter/?access=get",
+    "/config/?access=get",
+    "/network/",
+    "/script/",
+    "/metrics/?access=get",
+    "/auth/sessions/",
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +59,16 @@ def admin_session(live):
 
 
 def register(live, admin_session, client_id: str, scopes: list[str]) -> None:
-    registration = {"name": client_id, "redirect_urls": {}, "refresh_tokens": {},
-                    "scopes": dict.fromkeys(scopes, True), "access_tokens": {HELLO_HASH: {}}}
-    response = admin_session.put(live.url(f"/restapi/auth/clients/{client_id}/"),
-                                 json=registration, headers={"X-CSRF": "x"})
+    registration = {
+        "name": client_id,
+        "redirect_urls": {},
+        "refresh_tokens": {},
+        "scopes": dict.fromkeys(scopes, True),
+        "access_tokens": {HELLO_HASH: {}},
+    }
+    response = admin_session.put(
+        live.url(f"/restapi/auth/clients/{client_id}/"), json=registration, headers={"X-CSRF": "x"}
+    )
     assert response.status_code == 204, response.text
 
 
@@ -64,8 +77,7 @@ def bearer_session(live, admin_session):
     register(live, admin_session, "fuzzclient", BEARER_SCOPES)
     # A deleted client, so that auth/denied/ lists something.
     register(live, admin_session, "gone", ["/relay/?access=get"])
-    response = admin_session.delete(live.url("/restapi/auth/clients/gone/"),
-                                    headers={"X-CSRF": "x"})
+    response = admin_session.delete(live.url("/restapi/auth/clients/gone/"), headers={"X-CSRF": "x"})
     assert response.status_code == 204, response.text
     return session_for(live, bearer=BEARER)
 
@@ -77,8 +89,9 @@ def ensure_session_role(case, live, admin_session) -> None:
     if (case.method, case.path) != ("POST", "/restapi/auth/sessions/"):
         return
     role = SESSION_EXAMPLE["role"]
-    response = admin_session.put(live.url(f"/restapi/auth/roles/{role}/"), json=ROLE_BODY,
-                                 headers={"X-CSRF": "x"})
+    response = admin_session.put(
+        live.url(f"/restapi/auth/roles/{role}/"), json=ROLE_BODY, headers={"X-CSRF": "x"}
+    )
     assert response.status_code == 204, response.text
 
 
@@ -102,5 +115,6 @@ def test_an_admin_gets_only_described_answers(case, live, admin_session, bearer_
     # requests answers the digest challenge on every request, including the probes with which
     # ignored_auth checks that credentials are required, so that check would prove nothing here;
     # the bearer run and tests/api check it.
-    case.call_and_validate(base_url=live.base, session=admin_session, verify=live.cert,
-                           excluded_checks=[ignored_auth])
+    case.call_and_validate(
+        base_url=live.base, session=admin_session, verify=live.cert, excluded_checks=[ignored_auth]
+    )

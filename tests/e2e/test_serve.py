@@ -21,8 +21,7 @@ def test_requests_digest_reads_and_switches_over_https(server):
     session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides session.verify
     outlets = session.get(server.url("/restapi/relay/outlets/"))
     assert outlets.status_code == 200 and len(outlets.json()) == 8
-    put = session.put(server.url("/restapi/relay/outlets/2/state/"), data={"value": "false"},
-                      headers=CSRF)
+    put = session.put(server.url("/restapi/relay/outlets/2/state/"), data={"value": "false"}, headers=CSRF)
     assert put.status_code == 204
     matrix = session.get(server.url("/restapi/relay/outlets/all;/=name,physical_state/"))
     assert matrix.status_code == 207
@@ -55,8 +54,9 @@ def test_first_start_without_a_password_prints_a_generated_one_once(tmp_path):
         assert match, first.log.read_text()
         password = match.group(1)
         assert len(password) >= 16
-        ok = requests.get(first.url("/restapi/relay/name/"), verify=first.cert,
-                          auth=HTTPDigestAuth("admin", password))
+        ok = requests.get(
+            first.url("/restapi/relay/name/"), verify=first.cert, auth=HTTPDigestAuth("admin", password)
+        )
         assert ok.status_code == 200
     finally:
         first.stop()
@@ -71,8 +71,9 @@ def test_first_start_without_a_password_prints_a_generated_one_once(tmp_path):
 def test_plain_http_with_the_flag(tmp_path):
     server = start_server(tmp_path / "data", http=True)
     try:
-        response = requests.get(server.url("/restapi/relay/outlets/0/name/"),
-                                auth=HTTPDigestAuth("admin", ADMIN_PASSWORD))
+        response = requests.get(
+            server.url("/restapi/relay/outlets/0/name/"), auth=HTTPDigestAuth("admin", ADMIN_PASSWORD)
+        )
         assert response.status_code == 200 and response.json() == "Outlet 1"
     finally:
         server.stop()
@@ -85,9 +86,20 @@ def test_bad_config_file_stops_with_a_clear_message(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text("[relay]\ncycle_delay = -3\n")
     result = subprocess.run(
-        [sys.executable, "-m", "powerctl.cli", "serve", "--config", str(config),
-         "--data-dir", str(tmp_path / "d")],
-        capture_output=True, text=True, timeout=30, check=False,
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "relay.cycle_delay" in result.stderr

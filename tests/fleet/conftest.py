@@ -25,8 +25,9 @@ def responder(tmp_path, ca):
 @pytest.fixture
 def fleet(tmp_path, responder, ca):
     """The validated [fleet] section pointing at the responder."""
-    settings = config_mod.load({"data_dir": str(tmp_path / "data"),
-                                "fleet": fleet_config(tmp_path / "identity", responder, ca)})
+    settings = config_mod.load(
+        {"data_dir": str(tmp_path / "data"), "fleet": fleet_config(tmp_path / "identity", responder, ca)}
+    )
     return settings["fleet"]
 
 

@@ -44,8 +44,9 @@ def served_der(port: int) -> bytes:
         conn.close()
 
 
-def call(conn: http.client.HTTPSConnection, method: str, path: str, headers: dict,
-         body: object = None) -> tuple[int, object]:
+def call(
+    conn: http.client.HTTPSConnection, method: str, path: str, headers: dict, body: object = None
+) -> tuple[int, object]:
     payload = None if body is None else json.dumps(body)
     conn.request(method, path, body=payload, headers=headers)
     answer = conn.getresponse()
@@ -58,8 +59,12 @@ def get(conn: http.client.HTTPSConnection, path: str, headers: dict) -> int:
 
 
 def notify_body(version: int) -> dict:
-    return {"id": "n", "api": "3", "method": "hub.offline.credentials.updated",
-            "params": {"version": version}}
+    return {
+        "id": "n",
+        "api": "3",
+        "method": "hub.offline.credentials.updated",
+        "params": {"version": version},
+    }
 
 
 def toml(fleet: dict) -> str:
@@ -81,8 +86,9 @@ class Gateway:
             conn.request(method, path, headers={"X-CSRF": "x"})
             first = conn.getresponse()
             first.read()
-            header = digest_authorization(first.headers["WWW-Authenticate"], method, path,
-                                          "admin", ADMIN_PASSWORD)
+            header = digest_authorization(
+                first.headers["WWW-Authenticate"], method, path, "admin", ADMIN_PASSWORD
+            )
             return call(conn, method, path, {"X-CSRF": "x", "Authorization": header})
         finally:
             conn.close()
@@ -106,9 +112,22 @@ def start_gateway(folder: Path, fleet: dict, port: int | None = None) -> Gateway
     config.write_text(toml(fleet))
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "powerctl.cli", "serve", "--bind", f"127.0.0.1:{port}",
-             "--data-dir", str(folder / "data"), "--config", str(config)],
-            stdout=out, stderr=subprocess.STDOUT, env=env_with_password())
+            [
+                sys.executable,
+                "-m",
+                "powerctl.cli",
+                "serve",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--data-dir",
+                str(folder / "data"),
+                "--config",
+                str(config),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env_with_password(),
+        )
     gateway = Gateway(process, port, folder / "data", config, log)
 
     def up() -> bool:

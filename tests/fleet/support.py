@@ -44,8 +44,9 @@ class Pair:
 
     @property
     def key_pem(self) -> str:
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()).decode()
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
 
     @property
     def der(self) -> bytes:
@@ -60,32 +61,46 @@ class Pair:
             handle.write(self.key_pem)
         return str(cert), str(key)
 
-    def issue(self, name: str, *, ca: bool = False, key=None, days: int = 30,
-              start: datetime.timedelta = datetime.timedelta(minutes=-5)) -> Pair:
+    def issue(
+        self,
+        name: str,
+        *,
+        ca: bool = False,
+        key=None,
+        days: int = 30,
+        start: datetime.timedelta = datetime.timedelta(minutes=-5),
+    ) -> Pair:
         """A certificate signed by this one, with SANs for loopback (usable by any TLS server)."""
-        return _certificate(name, key or ec.generate_private_key(ec.SECP256R1()), self, ca, days,
-                            start)
+        return _certificate(name, key or ec.generate_private_key(ec.SECP256R1()), self, ca, days, start)
 
 
-def _certificate(name: str, key, issuer: Pair | None, ca: bool, days: int,
-                 start: datetime.timedelta) -> Pair:
+def _certificate(name: str, key, issuer: Pair | None, ca: bool, days: int, start: datetime.timedelta) -> Pair:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
-    builder = (x509.CertificateBuilder().subject_name(subject)
-               .issuer_name(issuer.cert.subject if issuer else subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now + start).not_valid_after(now + datetime.timedelta(days=days))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + start)
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if not ca:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
     return Pair(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
 
 
 def make_ca(name: str = "fleet test CA") -> Pair:
-    return _certificate(name, ec.generate_private_key(ec.SECP256R1()), None, True, 365,
-                        datetime.timedelta(minutes=-5))
+    return _certificate(
+        name, ec.generate_private_key(ec.SECP256R1()), None, True, 365, datetime.timedelta(minutes=-5)
+    )
 
 
 def entry(ca: Pair, name: str = "controller") -> dict:
@@ -94,8 +109,13 @@ def entry(ca: Pair, name: str = "controller") -> dict:
     return {"certificate": issued.cert_pem, "private": issued.key_pem, "public_parent": ca.cert_pem}
 
 
-def result(version: int, ca: Pair, clients: dict | None = None, peers: dict | None = None,
-           current: list | None = None) -> dict:
+def result(
+    version: int,
+    ca: Pair,
+    clients: dict | None = None,
+    peers: dict | None = None,
+    current: list | None = None,
+) -> dict:
     return {
         "clients": {CLIENT_UUID: [sha256(CLIENT_RAW)]} if clients is None else clients,
         "peers": ({PEER_UUID: {"id": "fleet", "tokens": [PEER_TOKEN]}} if peers is None else peers),
@@ -120,8 +140,12 @@ class Responder:
     def reply(self, request: dict) -> dict:
         if callable(self.answer):
             return self.answer(request)
-        return {"error": None, "method": request.get("method"), "id": request.get("id"),
-                "result": self.answer}
+        return {
+            "error": None,
+            "method": request.get("method"),
+            "id": request.get("id"),
+            "result": self.answer,
+        }
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -180,5 +204,4 @@ def start_responder(folder: Path, ca: Pair) -> Responder:
 def fleet_config(folder: Path, responder: Responder, ca: Pair, **extra) -> dict:
     """A `[fleet]` section whose client certificate the responder accepts."""
     cert, key = ca.issue("controller identity").write(folder, "identity")
-    return {"url": responder.url, "ca_file": responder.ca_file, "cert_file": cert,
-            "key_file": key, **extra}
+    return {"url": responder.url, "ca_file": responder.ca_file, "cert_file": cert, "key_file": key, **extra}

@@ -28,8 +28,7 @@ def gateway(make_app, tmp_path, responder, ca):
     responder.answer = result(1, ca)
 
     def make(**fleet):
-        app = make_app(fleet=fleet_config(tmp_path / "identity", responder, ca, poll_interval=0,
-                                          **fleet))
+        app = make_app(fleet=fleet_config(tmp_path / "identity", responder, ca, poll_interval=0, **fleet))
         db = app.extensions["powerctl.db"]
         assert wait_for(lambda: store.held_version(db) == 1, timeout=5.0)
         return app
@@ -38,9 +37,11 @@ def gateway(make_app, tmp_path, responder, ca):
 
 
 def notify(app, bearer: str | None = PEER, body: object = None):
-    body = body if body is not None else {"id": "n1", "api": "3",
-                                          "method": "hub.offline.credentials.updated",
-                                          "params": {"version": 2}}
+    body = (
+        body
+        if body is not None
+        else {"id": "n1", "api": "3", "method": "hub.offline.credentials.updated", "params": {"version": 2}}
+    )
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
     return app.test_client().post(NOTIFY, json=body, headers=headers)
 
@@ -68,8 +69,12 @@ def test_notify_syncs_and_a_dropped_token_is_refused_at_once(gateway, responder,
     responder.answer = result(2, ca, clients={})
     answer = notify(app)
     assert answer.status_code == 200
-    assert answer.get_json() == {"error": None, "method": "hub.offline.credentials.updated",
-                                 "id": "n1", "result": {"version": 1}}
+    assert answer.get_json() == {
+        "error": None,
+        "method": "hub.offline.credentials.updated",
+        "id": "n1",
+        "result": {"version": 1},
+    }
     assert wait_for(lambda: store.held_version(app.extensions["powerctl.db"]) == 2, timeout=5.0)
     assert client.get(STATE).status_code == 401
 
@@ -110,33 +115,45 @@ def test_status_says_when_the_fleet_server_is_unreachable(gateway, responder):
     status = admin.get("/restapi/auth/fleet/").get_json()
     assert status["version"] == 1 and "unreachable" in status["last_error"]
     assert Api(app.test_client(), bearer=CLIENT).get(STATE).status_code == 200
-    assert any("Fleet sync (by user admin" in line and "failed, keeping version 1" in line
-               for line in app.extensions["powerctl.audit"].tail())
+    assert any(
+        "Fleet sync (by user admin" in line and "failed, keeping version 1" in line
+        for line in app.extensions["powerctl.audit"].tail()
+    )
 
 
 def test_without_fleet_url_there_is_nothing_to_sync(app):
     admin = Api(app.test_client())
     assert admin.get("/restapi/auth/fleet/").get_json() == {
-        "version": None, "last_sync": None, "last_error": None}
+        "version": None,
+        "last_sync": None,
+        "last_error": None,
+    }
     answer = admin.post("/restapi/auth/fleet/sync/")
     assert answer.status_code == 409 and "not configured" in answer.get_json()["message"]
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"id": 1, "method": 3}',
-                                  b'{"id": 1, "method": "hub.offline.credentials.updated",'
-                                  b' "params": {"version": "9"}}',
-                                  b'{"id": {}, "method": "hub.offline.credentials.updated",'
-                                  b' "params": [], "extra": true}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1]",
+        b'{"id": 1, "method": 3}',
+        b'{"id": 1, "method": "hub.offline.credentials.updated", "params": {"version": "9"}}',
+        b'{"id": {}, "method": "hub.offline.credentials.updated", "params": [], "extra": true}',
+    ],
+)
 def test_malformed_notify_is_a_json_rpc_error_not_a_500(gateway, body):
-    answer = gateway().test_client().post(NOTIFY, data=body, content_type="application/json",
-                                          headers={"Authorization": f"Bearer {PEER}"})
+    answer = (
+        gateway()
+        .test_client()
+        .post(NOTIFY, data=body, content_type="application/json", headers={"Authorization": f"Bearer {PEER}"})
+    )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["code"] == -32600 and answer.get_json()["result"] is None
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "OPTIONS"])
 def test_notify_answers_other_methods_in_the_envelope_allowing_post_only(gateway, method):
-    answer = gateway().test_client().open(NOTIFY, method=method,
-                                          headers={"Authorization": f"Bearer {PEER}"})
+    answer = gateway().test_client().open(NOTIFY, method=method, headers={"Authorization": f"Bearer {PEER}"})
     assert answer.status_code == 405 and "message" in answer.get_json()
     assert answer.headers["Allow"] == "POST"

@@ -13,14 +13,18 @@ from tests.fleet.support import CLIENT_UUID, PEER_UUID, entry, make_ca, result
 
 def snapshot(service) -> tuple:
     db, pem = service.db, service.data_dir / "tls" / "fleet" / "server.pem"
-    return (store.held_version(db),
-            db.connection().execute("SELECT * FROM fleet_tokens ORDER BY client, hash").fetchall(),
-            store.peer_tokens(db), store.certificates(db),
-            pem.read_text() if pem.exists() else None)
+    return (
+        store.held_version(db),
+        db.connection().execute("SELECT * FROM fleet_tokens ORDER BY client, hash").fetchall(),
+        store.peer_tokens(db),
+        store.certificates(db),
+        pem.read_text() if pem.exists() else None,
+    )
 
 
 def edit(path: str, value):
     """A change to a good result at a dotted path; `...` deletes the key."""
+
     def change(good: dict) -> dict:
         bad = copy.deepcopy(good)
         *parents, last = path.split(".")
@@ -34,6 +38,7 @@ def edit(path: str, value):
         else:
             target[last] = value
         return bad
+
     return change
 
 
@@ -79,8 +84,9 @@ def test_malformed_bundle_changes_nothing(service, responder, ca, applied, case,
     with pytest.raises(BundleRefused, match=named):
         service.sync("test")
     assert snapshot(service) == applied
-    assert store.status(service.db)["last_error"].startswith("malformed bundle"
-                                                              if "PEM" not in named else "current")
+    assert store.status(service.db)["last_error"].startswith(
+        "malformed bundle" if "PEM" not in named else "current"
+    )
     assert "failed, keeping version 5" in service.lines[-1]
 
 
@@ -109,8 +115,7 @@ def test_chain_that_does_not_verify_changes_nothing(service, responder, ca, appl
 
 def test_a_bad_next_certificate_refuses_the_whole_bundle(service, responder, ca, applied):
     good, other = entry(ca), entry(ca)
-    responder.answer = result(6, ca, clients={},
-                              current=[good, {**other, "private": good["private"]}])
+    responder.answer = result(6, ca, clients={}, current=[good, {**other, "private": good["private"]}])
     with pytest.raises(BundleRefused, match=r"current\[1\]"):
         service.sync("test")
     assert snapshot(service) == applied
@@ -120,20 +125,29 @@ def test_expired_certificate_changes_nothing(service, responder, ca, applied):
     import datetime
 
     old = ca.issue("old", days=-1, start=datetime.timedelta(days=-3))
-    responder.answer = result(6, ca, current=[{"certificate": old.cert_pem, "private": old.key_pem,
-                                               "public_parent": ca.cert_pem}])
+    responder.answer = result(
+        6, ca, current=[{"certificate": old.cert_pem, "private": old.key_pem, "public_parent": ca.cert_pem}]
+    )
     with pytest.raises(BundleRefused, match="expired"):
         service.sync("test")
     assert snapshot(service) == applied
 
 
 def test_error_answer_and_mismatched_id_change_nothing(service, responder, ca, applied):
-    responder.answer = lambda req: {"error": {"code": 403, "message": "certificate is REVOKED"},
-                                    "method": req["method"], "id": req["id"], "result": None}
+    responder.answer = lambda req: {
+        "error": {"code": 403, "message": "certificate is REVOKED"},
+        "method": req["method"],
+        "id": req["id"],
+        "result": None,
+    }
     with pytest.raises(RemoteError, match="certificate is REVOKED"):
         service.sync("test")
-    responder.answer = lambda req: {"error": None, "method": req["method"], "id": "other",
-                                    "result": result(9, ca)}
+    responder.answer = lambda req: {
+        "error": None,
+        "method": req["method"],
+        "id": "other",
+        "result": result(9, ca),
+    }
     with pytest.raises(BundleRefused, match="does not match the request"):
         service.sync("test")
     assert snapshot(service) == applied
@@ -155,8 +169,7 @@ def test_request_is_the_reference_call_with_the_client_certificate(service, resp
     (path, first, peer_cert), (_, second, _) = responder.calls
     assert path == "/rpc" and peer_cert["subject"] == ((("commonName", "controller identity"),),)
     assert set(first) == {"id", "api", "method", "params"}
-    assert (first["api"], first["method"], first["params"]) == (
-        "3", "cloud.access_keys_controller_sync", {})
+    assert (first["api"], first["method"], first["params"]) == ("3", "cloud.access_keys_controller_sync", {})
     assert second["params"] == {"version": 3} and first["id"] != second["id"]
 
 
@@ -194,7 +207,8 @@ def test_a_commit_that_fails_serves_nothing_new(service, responder, ca, applied,
 
 
 def test_a_certificate_held_but_not_put_in_place_is_served_by_reconcile(
-        service, responder, ca, applied, monkeypatch):
+    service, responder, ca, applied, monkeypatch
+):
     from powerctl.fleet import certs
 
     def rename_fails(_staged) -> None:

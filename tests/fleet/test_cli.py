@@ -14,8 +14,13 @@ from tests.fleet.support import fleet_config, result
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "powerctl.cli", "fleet", "sync", *args],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "powerctl.cli", "fleet", "sync", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_sync_by_hand_applies_then_refuses_a_stale_bundle(tmp_path, responder, ca):

@@ -25,8 +25,10 @@ from tests.fleet.support import (
 
 pytestmark = pytest.mark.e2e
 CLIENT = {"Authorization": f"Bearer {CLIENT_UUID}.{encode_token(CLIENT_RAW)}"}
-PEER = {"Authorization": f"Bearer {PEER_UUID}.{encode_token(PEER_TOKEN.encode())}",
-        "Content-Type": "application/json"}
+PEER = {
+    "Authorization": f"Bearer {PEER_UUID}.{encode_token(PEER_TOKEN.encode())}",
+    "Content-Type": "application/json",
+}
 STATE = "/restapi/relay/outlets/0/state/"
 
 
@@ -71,8 +73,7 @@ def test_certificate_swap_keeps_an_open_keep_alive_connection(gateway, responder
     assert call(conn, "POST", NOTIFY, PEER, notify_body(2))[0] == 200
     second_der = ssl.PEM_cert_to_DER_cert(second["certificate"])
     # poll the open connection meanwhile, so gunicorn's keep-alive timeout never closes it
-    until(lambda: served_der(running.port) == second_der,
-          keep_alive=lambda: get(conn, STATE, CLIENT))
+    until(lambda: served_der(running.port) == second_der, keep_alive=lambda: get(conn, STATE, CLIENT))
     assert get(conn, STATE, CLIENT) == 200
     assert conn.sock is sock and sock.getpeercert(binary_form=True) == first_der
     conn.close()
@@ -84,9 +85,23 @@ def test_a_sync_by_hand_beside_the_server_changes_what_it_serves(gateway, respon
     running = gateway()
     until(lambda: served_der(running.port) == ssl.PEM_cert_to_DER_cert(first["certificate"]))
     responder.answer = result(2, ca, clients={}, current=[second])
-    done = subprocess.run([sys.executable, "-m", "powerctl.cli", "fleet", "sync", "--config",
-                           str(running.config), "--data-dir", str(running.data_dir)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "powerctl.cli",
+            "fleet",
+            "sync",
+            "--config",
+            str(running.config),
+            "--data-dir",
+            str(running.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert served_der(running.port) == ssl.PEM_cert_to_DER_cert(second["certificate"])
     conn = connect(running.port)
@@ -97,11 +112,15 @@ def test_a_sync_by_hand_beside_the_server_changes_what_it_serves(gateway, respon
 def test_a_peer_verifies_the_served_certificate_with_the_synced_chain(gateway, responder, ca):
     responder.answer = result(1, ca)
     running = gateway()
-    until(lambda: (running.data_dir / "tls" / "fleet" / "parent.pem").exists()
-          and running.status()["version"] == 1)
+    until(
+        lambda: (
+            (running.data_dir / "tls" / "fleet" / "parent.pem").exists() and running.status()["version"] == 1
+        )
+    )
     # This gateway calls a peer (itself, here) the way any synced controller would.
-    conn = http.client.HTTPSConnection("127.0.0.1", running.port, timeout=10,
-                                       context=peer_context(running.data_dir))
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", running.port, timeout=10, context=peer_context(running.data_dir)
+    )
     db = Database(running.data_dir / "powerctl.db")
     try:
         assert get(conn, STATE, {"Authorization": peer_authorization(db, PEER_UUID)}) == 200
@@ -110,8 +129,7 @@ def test_a_peer_verifies_the_served_certificate_with_the_synced_chain(gateway, r
         db.close()
     untrusted = ssl.create_default_context(cafile=str(running.data_dir / "tls" / "cert.pem"))
     with pytest.raises(ssl.SSLCertVerificationError):
-        http.client.HTTPSConnection("127.0.0.1", running.port, timeout=10,
-                                    context=untrusted).connect()
+        http.client.HTTPSConnection("127.0.0.1", running.port, timeout=10, context=untrusted).connect()
 
 
 def test_restarted_with_the_fleet_server_down_it_serves_what_it_holds(gateway, responder, ca):
@@ -140,8 +158,7 @@ def connect_as(port: int, pair, folder) -> http.client.HTTPSConnection:
     return conn
 
 
-def test_a_peer_notifies_with_a_client_certificate_the_fleet_chain_verifies(
-        gateway, responder, ca, tmp_path):
+def test_a_peer_notifies_with_a_client_certificate_the_fleet_chain_verifies(gateway, responder, ca, tmp_path):
     responder.answer = result(1, ca)
     running = gateway()
     until(lambda: running.status()["version"] == 1)
@@ -172,8 +189,6 @@ def test_a_peer_notifies_with_a_client_certificate_the_fleet_chain_verifies(
             call(conn, "POST", NOTIFY, json_only, notify_body(3))
         finally:
             conn.close()
-    until(lambda: f"client certificate '{CLIENT_UUID}' names no fleet peer"
-          in running.log.read_text())
-    assert (f"Fleet notify from peer fleet ({PEER_UUID}@127.0.0.1, certificate)"
-            in running.log.read_text())
+    until(lambda: f"client certificate '{CLIENT_UUID}' names no fleet peer" in running.log.read_text())
+    assert f"Fleet notify from peer fleet ({PEER_UUID}@127.0.0.1, certificate)" in running.log.read_text()
     assert running.status()["version"] == 2

@@ -19,8 +19,7 @@ def test_expired_current_certificate_rotates_to_the_next(service, responder, ca)
     now = datetime.datetime.now(datetime.UTC)
     first = entry(ca, "first")  # valid 30 days
     later = ca.issue("second", days=60)
-    second = {"certificate": later.cert_pem, "private": later.key_pem,
-              "public_parent": ca.cert_pem}
+    second = {"certificate": later.cert_pem, "private": later.key_pem, "public_parent": ca.cert_pem}
     responder.answer = result(1, ca, current=[first, second])
     service.sync("test")
     assert first["certificate"].strip() in served(service)

@@ -22,8 +22,11 @@ def db(tmp_path):
 
 
 def tokens(db: Database) -> list[tuple]:
-    return db.connection().execute(
-        "SELECT client, hash, peer FROM fleet_tokens ORDER BY client, hash").fetchall()
+    return (
+        db.connection()
+        .execute("SELECT client, hash, peer FROM fleet_tokens ORDER BY client, hash")
+        .fetchall()
+    )
 
 
 def test_replace_drops_what_the_bundle_no_longer_lists(db):
@@ -66,8 +69,7 @@ def test_a_failure_before_commit_changes_nothing(db):
 
     with pytest.raises(OSError):
         store.replace(db, 2, {}, {}, [("c2", "k2", "p2")], before_commit=fail)
-    assert (tokens(db), store.peer_tokens(db), store.certificates(db),
-            store.held_version(db)) == before
+    assert (tokens(db), store.peer_tokens(db), store.certificates(db), store.held_version(db)) == before
 
 
 def test_stale_version_is_refused_and_equal_is_applied(db):

@@ -72,8 +72,9 @@ def make_fleet(tmp_path, monkeypatch):
     built = []
 
     def make(database: str, **config):
-        app = create_app({"data_dir": str(tmp_path / "fleet"), "database": database,
-                          "testing": True, **config})
+        app = create_app(
+            {"data_dir": str(tmp_path / "fleet"), "database": database, "testing": True, **config}
+        )
         built.append(app)
         return app
 
@@ -98,6 +99,7 @@ class Admin:
         def call(path: str, **kwargs):
             headers = {**self.headers, **kwargs.pop("headers", {})}
             return getattr(self.client, method)(path, headers=headers, **kwargs)
+
         return call
 
 

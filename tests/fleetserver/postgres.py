@@ -41,8 +41,9 @@ class Cluster:
 
         name = "t_" + uuid.uuid4().hex[:16]
         copy = f' TEMPLATE "{template}"' if template else ""
-        with psycopg.connect(host=self.socket_dir, port=self.port, user="postgres",
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host=self.socket_dir, port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
@@ -51,8 +52,20 @@ class Cluster:
             return int(handle.readline())
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, _bin("pg_ctl"), "-D", os.path.join(self.root, "data"),
-                        "-m", "immediate", "-w", "stop"], capture_output=True, check=False)
+        subprocess.run(
+            [
+                *self.as_user,
+                _bin("pg_ctl"),
+                "-D",
+                os.path.join(self.root, "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -66,13 +79,21 @@ def start(port: int) -> Cluster:
         shutil.chown(root, "postgres")
         shutil.chown(os.path.join(root, "run"), "postgres")
     data = os.path.join(root, "data")
-    subprocess.run([*as_user, _bin("initdb"), "-D", data, "-U", "postgres", "-A", "trust",
-                    "--no-sync", "-E", "UTF8"], capture_output=True, check=True)
-    options = (f"-k {root}/run -p {port} -c listen_addresses='' -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-    started = subprocess.run([*as_user, _bin("pg_ctl"), "-D", data, "-o", options, "-l",
-                              os.path.join(root, "log"), "-w", "start"],
-                             capture_output=True, text=True, check=False)
+    subprocess.run(
+        [*as_user, _bin("initdb"), "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"],
+        capture_output=True,
+        check=True,
+    )
+    options = (
+        f"-k {root}/run -p {port} -c listen_addresses='' -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+    )
+    started = subprocess.run(
+        [*as_user, _bin("pg_ctl"), "-D", data, "-o", options, "-l", os.path.join(root, "log"), "-w", "start"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if started.returncode != 0:
         log = open(os.path.join(root, "log")).read() if os.path.exists(os.path.join(root, "log")) else ""
         shutil.rmtree(root, ignore_errors=True)

@@ -31,8 +31,16 @@ import requests
 from tests.e2e.conftest import Server, free_port, spawn, wait_serving
 from tests.fleetserver.certs import Ca, Issued, make_ca
 
-__all__ = ["ADMIN_TOKEN", "Ca", "FleetAdmin", "FleetServer", "Issued", "free_port", "make_ca",
-           "start_fleet_server"]
+__all__ = [
+    "ADMIN_TOKEN",
+    "Ca",
+    "FleetAdmin",
+    "FleetServer",
+    "Issued",
+    "free_port",
+    "make_ca",
+    "start_fleet_server",
+]
 
 ADMIN_TOKEN = "fleet-admin-test-token"
 
@@ -48,28 +56,40 @@ class FleetAdmin:
 
     def request(self, method: str, path: str, json=None, **kwargs) -> requests.Response:
         headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
-        return self.session.request(method, self.base + path, json=json, headers=headers,
-                                    verify=self.verify, timeout=30, **kwargs)
+        return self.session.request(
+            method, self.base + path, json=json, headers=headers, verify=self.verify, timeout=30, **kwargs
+        )
 
     def register_ca(self, ca: Ca, *, active: bool = True, auto_registration: bool = False) -> str:
         code = self.request("GET", "/registration-code").json()["registrationCode"]
-        answer = self.request("POST", "/ca-certificates", {
-            "caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate(code),
-            "setAsActive": active, "allowAutoRegistration": auto_registration})
+        answer = self.request(
+            "POST",
+            "/ca-certificates",
+            {
+                "caCertificate": ca.cert_pem,
+                "verificationCertificate": ca.verification_certificate(code),
+                "setAsActive": active,
+                "allowAutoRegistration": auto_registration,
+            },
+        )
         assert answer.status_code == 201, answer.text
         return answer.json()["certificateId"]
 
     def add_controller(self, uuid: str, serial: str, notify_url: str | None = None) -> requests.Response:
-        return self.request("POST", "/controllers",
-                            {"uuid": uuid, "serial": serial, "notify_url": notify_url})
+        return self.request(
+            "POST", "/controllers", {"uuid": uuid, "serial": serial, "notify_url": notify_url}
+        )
 
-    def register_certificate(self, pem: str, controller: str | None = None,
-                             status: str = "ACTIVE") -> requests.Response:
-        return self.request("POST", "/certificates",
-                            {"certificatePem": pem, "controller": controller, "status": status})
+    def register_certificate(
+        self, pem: str, controller: str | None = None, status: str = "ACTIVE"
+    ) -> requests.Response:
+        return self.request(
+            "POST", "/certificates", {"certificatePem": pem, "controller": controller, "status": status}
+        )
 
-    def enroll(self, ca: Ca, uuid: str | None = None, serial: str = "70010111",
-               notify_url: str | None = None) -> Issued:
+    def enroll(
+        self, ca: Ca, uuid: str | None = None, serial: str = "70010111", notify_url: str | None = None
+    ) -> Issued:
         """Register a controller and an ACTIVE client certificate for it; return that identity."""
         uuid = uuid or str(uuidlib.uuid4())
         answer = self.add_controller(uuid, serial, notify_url)
@@ -83,21 +103,26 @@ class FleetAdmin:
         return self.request("PUT", f"/certificates/{certificate_id}", {"newStatus": status})
 
     def put_client(self, controller: str, client: str, hashes_: list[str]) -> requests.Response:
-        return self.request("PUT", f"/controllers/{controller}/clients/{client}",
-                            {"tokens": hashes_})
+        return self.request("PUT", f"/controllers/{controller}/clients/{client}", {"tokens": hashes_})
 
     def delete_client(self, controller: str, client: str) -> requests.Response:
         return self.request("DELETE", f"/controllers/{controller}/clients/{client}")
 
     def put_peer(self, controller: str, peer: str, serial: str, tokens: list[str]) -> requests.Response:
-        return self.request("PUT", f"/controllers/{controller}/peers/{peer}",
-                            {"id": serial, "tokens": tokens})
+        return self.request(
+            "PUT", f"/controllers/{controller}/peers/{peer}", {"id": serial, "tokens": tokens}
+        )
 
-    def sync(self, identity: Issued | None, version: int | None = None,
-             folder: Path | str | None = None) -> requests.Response:
+    def sync(
+        self, identity: Issued | None, version: int | None = None, folder: Path | str | None = None
+    ) -> requests.Response:
         """The controller's sync call, presenting `identity` as its TLS client certificate."""
-        body = {"id": uuidlib.uuid4().hex, "api": "3", "method": "cloud.access_keys_controller_sync",
-                "params": {} if version is None else {"version": version}}
+        body = {
+            "id": uuidlib.uuid4().hex,
+            "api": "3",
+            "method": "cloud.access_keys_controller_sync",
+            "params": {} if version is None else {"version": version},
+        }
         cert = None
         if identity is not None:
             folder = Path(folder or Path(self.verify).parent.parent / "identities")
@@ -115,15 +140,31 @@ class FleetServer(Server):
         return self.cert
 
 
-def start_fleet_server(data_dir: Path, *, database: str | None = None, port: int | None = None,
-                       admin_token: str = ADMIN_TOKEN, extra: tuple[str, ...] = ()) -> FleetServer:
+def start_fleet_server(
+    data_dir: Path,
+    *,
+    database: str | None = None,
+    port: int | None = None,
+    admin_token: str = ADMIN_TOKEN,
+    extra: tuple[str, ...] = (),
+) -> FleetServer:
     """`powerctl fleet serve` on a free loopback port; `database` defaults to SQLite in data_dir."""
     port = port or free_port()
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir.parent / f"fleet-{port}.log"
-    args = [sys.executable, "-m", "powerctl.cli", "fleet", "serve", "--bind", f"127.0.0.1:{port}",
-            "--data-dir", str(data_dir), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "powerctl.cli",
+        "fleet",
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--data-dir",
+        str(data_dir),
+        *extra,
+    ]
     if database:
         args += ["--database", database]
     env = dict(os.environ, POWERCTL_FLEET_ADMIN_TOKEN=admin_token)

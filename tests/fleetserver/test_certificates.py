@@ -14,9 +14,14 @@ def code(admin) -> str:
 
 
 def register_ca(admin, ca, **flags):
-    return admin.post("/ca-certificates", json={
-        "caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate(code(admin)),
-        **flags})
+    return admin.post(
+        "/ca-certificates",
+        json={
+            "caCertificate": ca.cert_pem,
+            "verificationCertificate": ca.verification_certificate(code(admin)),
+            **flags,
+        },
+    )
 
 
 @pytest.fixture
@@ -42,11 +47,14 @@ def test_a_ca_with_its_proof_registers_with_the_flags_asked(admin, ca):
 def test_a_proof_signed_by_another_key_or_for_another_code_is_refused(admin, ca):
     forged = make_ca(ca.cert.subject.rfc4514_string()[3:])  # same name, different key
     proof = forged.verification_certificate(code(admin))
-    answer = admin.post("/ca-certificates", json={"caCertificate": ca.cert_pem,
-                                                  "verificationCertificate": proof})
+    answer = admin.post(
+        "/ca-certificates", json={"caCertificate": ca.cert_pem, "verificationCertificate": proof}
+    )
     assert answer.status_code == 400 and "verificationCertificate" in answer.json["message"]
-    answer = admin.post("/ca-certificates", json={
-        "caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate("0" * 64)})
+    answer = admin.post(
+        "/ca-certificates",
+        json={"caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate("0" * 64)},
+    )
     assert answer.status_code == 400
     assert admin.get("/ca-certificates").json["certificates"] == []
 
@@ -54,8 +62,13 @@ def test_a_proof_signed_by_another_key_or_for_another_code_is_refused(admin, ca)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
 def test_a_leaf_certificate_is_not_accepted_as_a_ca(admin, ca):
     leaf = ca.issue("not a ca")
-    answer = admin.post("/ca-certificates", json={
-        "caCertificate": leaf.cert_pem, "verificationCertificate": ca.verification_certificate(code(admin))})
+    answer = admin.post(
+        "/ca-certificates",
+        json={
+            "caCertificate": leaf.cert_pem,
+            "verificationCertificate": ca.verification_certificate(code(admin)),
+        },
+    )
     assert answer.status_code == 400 and "CA" in answer.json["message"]
 
 
@@ -66,8 +79,9 @@ def test_registering_a_ca_twice_is_409(admin, ca):
 
 def test_ca_status_and_auto_registration_update(admin, ca):
     ident = register_ca(admin, ca).json["certificateId"]
-    answer = admin.put(f"/ca-certificates/{ident}",
-                       json={"newStatus": "ACTIVE", "newAutoRegistrationStatus": "ENABLE"})
+    answer = admin.put(
+        f"/ca-certificates/{ident}", json={"newStatus": "ACTIVE", "newAutoRegistrationStatus": "ENABLE"}
+    )
     assert answer.json["certificateDescription"]["status"] == "ACTIVE"
     assert answer.json["certificateDescription"]["autoRegistrationStatus"] == "ENABLE"
     assert admin.put(f"/ca-certificates/{ident}", json={"newStatus": "REVOKED"}).status_code == 400
@@ -81,19 +95,23 @@ def test_certificates_must_be_signed_by_a_registered_ca(admin, ca):
     assert answer.status_code == 201
     described = admin.get(f"/certificates/{answer.json['certificateId']}").json["certificateDescription"]
     assert described["status"] == "INACTIVE" and described["controller"] is None
-    assert admin.post("/certificates", json={"certificatePem": "-----BEGIN CERTIFICATE-----\nxx"}
-                      ).status_code == 400
+    assert (
+        admin.post("/certificates", json={"certificatePem": "-----BEGIN CERTIFICATE-----\nxx"}).status_code
+        == 400
+    )
 
 
 def test_a_certificate_named_after_a_controller_belongs_to_it(admin, ca):
     register_ca(admin, ca)
     admin.post("/controllers", json={"uuid": C1, "serial": "1"})
-    ident = admin.post("/certificates", json={"certificatePem": ca.issue(C1).cert_pem,
-                                              "status": "ACTIVE"}).json["certificateId"]
+    ident = admin.post(
+        "/certificates", json={"certificatePem": ca.issue(C1).cert_pem, "status": "ACTIVE"}
+    ).json["certificateId"]
     assert admin.get(f"/certificates/{ident}").json["certificateDescription"]["controller"] == C1
     unknown = "00000000-0000-4000-8000-000000000000"
-    answer = admin.post("/certificates", json={"certificatePem": ca.issue("x").cert_pem,
-                                               "controller": unknown})
+    answer = admin.post(
+        "/certificates", json={"certificatePem": ca.issue("x").cert_pem, "controller": unknown}
+    )
     assert answer.status_code == 404
 
 
@@ -108,15 +126,17 @@ def test_status_updates_are_idempotent_and_pending_transfer_is_refused(admin, ca
     assert refused.status_code == 400 and "PENDING_TRANSFER" in refused.json["message"]
     assert admin.put(f"/certificates/{ident}", json={"newStatus": "REGISTER_INACTIVE"}).status_code == 400
     assert admin.get(f"/certificates/{ident}").json["certificateDescription"]["status"] == "INACTIVE"
-    answer = admin.post("/certificates", json={"certificatePem": ca.issue("y").cert_pem,
-                                               "status": "PENDING_TRANSFER"})
+    answer = admin.post(
+        "/certificates", json={"certificatePem": ca.issue("y").cert_pem, "status": "PENDING_TRANSFER"}
+    )
     assert answer.status_code == 400
 
 
 def test_an_active_certificate_cannot_be_deleted_nor_its_ca(admin, ca):
     ca_id = register_ca(admin, ca).json["certificateId"]
-    ident = admin.post("/certificates", json={"certificatePem": ca.issue(C1).cert_pem,
-                                              "status": "ACTIVE"}).json["certificateId"]
+    ident = admin.post(
+        "/certificates", json={"certificatePem": ca.issue(C1).cert_pem, "status": "ACTIVE"}
+    ).json["certificateId"]
     assert admin.delete(f"/certificates/{ident}").status_code == 409
     assert admin.delete(f"/ca-certificates/{ca_id}").status_code == 409
     admin.put(f"/certificates/{ident}", json={"newStatus": "INACTIVE"})
@@ -128,8 +148,10 @@ def test_an_active_certificate_cannot_be_deleted_nor_its_ca(admin, ca):
 
 def test_lists_page_by_marker_in_either_order(admin, ca):
     ca_id = register_ca(admin, ca).json["certificateId"]
-    made = [admin.post("/certificates", json={"certificatePem": ca.issue(f"c{n}").cert_pem}
-                       ).json["certificateId"] for n in range(30)]
+    made = [
+        admin.post("/certificates", json={"certificatePem": ca.issue(f"c{n}").cert_pem}).json["certificateId"]
+        for n in range(30)
+    ]
     newest_first = admin.get("/certificates").json
     assert [c["certificateId"] for c in newest_first["certificates"]] == made[::-1][:25]
     rest = admin.get(f"/certificates?marker={newest_first['nextMarker']}").json
@@ -148,8 +170,9 @@ def test_lists_page_by_marker_in_either_order(admin, ca):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
-@pytest.mark.parametrize("query", ["pageSize=0", "pageSize=251", "pageSize=x", "marker=abc",
-                                   "marker=-1", "ascendingOrder=maybe"])
+@pytest.mark.parametrize(
+    "query", ["pageSize=0", "pageSize=251", "pageSize=x", "marker=abc", "marker=-1", "ascendingOrder=maybe"]
+)
 def test_bad_list_arguments_are_400(admin, query):
     answer = admin.get(f"/certificates?{query}")
     assert answer.status_code == 400 and answer.json["code"] == 400

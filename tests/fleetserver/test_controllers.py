@@ -29,12 +29,19 @@ def add(admin, uuid=C1, serial="70010111", url=None):
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
 def test_every_admin_route_refuses_a_missing_or_wrong_token(fleet_app):
     client = fleet_app.test_client()
-    routes = [r for r in fleet_app.url_map.iter_rules()
-              if r.endpoint.startswith(("fleet_admin.", "fleet_certificates."))]
+    routes = [
+        r
+        for r in fleet_app.url_map.iter_rules()
+        if r.endpoint.startswith(("fleet_admin.", "fleet_certificates."))
+    ]
     assert len(routes) >= 20
     for rule in routes:
-        path = rule.rule.replace("<uuid>", C1).replace("<client>", CLIENT).replace(
-            "<peer>", C2).replace("<ident>", "0" * 64)
+        path = (
+            rule.rule.replace("<uuid>", C1)
+            .replace("<client>", CLIENT)
+            .replace("<peer>", C2)
+            .replace("<ident>", "0" * 64)
+        )
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
                 answer = client.open(path, method=method, headers=headers, json={})
@@ -54,8 +61,9 @@ def test_each_change_bumps_the_version_by_one(admin):
     versions = [
         admin.put(f"/controllers/{C1}/clients/{CLIENT}", json={"tokens": [H1]}).json["version"],
         admin.put(f"/controllers/{C1}/clients/{CLIENT}", json={"tokens": [H1, H2]}).json["version"],
-        admin.put(f"/controllers/{C1}/peers/{C2}",
-                  json={"id": "70010112", "tokens": ["peer-token-0123456789"]}).json["version"],
+        admin.put(
+            f"/controllers/{C1}/peers/{C2}", json={"id": "70010112", "tokens": ["peer-token-0123456789"]}
+        ).json["version"],
     ]
     assert admin.delete(f"/controllers/{C1}/peers/{C2}").status_code == 204
     assert admin.delete(f"/controllers/{C1}/clients/{CLIENT}").status_code == 204
@@ -69,7 +77,8 @@ def test_clients_hold_hashes_and_peers_plain_tokens(admin):
     admin.put(f"/controllers/{C1}/peers/{C2}", json={"id": "7001", "tokens": ["peer-token-0123456789"]})
     assert admin.get(f"/controllers/{C1}/clients").json == {"clients": {CLIENT: sorted([H1, H2])}}
     assert admin.get(f"/controllers/{C1}/peers").json == {
-        "peers": {C2: {"id": "7001", "tokens": ["peer-token-0123456789"]}}}
+        "peers": {C2: {"id": "7001", "tokens": ["peer-token-0123456789"]}}
+    }
 
 
 def test_replacing_all_clients_drops_those_not_named(admin):
@@ -81,37 +90,54 @@ def test_replacing_all_clients_drops_those_not_named(admin):
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
-@pytest.mark.parametrize(("path", "body"), [
-    (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": ["plain-token"]}),
-    (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1.upper()]}),
-    (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1[:63]]}),
-    (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": H1}),
-    (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1], "scopes": []}),
-    (f"/controllers/{C1}/clients/not-a-uuid", {"tokens": [H1]}),
-    (f"/controllers/{C1}/clients", {"clients": {"x": [H1]}}),
-    (f"/controllers/{C1}/peers/{C2}", {"id": "7001", "tokens": ["short"]}),
-    (f"/controllers/{C1}/peers/{C2}", {"id": "7001", "tokens": []}),
-    (f"/controllers/{C1}/peers/{C2}", {"id": "", "tokens": ["peer-token-0123456789"]}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": ["plain-token"]}),
+        (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1.upper()]}),
+        (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1[:63]]}),
+        (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": H1}),
+        (f"/controllers/{C1}/clients/{CLIENT}", {"tokens": [H1], "scopes": []}),
+        (f"/controllers/{C1}/clients/not-a-uuid", {"tokens": [H1]}),
+        (f"/controllers/{C1}/clients", {"clients": {"x": [H1]}}),
+        (f"/controllers/{C1}/peers/{C2}", {"id": "7001", "tokens": ["short"]}),
+        (f"/controllers/{C1}/peers/{C2}", {"id": "7001", "tokens": []}),
+        (f"/controllers/{C1}/peers/{C2}", {"id": "", "tokens": ["peer-token-0123456789"]}),
+    ],
+)
 def test_bad_input_is_a_400_and_changes_nothing(admin, path, body):
     add(admin)
     admin.put(f"/controllers/{C1}/clients/{CLIENT}", json={"tokens": [H1]})
-    before = (admin.get(f"/controllers/{C1}").json, admin.get(f"/controllers/{C1}/clients").json,
-              admin.get(f"/controllers/{C1}/peers").json)
+    before = (
+        admin.get(f"/controllers/{C1}").json,
+        admin.get(f"/controllers/{C1}/clients").json,
+        admin.get(f"/controllers/{C1}/peers").json,
+    )
     answer = admin.put(path, json=body)
     assert answer.status_code == 400
     assert set(answer.json) >= {"code", "status", "message"} and answer.json["code"] == 400
-    assert (admin.get(f"/controllers/{C1}").json, admin.get(f"/controllers/{C1}/clients").json,
-            admin.get(f"/controllers/{C1}/peers").json) == before
+    assert (
+        admin.get(f"/controllers/{C1}").json,
+        admin.get(f"/controllers/{C1}/clients").json,
+        admin.get(f"/controllers/{C1}/peers").json,
+    ) == before
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
-@pytest.mark.parametrize("body", [
-    {"uuid": C1.upper(), "serial": "1"}, {"uuid": C1}, {"uuid": C1, "serial": "x" * 65},
-    {"uuid": C1, "serial": "1", "notify_url": "http://127.0.0.1/notify/"},
-    {"uuid": C1, "serial": "1", "notify_url": "https://"}, {"uuid": C1, "serial": 5},
-    {"uuid": C1, "serial": "1", "extra": True}, [], "text",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"uuid": C1.upper(), "serial": "1"},
+        {"uuid": C1},
+        {"uuid": C1, "serial": "x" * 65},
+        {"uuid": C1, "serial": "1", "notify_url": "http://127.0.0.1/notify/"},
+        {"uuid": C1, "serial": "1", "notify_url": "https://"},
+        {"uuid": C1, "serial": 5},
+        {"uuid": C1, "serial": "1", "extra": True},
+        [],
+        "text",
+    ],
+)
 def test_a_malformed_controller_is_refused(admin, body):
     answer = admin.post("/controllers", json=body)
     assert answer.status_code == 400, answer.json
@@ -174,8 +200,9 @@ def test_non_json_bodies_are_400_not_500(fleet_app):
     admin = Admin(fleet_app.test_client())
     add(admin)
     for data in (b"{", b"\xff\xfe", b"null", b"[1]"):
-        answer = admin.put(f"/controllers/{C1}/clients/{CLIENT}", data=data,
-                           headers={"Content-Type": "application/json"})
+        answer = admin.put(
+            f"/controllers/{C1}/clients/{CLIENT}", data=data, headers={"Content-Type": "application/json"}
+        )
         assert answer.status_code == 400
 
 
@@ -185,8 +212,7 @@ def test_parallel_changes_each_get_their_own_version(fleet_app, admin):
     controllers = fleet_app.extensions["powerctl.fleet"].controllers
     clients = [f"00000000-0000-4000-8000-{n:012d}" for n in range(24)]
     with ThreadPoolExecutor(8) as pool:
-        notices = list(pool.map(lambda c: controllers.put_clients(C1, {c: [H1]}, replace_all=False),
-                                clients))
+        notices = list(pool.map(lambda c: controllers.put_clients(C1, {c: [H1]}, replace_all=False), clients))
     assert sorted(n.version for n in notices) == list(range(2, 26))
     assert admin.get(f"/controllers/{C1}").json["version"] == 25
     assert len(admin.get(f"/controllers/{C1}/clients").json["clients"]) == 24
@@ -197,12 +223,16 @@ def test_a_creation_that_loses_a_race_is_409_not_500(fleet_app):
     engine = create_engine(fleet_app.extensions["powerctl.fleet"].db.url)
     try:
         with Session(engine) as other:
-            other.add(Controller(uuid=C2, serial="1", version=1, fleet_token="t",
-                                 server_cert_pem="-", server_key_pem="-"))
+            other.add(
+                Controller(
+                    uuid=C2, serial="1", version=1, fleet_token="t", server_cert_pem="-", server_key_pem="-"
+                )
+            )
             other.flush()  # holds the row (PostgreSQL) or the write lock (SQLite), uncommitted
             with ThreadPoolExecutor(1) as pool:
-                answer = pool.submit(Admin(fleet_app.test_client()).post, "/controllers",
-                                     json={"uuid": C2, "serial": "2"})
+                answer = pool.submit(
+                    Admin(fleet_app.test_client()).post, "/controllers", json={"uuid": C2, "serial": "2"}
+                )
                 time.sleep(0.5)
                 other.commit()
                 answer = answer.result(timeout=30)
@@ -218,6 +248,7 @@ def test_errors_outside_the_api_use_the_envelope_too(admin):
     assert missing.status_code == 404 and missing.json["code"] == 404
     wrong = admin.open("/denied-controllers", method="POST")
     assert wrong.status_code == 405 and wrong.json["code"] == 405
-    huge = admin.post("/controllers", data=b"x" * (9 * 1024 * 1024),
-                      headers={"Content-Type": "application/json"})
+    huge = admin.post(
+        "/controllers", data=b"x" * (9 * 1024 * 1024), headers={"Content-Type": "application/json"}
+    )
     assert huge.status_code == 413 and huge.json["code"] == 413

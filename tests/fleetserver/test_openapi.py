@@ -25,16 +25,24 @@ from tests.support import fuzz_settings
 DOCUMENT = json.loads(openapi.render(openapi.FLEET_SOURCE.read_text(encoding="utf-8")))
 METHODS = ("get", "put", "post", "delete", "patch")
 PUBLIC = {("/health", "get"), ("/openapi.json", "get"), ("/rpc", "post")}
-SAMPLE = {"uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33", "client": str(uuidlib.UUID(int=1)),
-          "peer": str(uuidlib.UUID(int=2)), "id": "0" * 64}
+SAMPLE = {
+    "uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33",
+    "client": str(uuidlib.UUID(int=1)),
+    "peer": str(uuidlib.UUID(int=2)),
+    "id": "0" * 64,
+}
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def operations() -> set[tuple[str, str]]:
     """(path with `{}` for each parameter, method) of every documented operation."""
-    return {(re.sub(r"\{[^}]*\}", "{}", path), method)
-            for path, item in DOCUMENT["paths"].items() for method in item if method in METHODS}
+    return {
+        (re.sub(r"\{[^}]*\}", "{}", path), method)
+        for path, item in DOCUMENT["paths"].items()
+        for method in item
+        if method in METHODS
+    }
 
 
 # The document itself
@@ -42,7 +50,8 @@ def operations() -> set[tuple[str, str]]:
 
 def test_the_packaged_json_is_the_yaml_source():
     assert json.loads(openapi.packaged(openapi.FLEET_PACKAGE)) == DOCUMENT, (
-        "powerctl/fleetserver/openapi.json is stale: run `make openapi`")
+        "powerctl/fleetserver/openapi.json is stale: run `make openapi`"
+    )
 
 
 @sqlite_only
@@ -66,9 +75,12 @@ def test_the_document_is_valid_openapi_31_for_this_version():
 
 @sqlite_only
 def test_every_route_is_documented_and_every_documented_operation_exists(fleet_app):
-    served = {(re.sub(r"<[^>]*>", "{}", rule.rule), method.lower())
-              for rule in fleet_app.url_map.iter_rules() if rule.endpoint != "static"
-              for method in rule.methods - {"HEAD", "OPTIONS"}}
+    served = {
+        (re.sub(r"<[^>]*>", "{}", rule.rule), method.lower())
+        for rule in fleet_app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
     assert served == operations()
 
 
@@ -149,11 +161,15 @@ def test_bodies_a_database_cannot_store_are_400(admin):  # both backends
     """These answered 500 (PostgreSQL refuses NUL; no database stores a lone
     surrogate; a certificate takes only an ASCII host name)."""
     head = '{"uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33", "serial": '
-    for text in (head + '"a\\u0000"}', head + '"\\ud800"}',
-                 head + '"a", "notify_url": "https://\u00e9.example/"}',
-                 head + '"a", "notify_url": "https://[::1/"}',
-                 head + '"a", "notify_url": "https://a b/"}',
-                 head + '"a", "notify_url": "https://gw1:99999/"}', "[" * 100_000):
+    for text in (
+        head + '"a\\u0000"}',
+        head + '"\\ud800"}',
+        head + '"a", "notify_url": "https://\u00e9.example/"}',
+        head + '"a", "notify_url": "https://[::1/"}',
+        head + '"a", "notify_url": "https://a b/"}',
+        head + '"a", "notify_url": "https://gw1:99999/"}',
+        "[" * 100_000,
+    ):
         answer = admin.post("/controllers", data=text.encode(), content_type="application/json")
         assert answer.status_code == 400 and answer.json["code"] == 400, text[:80]
     assert admin.get("/controllers").json["controllers"] == []
@@ -187,8 +203,9 @@ def live(tmp_path_factory):
         controller = str(uuidlib.uuid4())
         me = server.admin.enroll(ca, controller)
         assert server.admin.put_client(controller, str(uuidlib.uuid4()), ["ab" * 32]).status_code == 200
-        assert server.admin.put_peer(controller, str(uuidlib.uuid4()), "70010112",
-                                     ["p" * 16]).status_code == 200
+        assert (
+            server.admin.put_peer(controller, str(uuidlib.uuid4()), "70010112", ["p" * 16]).status_code == 200
+        )
         identity = me.write(folder / "identity")
     except BaseException:
         server.stop()
@@ -222,8 +239,9 @@ def test_answers_about_what_exists_are_as_described(live, session):
         schema[path][method].validate_response(response)
         return response
 
-    listed = call("GET", "/ca-certificates/{ca}/certificates", 200,
-                  params={"pageSize": 1, "ascendingOrder": "true"}).json()
+    listed = call(
+        "GET", "/ca-certificates/{ca}/certificates", 200, params={"pageSize": 1, "ascendingOrder": "true"}
+    ).json()
     cert_id = listed["certificates"][0]["certificateId"]
     assert listed["nextMarker"] is None
     call("GET", "/ca-certificates/{ca}", 200)
@@ -241,12 +259,13 @@ def test_answers_about_what_exists_are_as_described(live, session):
     assert answer["version"] == version and answer["next_certificate_expires"] is not None
     bundle = call("POST", "/rpc", 200, json=sync).json()["result"]
     assert len(bundle["current"]) == 2 and bundle["version"] == version
-    assert call("POST", "/controllers/{uuid}/rotate", 200,
-                json={"immediate": True}).json()["version"] == version + 1
+    assert (
+        call("POST", "/controllers/{uuid}/rotate", 200, json={"immediate": True}).json()["version"]
+        == version + 1
+    )
     call("POST", "/controllers/{uuid}/rotate", 400, json={"immediate": True, "other": 1})
 
 
 @schema.parametrize()
 def test_an_admin_and_a_controller_get_only_described_answers(case, live, session):
-    case.call_and_validate(base_url=live.server.base, session=session,
-                           verify=live.server.ca_file, timeout=30)
+    case.call_and_validate(base_url=live.server.base, session=session, verify=live.server.ca_file, timeout=30)

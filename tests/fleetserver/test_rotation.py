@@ -65,28 +65,36 @@ class Fleet:
         self.state = app.extensions["powerctl.fleet"]
         self.admin = Admin(app.test_client())
         self.notices: list = []
-        self.state.notifier.send = lambda notices: self.notices.extend(
-            n for n in notices if n is not None)
+        self.state.notifier.send = lambda notices: self.notices.extend(n for n in notices if n is not None)
         self.ca = make_ca()
         code = self.admin.get("/registration-code").json["registrationCode"]
-        answer = self.admin.post("/ca-certificates", json={
-            "caCertificate": self.ca.cert_pem, "setAsActive": True,
-            "verificationCertificate": self.ca.verification_certificate(code)})
+        answer = self.admin.post(
+            "/ca-certificates",
+            json={
+                "caCertificate": self.ca.cert_pem,
+                "setAsActive": True,
+                "verificationCertificate": self.ca.verification_certificate(code),
+            },
+        )
         assert answer.status_code == 201, answer.json
 
     def enroll(self, uuid: str = C1, url: str | None = URL):
-        assert self.admin.post("/controllers", json={"uuid": uuid, "serial": "70010111",
-                                                     "notify_url": url}).status_code == 201
+        assert (
+            self.admin.post(
+                "/controllers", json={"uuid": uuid, "serial": "70010111", "notify_url": url}
+            ).status_code
+            == 201
+        )
         me = self.ca.issue(uuid)
-        answer = self.admin.post("/certificates", json={"certificatePem": me.cert_pem,
-                                                        "status": "ACTIVE"})
+        answer = self.admin.post("/certificates", json={"certificatePem": me.cert_pem, "status": "ACTIVE"})
         assert answer.status_code == 201, answer.json
         return me
 
     def rpc(self, me) -> dict:
         """The sync call as a controller makes it, through POST /rpc."""
-        answer = self.app.test_client().post("/rpc", json=SYNC,
-                                             environ_base={"gunicorn.socket": Socket(der(me))})
+        answer = self.app.test_client().post(
+            "/rpc", json=SYNC, environ_base={"gunicorn.socket": Socket(der(me))}
+        )
         assert answer.status_code == 200, answer.json
         return answer.json["result"]
 
@@ -136,8 +144,11 @@ def test_a_certificate_inside_the_renewal_window_gets_a_next_one_staged(fleet):
     assert current.not_valid_after_utc + 700 * DAY < nxt.not_valid_after_utc
     # the gateway accepts the bundle then, and the next entry when the current one expires
     assert len(parse_result(result, moment).current) == 2
-    check((second["certificate"], second["private"], second["public_parent"]), 1,
-          current.not_valid_after_utc + datetime.timedelta(seconds=1))
+    check(
+        (second["certificate"], second["private"], second["public_parent"]),
+        1,
+        current.not_valid_after_utc + datetime.timedelta(seconds=1),
+    )
     described = fleet.admin.get(f"/controllers/{C1}").json
     assert described["next_certificate_expires"] == nxt.not_valid_after_utc.isoformat()
     # staged once: the next syncs get the same two entries at the same version
@@ -268,8 +279,7 @@ def test_a_new_notify_url_drops_the_staged_pair_and_renames_both(fleet):
     assert "gw1.example" not in names(nxt["certificate"])
 
 
-def test_validity_and_window_are_fleet_settings_kept_in_the_database(make_fleet, database_url,
-                                                                     monkeypatch):
+def test_validity_and_window_are_fleet_settings_kept_in_the_database(make_fleet, database_url, monkeypatch):
     monkeypatch.setenv("POWERCTL_FLEET_SERVER_CERT_DAYS", "10")
     monkeypatch.setenv("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "3")
     fleet = Fleet(make_fleet(database_url))
@@ -288,10 +298,15 @@ def test_validity_and_window_are_fleet_settings_kept_in_the_database(make_fleet,
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent
-@pytest.mark.parametrize(("variable", "value"), [("POWERCTL_FLEET_SERVER_CERT_DAYS", "0"),
-                                                 ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "-1"),
-                                                 ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "soon"),
-                                                 ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "825")])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("POWERCTL_FLEET_SERVER_CERT_DAYS", "0"),
+        ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "-1"),
+        ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "soon"),
+        ("POWERCTL_FLEET_RENEW_BEFORE_DAYS", "825"),
+    ],
+)
 def test_a_bad_setting_stops_the_start(make_fleet, database_url, monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=variable):
@@ -309,13 +324,18 @@ def test_the_migration_upgrades_an_existing_database(empty_database_url, make_fl
             config.set_main_option("script_location", "powerctl.fleetserver:migrations")
             config.attributes["connection"] = connection
             command.upgrade(config, "0001")
-            connection.execute(text(
-                "INSERT INTO controllers (uuid, serial, notify_url, version, fleet_token,"
-                " server_cert_pem, server_key_pem, created) VALUES (:uuid, '70010111', :url, 7,"
-                " 'token', :cert, :key, CURRENT_TIMESTAMP)"),
-                {"uuid": C1, "url": URL, "cert": cert, "key": key})
-            connection.execute(text("INSERT INTO settings (key, value) VALUES ('issuer', :pair)"),
-                               {"pair": json.dumps(issuer)})
+            connection.execute(
+                text(
+                    "INSERT INTO controllers (uuid, serial, notify_url, version, fleet_token,"
+                    " server_cert_pem, server_key_pem, created) VALUES (:uuid, '70010111', :url, 7,"
+                    " 'token', :cert, :key, CURRENT_TIMESTAMP)"
+                ),
+                {"uuid": C1, "url": URL, "cert": cert, "key": key},
+            )
+            connection.execute(
+                text("INSERT INTO settings (key, value) VALUES ('issuer', :pair)"),
+                {"pair": json.dumps(issuer)},
+            )
     finally:
         engine.dispose()
     db = Database(empty_database_url)
@@ -334,9 +354,12 @@ def test_the_migration_upgrades_an_existing_database(empty_database_url, make_fl
     described = fleet.admin.get(f"/controllers/{C1}").json
     assert described["version"] == 7 and described["next_certificate_expires"] is None
     me = fleet.ca.issue(C1)
-    assert fleet.admin.post("/certificates", json={"certificatePem": me.cert_pem,
-                                                   "status": "ACTIVE"}).status_code == 201
-    assert fleet.rpc(me)["current"] == [{"certificate": cert, "private": key,
-                                         "public_parent": issuer[0]}]
+    assert (
+        fleet.admin.post(
+            "/certificates", json={"certificatePem": me.cert_pem, "status": "ACTIVE"}
+        ).status_code
+        == 201
+    )
+    assert fleet.rpc(me)["current"] == [{"certificate": cert, "private": key, "public_parent": issuer[0]}]
     assert fleet.admin.post(f"/controllers/{C1}/rotate").json == {"version": 8}
     assert len(parse_result(fleet.rpc(me)).current) == 2

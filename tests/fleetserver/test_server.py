@@ -212,8 +212,11 @@ def test_a_notify_target_without_the_fleet_issued_certificate_gets_nothing(fleet
     receiver = Receiver(port, {"certificate": impostor.cert_pem, "private": impostor.key_pem}, tmp_path)
     try:
         fleet.admin.put_client(controller, CLIENT, [H1])
-        assert eventually(lambda: fleet.admin.request("GET", f"/controllers/{controller}")
-                        .json()["notify_error"] is not None)
+        assert eventually(
+            lambda: (
+                fleet.admin.request("GET", f"/controllers/{controller}").json()["notify_error"] is not None
+            )
+        )
         error = fleet.admin.request("GET", f"/controllers/{controller}").json()["notify_error"]
         assert "CERTIFICATE_VERIFY_FAILED" in error
         assert receiver.calls == []

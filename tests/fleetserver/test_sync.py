@@ -29,9 +29,14 @@ class Fleet:
         self.admin = admin
         self.ca = make_ca()
         code = admin.get("/registration-code").json["registrationCode"]
-        answer = admin.post("/ca-certificates", json={
-            "caCertificate": self.ca.cert_pem, "setAsActive": True,
-            "verificationCertificate": self.ca.verification_certificate(code)})
+        answer = admin.post(
+            "/ca-certificates",
+            json={
+                "caCertificate": self.ca.cert_pem,
+                "setAsActive": True,
+                "verificationCertificate": self.ca.verification_certificate(code),
+            },
+        )
         self.ca_id = answer.json["certificateId"]
 
     def enroll(self, uuid=C1, status="ACTIVE", key=None):
@@ -57,8 +62,9 @@ def fleet(fleet_app, admin):
 def test_an_active_certificate_gets_the_reference_shaped_bundle(fleet):
     me, _ = fleet.enroll()
     fleet.admin.put(f"/controllers/{C1}/clients/{CLIENT}", json={"tokens": [H1]})
-    fleet.admin.put(f"/controllers/{C1}/peers/{PEER}",
-                    json={"id": "70010112", "tokens": ["peer-token-0123456789"]})
+    fleet.admin.put(
+        f"/controllers/{C1}/peers/{PEER}", json={"id": "70010112", "tokens": ["peer-token-0123456789"]}
+    )
     result = fleet.sync(me)
     assert set(result) == {"clients", "peers", "current", "version"}
     assert result["version"] == 3
@@ -108,8 +114,10 @@ def test_auto_registration_registers_pending_activation_then_activation_syncs(fl
             fleet.sync(me)
     assert fleet.status(me) == "PENDING_ACTIVATION"
     (listed,) = fleet.admin.get("/certificates").json["certificates"]
-    assert fleet.admin.put(f"/certificates/{listed['certificateId']}",
-                           json={"newStatus": "ACTIVE"}).status_code == 200
+    assert (
+        fleet.admin.put(f"/certificates/{listed['certificateId']}", json={"newStatus": "ACTIVE"}).status_code
+        == 200
+    )
     assert fleet.sync(me)["version"] == 1
 
 
@@ -132,8 +140,7 @@ def test_a_controller_that_changed_its_key_while_denied_must_be_re_enrolled(flee
     with pytest.raises(Refused, match="key differs"):
         fleet.sync(rekeyed)
     assert fleet.status(rekeyed) is None  # not auto-enrolled afresh either
-    answer = fleet.admin.post("/certificates", json={"certificatePem": rekeyed.cert_pem,
-                                                     "status": "ACTIVE"})
+    answer = fleet.admin.post("/certificates", json={"certificatePem": rekeyed.cert_pem, "status": "ACTIVE"})
     assert answer.status_code == 409 and "new uuid" in answer.json["message"]
     assert fleet.sync(me)["version"] == 2  # the old key still works
 
@@ -143,11 +150,20 @@ def test_the_rpc_endpoint_answers_json_rpc_errors(fleet_app):
     client = fleet_app.test_client()
     answer = client.post("/rpc", json=SYNC)
     assert answer.status_code == 403
-    assert answer.json == {"error": {"code": 403, "message": "a client certificate is required"},
-                           "id": "_ID_", "method": SYNC["method"], "result": None}
-    for body, status in [({**SYNC, "method": "other"}, 404), ({**SYNC, "api": "2"}, 400),
-                         ({**SYNC, "params": {"version": "1"}}, 400), ({**SYNC, "id": None}, 400),
-                         ({**SYNC, "params": []}, 400), ([SYNC], 400)]:
+    assert answer.json == {
+        "error": {"code": 403, "message": "a client certificate is required"},
+        "id": "_ID_",
+        "method": SYNC["method"],
+        "result": None,
+    }
+    for body, status in [
+        ({**SYNC, "method": "other"}, 404),
+        ({**SYNC, "api": "2"}, 400),
+        ({**SYNC, "params": {"version": "1"}}, 400),
+        ({**SYNC, "id": None}, 400),
+        ({**SYNC, "params": []}, 400),
+        ([SYNC], 400),
+    ]:
         answer = client.post("/rpc", json=body)
         assert answer.status_code == status, body
         assert answer.json["result"] is None and answer.json["error"]["code"] < 0

@@ -12,8 +12,9 @@ from tests.fleetserver.support import make_ca
 
 def register(admin, ca) -> str:
     code = admin.get("/registration-code").json["registrationCode"]
-    return admin.post("/ca-certificates", json={
-        "caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate(code)}
+    return admin.post(
+        "/ca-certificates",
+        json={"caCertificate": ca.cert_pem, "verificationCertificate": ca.verification_certificate(code)},
     ).json["certificateId"]
 
 
@@ -27,11 +28,12 @@ def test_registering_and_deleting_a_ca_rewrites_the_file_at_once(fleet_app, admi
     assert path.read_text() == ""
 
 
-def test_another_instance_on_the_same_database_picks_up_a_new_ca(database_url, tmp_path,
-                                                                  monkeypatch):
+def test_another_instance_on_the_same_database_picks_up_a_new_ca(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("POWERCTL_FLEET_ADMIN_TOKEN", "t")
-    apps = [create_app({"data_dir": str(tmp_path / name), "database": database_url,
-                        "trust_refresh_seconds": 0.1}) for name in ("one", "two")]
+    apps = [
+        create_app({"data_dir": str(tmp_path / name), "database": database_url, "trust_refresh_seconds": 0.1})
+        for name in ("one", "two")
+    ]
     try:
         ca = make_ca()
         register(Admin(apps[0].test_client(), "t"), ca)

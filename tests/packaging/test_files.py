@@ -34,8 +34,10 @@ def test_every_commented_default_is_the_built_in_default(tmp_path):
     defaults = [line for line in text.splitlines() if DEFAULT.match(line)]
     assert len(defaults) >= 15
     (tmp_path / "all.toml").write_text(uncommented)
-    shipped, spelled_out = (config.load({"data_dir": str(tmp_path)}, path)
-                            for path in (PACKAGING / "powerctl.toml", tmp_path / "all.toml"))
+    shipped, spelled_out = (
+        config.load({"data_dir": str(tmp_path)}, path)
+        for path in (PACKAGING / "powerctl.toml", tmp_path / "all.toml")
+    )
     # [hardware] stays a plain table until hw parses it, with its own defaults
     assert parse_config(spelled_out.pop("hardware")) == parse_config(shipped.pop("hardware"))
     assert spelled_out == shipped
@@ -54,11 +56,17 @@ def test_the_unit_runs_serve_unprivileged_with_data_in_var_lib():
 
 def test_the_unit_is_hardened_and_keeps_only_the_port_capability():
     settings = unit()
-    for key, value in {"ProtectSystem": "strict", "NoNewPrivileges": "yes", "ProtectHome": "yes",
-                       "PrivateTmp": "yes", "ReadWritePaths": "/var/lib/powerctl",
-                       "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE",
-                       "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
-                       "DevicePolicy": "closed", "RestrictSUIDSGID": "yes"}.items():
+    for key, value in {
+        "ProtectSystem": "strict",
+        "NoNewPrivileges": "yes",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "ReadWritePaths": "/var/lib/powerctl",
+        "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE",
+        "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
+        "DevicePolicy": "closed",
+        "RestrictSUIDSGID": "yes",
+    }.items():
         assert settings[key] == [value], key
     assert "char-ttyACM rw" in settings["DeviceAllow"]
     assert "PrivateDevices" not in settings  # it would hide the serial ports
@@ -67,6 +75,9 @@ def test_the_unit_is_hardened_and_keeps_only_the_port_capability():
 def test_sysusers_and_tmpfiles_make_the_user_and_its_private_data_directory():
     users = (PACKAGING / "sysusers.conf").read_text().splitlines()
     assert any(shlex.split(line)[:2] == ["u", "powerctl"] for line in users if line[:1] == "u")
-    folders = [shlex.split(line) for line in (PACKAGING / "tmpfiles.conf").read_text().splitlines()
-               if line and not line.startswith("#")]
+    folders = [
+        shlex.split(line)
+        for line in (PACKAGING / "tmpfiles.conf").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert ["d", "/var/lib/powerctl", "0700", "powerctl", "powerctl", "-"] in folders

@@ -20,8 +20,12 @@ from tests.support import ADMIN_PASSWORD, wait_for
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-SYSTEM_FILES = ["etc/powerctl/powerctl.toml", "usr/lib/systemd/system/powerctl.service",
-                "usr/lib/sysusers.d/powerctl.conf", "usr/lib/tmpfiles.d/powerctl.conf"]
+SYSTEM_FILES = [
+    "etc/powerctl/powerctl.toml",
+    "usr/lib/systemd/system/powerctl.service",
+    "usr/lib/sysusers.d/powerctl.conf",
+    "usr/lib/tmpfiles.d/powerctl.conf",
+]
 
 
 def device_python() -> str:
@@ -30,17 +34,33 @@ def device_python() -> str:
     for candidate in ("/usr/bin/python3", os.path.realpath(sys._base_executable)):
         if not os.path.exists(candidate):
             continue
-        probe = subprocess.run([candidate, "-c", "import sys; print('{}.{}'.format(*sys.version_info))"],
-                               capture_output=True, text=True, check=False)
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('{}.{}'.format(*sys.version_info))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if probe.stdout.strip() == wanted:
             return candidate
     raise AssertionError(f"no Python {wanted} to stand in for the device's")
 
 
 def build(dist: Path, *args: str) -> Path:
-    done = subprocess.run([sys.executable, str(REPO / "packaging" / "build.py"), "--dist", str(dist),
-                           "--python", device_python(), *args],
-                          capture_output=True, text=True, check=False, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "packaging" / "build.py"),
+            "--dist",
+            str(dist),
+            "--python",
+            device_python(),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return next(dist.glob("powerctl-overlay-*.tar.gz"))
 
@@ -85,16 +105,24 @@ def test_the_overlay_holds_the_venv_and_the_system_files_owned_by_root(builds):
 
 def test_the_venv_is_isolated_from_this_checkout(root):
     python = root / "opt/powerctl/bin/python"
-    found = subprocess.run([str(python), "-c", "import powerctl, sys; print(powerctl.__file__, sys.prefix)"],
-                           capture_output=True, text=True, check=True, cwd=root, env=clean_env())
+    found = subprocess.run(
+        [str(python), "-c", "import powerctl, sys; print(powerctl.__file__, sys.prefix)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env=clean_env(),
+    )
     where, prefix = found.stdout.split()
     assert where.startswith(str(root / "opt/powerctl/lib/")) and prefix == str(root / "opt/powerctl")
 
 
 def test_the_units_command_serves_https_and_switches_an_outlet(root):
-    exec_start = next(line.partition("=")[2] for line in
-                      (root / "usr/lib/systemd/system/powerctl.service").read_text().splitlines()
-                      if line.startswith("ExecStart="))
+    exec_start = next(
+        line.partition("=")[2]
+        for line in (root / "usr/lib/systemd/system/powerctl.service").read_text().splitlines()
+        if line.startswith("ExecStart=")
+    )
     command = [str(root) + arg if arg.startswith("/") else arg for arg in shlex.split(exec_start)]
     server = start_server(root / "var/lib/powerctl", command=command, env=clean_env())
     try:
@@ -102,12 +130,15 @@ def test_the_units_command_serves_https_and_switches_an_outlet(root):
         session.auth = HTTPDigestAuth("admin", ADMIN_PASSWORD)
         session.verify = server.cert
         session.trust_env = False
-        put = session.put(server.url("/restapi/relay/outlets/3/state/"), data={"value": "false"},
-                          headers={"X-CSRF": "x"})
+        put = session.put(
+            server.url("/restapi/relay/outlets/3/state/"), data={"value": "false"}, headers={"X-CSRF": "x"}
+        )
         assert put.status_code == 204, put.text
-        assert wait_for(lambda: session.get(
-            server.url("/restapi/relay/outlets/3/physical_state/")).json() is False,
-            timeout=5.0, interval=0.05)
+        assert wait_for(
+            lambda: session.get(server.url("/restapi/relay/outlets/3/physical_state/")).json() is False,
+            timeout=5.0,
+            interval=0.05,
+        )
         assert session.get(server.url("/openapi.json")).json()["openapi"] == "3.1.0"
         assert "powerctl_outlet_state" in session.get(server.url("/metrics")).text
         cmdline = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().split(b"\0")
@@ -123,5 +154,3 @@ def clean_env() -> dict:
     env["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin"
     env["POWERCTL_ADMIN_PASSWORD"] = ADMIN_PASSWORD
     return env
-
-

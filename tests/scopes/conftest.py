@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-OUTLET_NAMES = ["Outlet 1", "Outlet 2", "Outlet 3", "Outlet 4", "Outlet 5", "Outlet 6",
-                "Spare", "Spare"]
+OUTLET_NAMES = ["Outlet 1", "Outlet 2", "Outlet 3", "Outlet 4", "Outlet 5", "Outlet 6", "Spare", "Spare"]
 LOCKED = {2, 5}
 
 
@@ -43,9 +42,16 @@ class DictTree:
 
 def _outlet(index: int) -> dict[str, object]:
     on = index % 2 == 0
-    return {"name": OUTLET_NAMES[index], "state": on, "transient_state": on,
-            "physical_state": on, "locked": index in LOCKED, "critical": index == 0,
-            "cycle_delay": None, "cycle": None}
+    return {
+        "name": OUTLET_NAMES[index],
+        "state": on,
+        "transient_state": on,
+        "physical_state": on,
+        "locked": index in LOCKED,
+        "critical": index == 0,
+        "cycle_delay": None,
+        "cycle": None,
+    }
 
 
 def _meter(name: str, value: float, unit: str, quantity: str) -> dict[str, object]:
@@ -54,16 +60,20 @@ def _meter(name: str, value: float, unit: str, quantity: str) -> dict[str, objec
 
 def controller() -> DictTree:
     """Eight outlets (2 and 5 locked, 6 and 7 both named Spare) and three meter values."""
-    return DictTree({
-        "relay": {"name": "Rack 4", "cycle_delay": 5, "outlets": [_outlet(i) for i in range(8)]},
-        "meter": {"values": {
-            "bus.0.voltage": _meter("AC voltage", 120.5, "V", "voltage"),
-            "bus.0.current": _meter("AC current", 1, "A", "current"),
-            "bus.0.total_energy": _meter("Energy", 3600, "J", "energy"),
-        }},
-        "network": {"wireless": {"enabled": True}},
-        "script": {"start": None, "stop": None},
-    })
+    return DictTree(
+        {
+            "relay": {"name": "Rack 4", "cycle_delay": 5, "outlets": [_outlet(i) for i in range(8)]},
+            "meter": {
+                "values": {
+                    "bus.0.voltage": _meter("AC voltage", 120.5, "V", "voltage"),
+                    "bus.0.current": _meter("AC current", 1, "A", "current"),
+                    "bus.0.total_energy": _meter("Energy", 3600, "J", "energy"),
+                }
+            },
+            "network": {"wireless": {"enabled": True}},
+            "script": {"start": None, "stop": None},
+        }
+    )
 
 
 @pytest.fixture

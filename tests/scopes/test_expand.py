@@ -27,14 +27,17 @@ EXPANSIONS = [
     ("/relay/outlets/=5,1,5,1/state/", outlets(("5", "state"), ("1", "state"))),
     ("/relay/outlets/=0,1;/state/", outlets(("0", "state"), ("1", "state"))),
     ("/relay/outlets/0/=state,name/", outlets(("0", "state"), ("0", "name"))),
-    ("/relay/outlets/=0,1/=name,physical_state/",
-     outlets(("0", "name"), ("0", "physical_state"), ("1", "name"), ("1", "physical_state"))),
-    ("/relay/outlets/all;/=name,physical_state/",
-     outlets(*((str(i), field) for i in range(8) for field in ("name", "physical_state")))),
+    (
+        "/relay/outlets/=0,1/=name,physical_state/",
+        outlets(("0", "name"), ("0", "physical_state"), ("1", "name"), ("1", "physical_state")),
+    ),
+    (
+        "/relay/outlets/all;/=name,physical_state/",
+        outlets(*((str(i), field) for i in range(8) for field in ("name", "physical_state"))),
+    ),
     ("/relay/outlets/all;locked=true/name/", outlets(("2", "name"), ("5", "name"))),
     ("/relay/outlets/locked=true/name/", outlets(("2", "name"), ("5", "name"))),
-    ("/relay/outlets/all;locked=false;state=true/",
-     outlets(("0",), ("4",), ("6",))),
+    ("/relay/outlets/all;locked=false;state=true/", outlets(("0",), ("4",), ("6",))),
     ("/relay/outlets/all;critical=true/=name,state/", outlets(("0", "name"), ("0", "state"))),
     ("/relay/outlets/all;cycle_delay=null/", outlets(*((str(i),) for i in range(8)))),
     ("/relay/outlets/all;name=Nope/state/", []),
@@ -43,10 +46,14 @@ EXPANSIONS = [
     ("/relay/outlets/name=Spare/", outlets(("6",), ("7",))),
     ("/relay/outlets/one;name=Outlet%204/state/", outlets(("3", "state"))),
     ("/relay/outlets/one;name=Spare;state=true/", outlets(("6",))),
-    ("/meter/values/all;/value/",
-     [(*METER, key, "value") for key in ("bus.0.voltage", "bus.0.current", "bus.0.total_energy")]),
-    ("/meter/values/bus.0.voltage/=value,unit/",
-     [(*METER, "bus.0.voltage", "value"), (*METER, "bus.0.voltage", "unit")]),
+    (
+        "/meter/values/all;/value/",
+        [(*METER, key, "value") for key in ("bus.0.voltage", "bus.0.current", "bus.0.total_energy")],
+    ),
+    (
+        "/meter/values/bus.0.voltage/=value,unit/",
+        [(*METER, "bus.0.voltage", "value"), (*METER, "bus.0.voltage", "unit")],
+    ),
     ("/meter/values/all;value=120.5/name/", [(*METER, "bus.0.voltage", "name")]),
     ("/meter/values/all;value=1.0/", [(*METER, "bus.0.current")]),
     ("/meter/values/all;bus=0;quantity=energy/", [(*METER, "bus.0.total_energy")]),
@@ -55,24 +62,46 @@ EXPANSIONS = [
 # path -> error class, column, part of the message, prefix resolved before the failure
 FAILURES = [
     ("/nope/", NoSuchPath, 2, 'no "nope" under /', ()),
-    ("/relay/outlets/9/state/", NoSuchPath, 16, 'no "9" under /relay/outlets/',
-     ("relay", "outlets")),
-    ("/relay/outlets/=1,9,10/state/", NoSuchPath, 16, 'no "9" under /relay/outlets/',
-     ("relay", "outlets")),
-    ("/relay/outlets/all;/nope/", NoSuchPath, 21, 'no "nope" under /relay/outlets/0/',
-     ("relay", "outlets", "0")),
-    ("/relay/outlets/3/state/deeper/", NoSuchPath, 24,
-     "/relay/outlets/3/state/ is a value, not a collection", ("relay", "outlets", "3", "state")),
+    ("/relay/outlets/9/state/", NoSuchPath, 16, 'no "9" under /relay/outlets/', ("relay", "outlets")),
+    ("/relay/outlets/=1,9,10/state/", NoSuchPath, 16, 'no "9" under /relay/outlets/', ("relay", "outlets")),
+    (
+        "/relay/outlets/all;/nope/",
+        NoSuchPath,
+        21,
+        'no "nope" under /relay/outlets/0/',
+        ("relay", "outlets", "0"),
+    ),
+    (
+        "/relay/outlets/3/state/deeper/",
+        NoSuchPath,
+        24,
+        "/relay/outlets/3/state/ is a value, not a collection",
+        ("relay", "outlets", "3", "state"),
+    ),
     ("/relay/name/all;/", NoSuchPath, 13, "is a value", ("relay", "name")),
-    ("/relay/outlets/one;name=Nope/state/", NoSuchPath, 16,
-     "nothing under /relay/outlets/ matches one;name=Nope", ("relay", "outlets")),
-    ("/relay/outlets/one;color=red/", NoSuchPath, 16, "matches one;color=red",
-     ("relay", "outlets")),
-    ("/relay/outlets/one;name=Spare/state/", AmbiguousPath, 16,
-     "2 children of /relay/outlets/ match one;name=Spare", ("relay", "outlets")),
+    (
+        "/relay/outlets/one;name=Nope/state/",
+        NoSuchPath,
+        16,
+        "nothing under /relay/outlets/ matches one;name=Nope",
+        ("relay", "outlets"),
+    ),
+    ("/relay/outlets/one;color=red/", NoSuchPath, 16, "matches one;color=red", ("relay", "outlets")),
+    (
+        "/relay/outlets/one;name=Spare/state/",
+        AmbiguousPath,
+        16,
+        "2 children of /relay/outlets/ match one;name=Spare",
+        ("relay", "outlets"),
+    ),
     ("/relay/outlets/one;locked=true/", AmbiguousPath, 16, "2 children", ("relay", "outlets")),
-    ("/meter/values/bus.0.power/", NoSuchPath, 15, 'no "bus.0.power" under /meter/values/',
-     ("meter", "values")),
+    (
+        "/meter/values/bus.0.power/",
+        NoSuchPath,
+        15,
+        'no "bus.0.power" under /meter/values/',
+        ("meter", "values"),
+    ),
     ("/meter/values/=a%0Ab/", NoSuchPath, 15, 'no "a%0Ab"', ("meter", "values")),
 ]
 
@@ -102,7 +131,10 @@ def test_resolve_error_survives_pickling(tree):
         expand(parse_path("/relay/outlets/9/"), tree)
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (copy.message, copy.column, copy.prefix) == (
-        caught.value.message, caught.value.column, caught.value.prefix)
+        caught.value.message,
+        caught.value.column,
+        caught.value.prefix,
+    )
 
 
 def test_new_children_are_seen_on_the_next_expansion(tree):

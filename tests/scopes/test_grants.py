@@ -9,23 +9,27 @@ import pytest
 from scopes import GrantSet, parse_scope
 
 # DLI token-access page, Registration Example 1
-EXAMPLE_1 = GrantSet.compile([
-    "/relay/outlets/all;/=name/",
-    "/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get",
-    "/relay/outlets/3/=state,transient_state/?access=modify",
-    "/relay/outlets/5/=cycle/?access=invoke,get",
-    "/meter/values/all;/value/",
-])
+EXAMPLE_1 = GrantSet.compile(
+    [
+        "/relay/outlets/all;/=name/",
+        "/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get",
+        "/relay/outlets/3/=state,transient_state/?access=modify",
+        "/relay/outlets/5/=cycle/?access=invoke,get",
+        "/meter/values/all;/value/",
+    ]
+)
 
 # DLI token-access page, Registration Example 2
-EXAMPLE_2 = GrantSet.compile([
-    "/relay/outlets/all;/=name/",
-    "/relay/outlets/all;/=state,transient_state,physical_state/?access=get",
-    "/relay/outlets/=2,3,5;/=state,transient_state/?access=modify,get",
-    "/relay/outlets/=2,3,6/=cycle/?access=invoke,get",
-    "/network/wireless/enabled/?access=modify,get",
-    "/script/start/?access=invoke",
-])
+EXAMPLE_2 = GrantSet.compile(
+    [
+        "/relay/outlets/all;/=name/",
+        "/relay/outlets/all;/=state,transient_state,physical_state/?access=get",
+        "/relay/outlets/=2,3,5;/=state,transient_state/?access=modify,get",
+        "/relay/outlets/=2,3,6/=cycle/?access=invoke,get",
+        "/network/wireless/enabled/?access=modify,get",
+        "/script/start/?access=invoke",
+    ]
+)
 
 
 def outlet(index, field):
@@ -103,31 +107,37 @@ def test_registration_example_2(leaf, access, allowed):
     assert EXAMPLE_2.allows(leaf, access) is allowed
 
 
-@pytest.mark.parametrize(("scope", "leaf", "allowed"), [
-    ("/relay/outlets/all;/state/", outlet(8, "state"), True),
-    ("/relay/outlets/=0,1,2,3,4,5,6,7/state/", outlet(7, "state"), True),
-    ("/relay/outlets/=0,1,2,3,4,5,6,7/state/", outlet(8, "state"), False),
-    ("/relay/outlets/3/=state,name/", outlet(3, "name"), True),
-    ("/relay/outlets/3/=state,name/", outlet(3, "locked"), False),
-    ("/relay/outlets/3/", outlet(3, "locked"), True),
-    ("/relay/outlets/3/state/", (*outlet(3, "state"), "deeper"), True),
-    ("/relay/outlets/%33/", outlet(3, "state"), True),
-    ("/a%2Fb/", ("a/b",), True),
-    ("/a%2Fb/", ("a", "b"), False),
-    ("/!./", (".",), True),
-])
+@pytest.mark.parametrize(
+    ("scope", "leaf", "allowed"),
+    [
+        ("/relay/outlets/all;/state/", outlet(8, "state"), True),
+        ("/relay/outlets/=0,1,2,3,4,5,6,7/state/", outlet(7, "state"), True),
+        ("/relay/outlets/=0,1,2,3,4,5,6,7/state/", outlet(8, "state"), False),
+        ("/relay/outlets/3/=state,name/", outlet(3, "name"), True),
+        ("/relay/outlets/3/=state,name/", outlet(3, "locked"), False),
+        ("/relay/outlets/3/", outlet(3, "locked"), True),
+        ("/relay/outlets/3/state/", (*outlet(3, "state"), "deeper"), True),
+        ("/relay/outlets/%33/", outlet(3, "state"), True),
+        ("/a%2Fb/", ("a/b",), True),
+        ("/a%2Fb/", ("a", "b"), False),
+        ("/!./", (".",), True),
+    ],
+)
 def test_scope_path_is_a_prefix_pattern(scope, leaf, allowed):
     assert GrantSet.compile([scope]).allows(leaf, "get") is allowed
 
 
-@pytest.mark.parametrize(("scope", "access", "allowed"), [
-    ("/relay/", "get", True),
-    ("/relay/", "modify", True),
-    ("/relay/", "invoke", True),
-    ("/relay/?access=get", "modify", False),
-    ("/relay/?access=modify,invoke", "get", False),
-    ("/relay/?access=modify,invoke", "invoke", True),
-])
+@pytest.mark.parametrize(
+    ("scope", "access", "allowed"),
+    [
+        ("/relay/", "get", True),
+        ("/relay/", "modify", True),
+        ("/relay/", "invoke", True),
+        ("/relay/?access=get", "modify", False),
+        ("/relay/?access=modify,invoke", "get", False),
+        ("/relay/?access=modify,invoke", "invoke", True),
+    ],
+)
 def test_scope_grants_only_its_access_words(scope, access, allowed):
     assert GrantSet.compile([scope]).allows(("relay", "name"), access) is allowed
 
@@ -154,12 +164,15 @@ def test_empty_grant_set_allows_nothing():
 UNLOCKED_STATE = GrantSet.compile(["/relay/outlets/all;locked=false/state/?access=modify"])
 
 
-@pytest.mark.parametrize(("leaf", "allowed"), [
-    (outlet(0, "state"), True),
-    (outlet(2, "state"), False),  # locked
-    (outlet(0, "name"), False),
-    (outlet(99, "state"), False),  # no such outlet: its fields raise KeyError
-])
+@pytest.mark.parametrize(
+    ("leaf", "allowed"),
+    [
+        (outlet(0, "state"), True),
+        (outlet(2, "state"), False),  # locked
+        (outlet(0, "name"), False),
+        (outlet(99, "state"), False),  # no such outlet: its fields raise KeyError
+    ],
+)
 def test_filtered_scope_reads_fields_through_attrs(tree, leaf, allowed):
     assert UNLOCKED_STATE.allows(leaf, "modify", tree.attr) is allowed
 
@@ -168,12 +181,15 @@ def test_filtered_scope_without_attrs_matches_nothing():
     assert not UNLOCKED_STATE.allows(outlet(0, "state"), "modify")
 
 
-@pytest.mark.parametrize("scope", [
-    "/relay/outlets/all;name=Outlet%201/state/",
-    "/relay/outlets/name=Outlet%201/state/",
-    "/relay/outlets/one;name=Outlet%201/state/",
-    "/relay/outlets/all;name=Outlet%201;critical=true/state/",
-])
+@pytest.mark.parametrize(
+    "scope",
+    [
+        "/relay/outlets/all;name=Outlet%201/state/",
+        "/relay/outlets/name=Outlet%201/state/",
+        "/relay/outlets/one;name=Outlet%201/state/",
+        "/relay/outlets/all;name=Outlet%201;critical=true/state/",
+    ],
+)
 def test_filter_forms_are_checked_against_the_leaf_prefix(tree, scope):
     grants = GrantSet.compile([scope])
     assert grants.allows(outlet(0, "state"), "get", tree.attr)
@@ -268,8 +284,7 @@ def test_nested_key_lists_compile_without_multiplying():
 
 
 def test_thousand_literal_scopes_answer_in_microseconds():
-    grants = GrantSet.compile(
-        f"/relay/outlets/{i}/=state,name/?access=modify" for i in range(1000))
+    grants = GrantSet.compile(f"/relay/outlets/{i}/=state,name/?access=modify" for i in range(1000))
     leaves = [outlet(i, "state") for i in range(0, 2000, 2)]
     started = time.perf_counter()
     for leaf in leaves:

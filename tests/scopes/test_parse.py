@@ -28,21 +28,26 @@ VALID_PATHS = [
     ("/", ()),
     ("/relay/", (Name("relay"),)),
     ("/relay/outlets/3/state/", (*OUTLETS, Name("3"), Name("state"))),
-    ("/meter/values/bus.0.voltage/value/",
-     (Name("meter"), Name("values"), Name("bus.0.voltage"), Name("value"))),
+    (
+        "/meter/values/bus.0.voltage/value/",
+        (Name("meter"), Name("values"), Name("bus.0.voltage"), Name("value")),
+    ),
     ("/relay/outlets/all;/state/", (*OUTLETS, All(), Name("state"))),
-    ("/relay/outlets/all;/=name,physical_state/",
-     (*OUTLETS, All(), Keys(("name", "physical_state")))),
+    ("/relay/outlets/all;/=name,physical_state/", (*OUTLETS, All(), Keys(("name", "physical_state")))),
     ("/relay/outlets/=0/state/", (*OUTLETS, Keys(("0",)), Name("state"))),
     ("/relay/outlets/=5,1,1/state/", (*OUTLETS, Keys(("5", "1", "1")), Name("state"))),
     ("/config/=version/", (Name("config"), Keys(("version",)))),
     ("/relay/outlets/=0,1,2;/state/", (*OUTLETS, Keys(("0", "1", "2")), Name("state"))),
     ("/auth/users/is_admin=true/", (Name("auth"), Name("users"), All((F("is_admin", "true"),)))),
     ("/relay/outlets/x=1;y_2=b/", (*OUTLETS, All((F("x", "1"), F("y_2", "b"))))),
-    ("/relay/outlets/all;locked=false;critical=true/state/",
-     (*OUTLETS, All((F("locked", "false"), F("critical", "true"))), Name("state"))),
-    ("/relay/outlets/one;name=Spare;locked=false/",
-     (*OUTLETS, One((F("name", "Spare"), F("locked", "false"))))),
+    (
+        "/relay/outlets/all;locked=false;critical=true/state/",
+        (*OUTLETS, All((F("locked", "false"), F("critical", "true"))), Name("state")),
+    ),
+    (
+        "/relay/outlets/one;name=Spare;locked=false/",
+        (*OUTLETS, One((F("name", "Spare"), F("locked", "false")))),
+    ),
     ("/a%3Bb/%3D%2C%2F/", (Name("a;b"), Name("=,/"))),
     ("/=a%2Cb,c%3B/", (Keys(("a,b", "c;")),)),
     ("/all;name=a%3Db%2Cc%3B/", (All((F("name", "a=b,c;"),)),)),
@@ -61,42 +66,81 @@ VALID_PATHS = [
 # every scope from the DLI token-access page and the clients it quotes: text -> segments, access
 DLI_SCOPES = [
     ("/relay/outlets/all;/=name/", (*OUTLETS, All(), Keys(("name",))), ACCESS_WORDS),
-    ("/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get",
-     (*OUTLETS, Keys(("1", "3", "5")), Keys(("state", "transient_state", "physical_state"))),
-     {GET}),
-    ("/relay/outlets/3/=state,transient_state/?access=modify",
-     (*OUTLETS, Name("3"), Keys(("state", "transient_state"))), {MODIFY}),
-    ("/relay/outlets/3/=state,transient_state/?access=modify,get",
-     (*OUTLETS, Name("3"), Keys(("state", "transient_state"))), {MODIFY, GET}),
-    ("/relay/outlets/5/=cycle/?access=invoke,get",
-     (*OUTLETS, Name("5"), Keys(("cycle",))), {INVOKE, GET}),
-    ("/meter/values/all;/value/", (Name("meter"), Name("values"), All(), Name("value")),
-     ACCESS_WORDS),
-    ("/relay/outlets/all;/=state,transient_state,physical_state/?access=get",
-     (*OUTLETS, All(), Keys(("state", "transient_state", "physical_state"))), {GET}),
-    ("/relay/outlets/=2,3,5;/=state,transient_state/?access=modify,get",
-     (*OUTLETS, Keys(("2", "3", "5")), Keys(("state", "transient_state"))), {MODIFY, GET}),
-    ("/relay/outlets/=2,3,5/=state,transient_state/?access=modify",
-     (*OUTLETS, Keys(("2", "3", "5")), Keys(("state", "transient_state"))), {MODIFY}),
-    ("/relay/outlets/=2,3,6/=cycle/?access=invoke,get",
-     (*OUTLETS, Keys(("2", "3", "6")), Keys(("cycle",))), {INVOKE, GET}),
-    ("/relay/outlets/=2,3,6/=cycle/?access=get,invoke",
-     (*OUTLETS, Keys(("2", "3", "6")), Keys(("cycle",))), {INVOKE, GET}),
-    ("/network/wireless/enabled/?access=modify,get",
-     (Name("network"), Name("wireless"), Name("enabled")), {MODIFY, GET}),
+    (
+        "/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get",
+        (*OUTLETS, Keys(("1", "3", "5")), Keys(("state", "transient_state", "physical_state"))),
+        {GET},
+    ),
+    (
+        "/relay/outlets/3/=state,transient_state/?access=modify",
+        (*OUTLETS, Name("3"), Keys(("state", "transient_state"))),
+        {MODIFY},
+    ),
+    (
+        "/relay/outlets/3/=state,transient_state/?access=modify,get",
+        (*OUTLETS, Name("3"), Keys(("state", "transient_state"))),
+        {MODIFY, GET},
+    ),
+    ("/relay/outlets/5/=cycle/?access=invoke,get", (*OUTLETS, Name("5"), Keys(("cycle",))), {INVOKE, GET}),
+    ("/meter/values/all;/value/", (Name("meter"), Name("values"), All(), Name("value")), ACCESS_WORDS),
+    (
+        "/relay/outlets/all;/=state,transient_state,physical_state/?access=get",
+        (*OUTLETS, All(), Keys(("state", "transient_state", "physical_state"))),
+        {GET},
+    ),
+    (
+        "/relay/outlets/=2,3,5;/=state,transient_state/?access=modify,get",
+        (*OUTLETS, Keys(("2", "3", "5")), Keys(("state", "transient_state"))),
+        {MODIFY, GET},
+    ),
+    (
+        "/relay/outlets/=2,3,5/=state,transient_state/?access=modify",
+        (*OUTLETS, Keys(("2", "3", "5")), Keys(("state", "transient_state"))),
+        {MODIFY},
+    ),
+    (
+        "/relay/outlets/=2,3,6/=cycle/?access=invoke,get",
+        (*OUTLETS, Keys(("2", "3", "6")), Keys(("cycle",))),
+        {INVOKE, GET},
+    ),
+    (
+        "/relay/outlets/=2,3,6/=cycle/?access=get,invoke",
+        (*OUTLETS, Keys(("2", "3", "6")), Keys(("cycle",))),
+        {INVOKE, GET},
+    ),
+    (
+        "/network/wireless/enabled/?access=modify,get",
+        (Name("network"), Name("wireless"), Name("enabled")),
+        {MODIFY, GET},
+    ),
     ("/script/start/?access=invoke", (Name("script"), Name("start")), {INVOKE}),
     ("/script/start/?access=get,invoke", (Name("script"), Name("start")), {GET, INVOKE}),
-    ("/relay/outlets/all;/=state,transient_state/?access=modify",
-     (*OUTLETS, All(), Keys(("state", "transient_state"))), {MODIFY}),
+    (
+        "/relay/outlets/all;/=state,transient_state/?access=modify",
+        (*OUTLETS, All(), Keys(("state", "transient_state"))),
+        {MODIFY},
+    ),
     ("/relay/outlets/all;/=cycle/?access=invoke", (*OUTLETS, All(), Keys(("cycle",))), {INVOKE}),
-    ("/relay/set_outlet_transient_states/?access=modify",
-     (Name("relay"), Name("set_outlet_transient_states")), {MODIFY}),
-    ("/auth/users/name=fred/name/",
-     (Name("auth"), Name("users"), All((F("name", "fred"),)), Name("name")), ACCESS_WORDS),
-    ("/relay/outlets/all;locked=false/state/",
-     (*OUTLETS, All((F("locked", "false"),)), Name("state")), ACCESS_WORDS),
-    ("/relay/outlets/one;name=Outlet%201/state/",
-     (*OUTLETS, One((F("name", "Outlet 1"),)), Name("state")), ACCESS_WORDS),
+    (
+        "/relay/set_outlet_transient_states/?access=modify",
+        (Name("relay"), Name("set_outlet_transient_states")),
+        {MODIFY},
+    ),
+    (
+        "/auth/users/name=fred/name/",
+        (Name("auth"), Name("users"), All((F("name", "fred"),)), Name("name")),
+        ACCESS_WORDS,
+    ),
+    (
+        "/relay/outlets/all;locked=false/state/",
+        (*OUTLETS, All((F("locked", "false"),)), Name("state")),
+        ACCESS_WORDS,
+    ),
+    (
+        "/relay/outlets/one;name=Outlet%201/state/",
+        (*OUTLETS, One((F("name", "Outlet 1"),)), Name("state")),
+        ACCESS_WORDS,
+    ),
     ("/?access=get", (), {GET}),
     ("/relay/?access=get,get", (Name("relay"),), {GET}),
 ]
@@ -240,8 +284,7 @@ def test_key_list_is_capped(monkeypatch):
 def test_error_reads_as_message_column_and_text():
     with pytest.raises(ScopeError) as caught:
         parse_path("/relay/outlets/all;locked/")
-    assert str(caught.value) == (
-        "missing \"=\" in filter at column 20: '/relay/outlets/all;locked/'")
+    assert str(caught.value) == ("missing \"=\" in filter at column 20: '/relay/outlets/all;locked/'")
     assert isinstance(caught.value, ValueError)
 
 
@@ -250,7 +293,10 @@ def test_error_survives_pickling():
         parse_scope("/a/?access=put")
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (copy.message, copy.text, copy.column) == (
-        caught.value.message, caught.value.text, caught.value.column)
+        caught.value.message,
+        caught.value.text,
+        caught.value.column,
+    )
 
 
 def test_long_text_is_cut_in_error_string():
@@ -279,15 +325,18 @@ def test_shorthand_filter_is_all_with_filters():
     assert parse_path("/a/name=fred/").segments == parse_path("/a/all;name=fred/").segments
 
 
-@pytest.mark.parametrize(("text", "is_matrix"), [
-    ("/", False),
-    ("/relay/outlets/3/state/", False),
-    ("/relay/outlets/all;/state/", True),
-    ("/relay/outlets/locked=true/", True),
-    ("/relay/outlets/=3/state/", True),
-    ("/config/=version/", True),
-    ("/relay/outlets/one;name=Spare/state/", False),
-])
+@pytest.mark.parametrize(
+    ("text", "is_matrix"),
+    [
+        ("/", False),
+        ("/relay/outlets/3/state/", False),
+        ("/relay/outlets/all;/state/", True),
+        ("/relay/outlets/locked=true/", True),
+        ("/relay/outlets/=3/state/", True),
+        ("/config/=version/", True),
+        ("/relay/outlets/one;name=Spare/state/", False),
+    ],
+)
 def test_matrix_paths_are_those_that_can_name_several_targets(text, is_matrix):
     assert parse_path(text).is_matrix is is_matrix
 
@@ -304,35 +353,38 @@ def test_scope_without_access_grants_every_word():
     assert parse_scope("/relay/").access == ACCESS_WORDS == {"get", "modify", "invoke"}
 
 
-@pytest.mark.parametrize(("value", "actual", "matches"), [
-    ("true", True, True),
-    ("false", False, True),
-    ("true", False, False),
-    ("True", True, False),
-    ("1", True, False),
-    ("0", False, False),
-    ("null", None, True),
-    ("None", None, False),
-    ("fred", "fred", True),
-    ("Fred", "fred", False),
-    ("3", "3", True),
-    ("3", "3.0", False),
-    ("3", 3, True),
-    ("3", 3.0, True),
-    ("1.0", 1.0, True),
-    ("1.0", 1, True),
-    ("1.50", 1.5, True),
-    ("1e3", 1000, True),
-    ("-2", -2, True),
-    ("01", 1, False),
-    ("1_0", 10, False),
-    (" 1", 1, False),
-    ("nan", 1, False),
-    ("12345678901234567891", 12345678901234567890, False),
-    ("12345678901234567890", 12345678901234567890, True),
-    ("[]", [], False),
-    ("x", {"x": 1}, False),
-])
+@pytest.mark.parametrize(
+    ("value", "actual", "matches"),
+    [
+        ("true", True, True),
+        ("false", False, True),
+        ("true", False, False),
+        ("True", True, False),
+        ("1", True, False),
+        ("0", False, False),
+        ("null", None, True),
+        ("None", None, False),
+        ("fred", "fred", True),
+        ("Fred", "fred", False),
+        ("3", "3", True),
+        ("3", "3.0", False),
+        ("3", 3, True),
+        ("3", 3.0, True),
+        ("1.0", 1.0, True),
+        ("1.0", 1, True),
+        ("1.50", 1.5, True),
+        ("1e3", 1000, True),
+        ("-2", -2, True),
+        ("01", 1, False),
+        ("1_0", 10, False),
+        (" 1", 1, False),
+        ("nan", 1, False),
+        ("12345678901234567891", 12345678901234567890, False),
+        ("12345678901234567890", 12345678901234567890, True),
+        ("[]", [], False),
+        ("x", {"x": 1}, False),
+    ],
+)
 def test_filter_compares_json_text_of_field(value, actual, matches):
     assert Filter("f", value).matches(actual) is matches
 

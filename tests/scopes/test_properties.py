@@ -37,8 +37,7 @@ small_segment = st.one_of(
 )
 leaf = st.lists(small_key, max_size=5).map(tuple)
 # filters decide the subtle cases of covers_scope, so replacements favour them
-near_segment = st.one_of(small_segment,
-                         st.builds(All, st.lists(small_filter, max_size=2).map(tuple)))
+near_segment = st.one_of(small_segment, st.builds(All, st.lists(small_filter, max_size=2).map(tuple)))
 
 
 def render(segments) -> str:
@@ -87,8 +86,12 @@ def naive_filter(one, prefix, attrs) -> bool:
 
 
 @FAST
-@given(st.lists(small_scope(), max_size=6), st.lists(leaf, min_size=1, max_size=8),
-       st.sampled_from(WORDS), st.sampled_from([attrs, None]))
+@given(
+    st.lists(small_scope(), max_size=6),
+    st.lists(leaf, min_size=1, max_size=8),
+    st.sampled_from(WORDS),
+    st.sampled_from([attrs, None]),
+)
 def test_grant_set_allows_exactly_what_some_scope_covers(scopes, leaves, access, fields):
     grants = GrantSet.compile(scopes)
     for one_leaf in leaves:
@@ -117,8 +120,12 @@ def grants_and_near_miss(draw):
     kept = base.path.segments[: draw(st.integers(0, len(base.path.segments)))]
     segments = [segment if draw(st.integers(0, 2)) else draw(near_segment) for segment in kept]
     segments += draw(st.lists(small_segment, max_size=1))
-    words = draw(st.one_of(st.sets(st.sampled_from(sorted(base.access)), min_size=1),
-                           st.sets(st.sampled_from(WORDS), min_size=1)))
+    words = draw(
+        st.one_of(
+            st.sets(st.sampled_from(sorted(base.access)), min_size=1),
+            st.sets(st.sampled_from(WORDS), min_size=1),
+        )
+    )
     return scopes, parse_scope(render(segments) + "?access=" + ",".join(sorted(words)))
 
 
@@ -141,8 +148,7 @@ rich_text = st.one_of(
     st.text(alphabet="ab.;=,/!%?# 0é", min_size=1, max_size=5),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=4),
 )
-rich_filter = st.builds(Filter, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True),
-                        rich_text)
+rich_filter = st.builds(Filter, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,5}", fullmatch=True), rich_text)
 rich_segment = st.one_of(
     st.builds(Name, rich_text),
     st.builds(Keys, st.lists(rich_text, min_size=1, max_size=3).map(tuple)),

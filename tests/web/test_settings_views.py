@@ -35,8 +35,10 @@ def test_the_page_is_for_admins_and_locked_down(app, admin, path):
     assert Api(app.test_client(), user=None).get(path).status_code == 401
     wide = add_client(app, admin, "wide", {"/": True})
     assert wide.get(path).status_code == 403
-    assert any(line.startswith("access denied for wide (wide@127.0.0.1, bearer): the settings page")
-               for line in audit_lines(app))
+    assert any(
+        line.startswith("access denied for wide (wide@127.0.0.1, bearer): the settings page")
+        for line in audit_lines(app)
+    )
 
 
 def test_names_are_escaped(admin):
@@ -49,8 +51,12 @@ def test_scope_check_answers_with_the_column(admin):
     response = admin.get("/settings/scope-check/?scope=/relay/&scope=/relay/outlets/all;locked/")
     assert response.json == [
         {"scope": "/relay/", "ok": True},
-        {"scope": "/relay/outlets/all;locked/", "ok": False, "message": 'missing "=" in filter',
-         "column": 20},
+        {
+            "scope": "/relay/outlets/all;locked/",
+            "ok": False,
+            "message": 'missing "=" in filter',
+            "column": 20,
+        },
     ]
 
 

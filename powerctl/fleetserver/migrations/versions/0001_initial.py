@@ -17,10 +17,14 @@ def _when(name: str, nullable: bool = False) -> sa.Column:
 
 
 def upgrade() -> None:
-    op.create_table("settings", sa.Column("key", sa.String(64), primary_key=True),
-                    sa.Column("value", sa.Text, nullable=False))
-    op.create_table("admin_tokens", sa.Column("token_hash", sa.String(64), primary_key=True),
-                    _when("created"))
+    op.create_table(
+        "settings",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.Text, nullable=False),
+    )
+    op.create_table(
+        "admin_tokens", sa.Column("token_hash", sa.String(64), primary_key=True), _when("created")
+    )
     op.create_table(
         "controllers",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
@@ -39,15 +43,23 @@ def upgrade() -> None:
     )
     op.create_table(
         "client_keys",
-        sa.Column("controller_seq", sa.Integer,
-                  sa.ForeignKey("controllers.seq", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "controller_seq",
+            sa.Integer,
+            sa.ForeignKey("controllers.seq", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("client_uuid", sa.String(36), primary_key=True),
         sa.Column("token_hash", sa.String(64), primary_key=True),
     )
     op.create_table(
         "peers",
-        sa.Column("controller_seq", sa.Integer,
-                  sa.ForeignKey("controllers.seq", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "controller_seq",
+            sa.Integer,
+            sa.ForeignKey("controllers.seq", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("peer_uuid", sa.String(36), primary_key=True),
         sa.Column("serial", sa.String(64), nullable=False),
         sa.Column("tokens", sa.JSON, nullable=False),
@@ -59,7 +71,8 @@ def upgrade() -> None:
         sa.Column("pem", sa.Text, nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("auto_registration", sa.Boolean, nullable=False),
-        _when("created"), _when("modified"),
+        _when("created"),
+        _when("modified"),
     )
     op.create_table(
         "certificates",
@@ -70,13 +83,21 @@ def upgrade() -> None:
         sa.Column("pem", sa.Text, nullable=False),
         sa.Column("public_key", sa.String(64), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        _when("created"), _when("modified"),
+        _when("created"),
+        _when("modified"),
     )
     op.create_index("certificates_by_ca", "certificates", ["ca_seq", "seq"])
     op.create_index("certificates_by_controller", "certificates", ["controller_seq"])
 
 
 def downgrade() -> None:
-    for table in ("certificates", "ca_certificates", "peers", "client_keys", "controllers",
-                  "admin_tokens", "settings"):
+    for table in (
+        "certificates",
+        "ca_certificates",
+        "peers",
+        "client_keys",
+        "controllers",
+        "admin_tokens",
+        "settings",
+    ):
         op.drop_table(table)
