@@ -1,9 +1,14 @@
-"""The one place where exceptions become HTTP responses: a JSON envelope for every error."""
+"""The one place where exceptions become HTTP responses: a JSON envelope for every error.
+
+`describe` maps any exception (domain, hardware, path) to a status and a message; the /restapi/
+envelope is built on it, and another surface (Redfish, MQTT) calls it to fill its own format.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
@@ -11,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 import hw
 import scopes
 from hw.network import NetworkError, NetworkReplyError
+from powerctl import domain
 
 log = logging.getLogger("powerctl")
 
@@ -54,16 +60,57 @@ class Conflict(ApiError):
     code = 409
 
 
-class PayloadTooLarge(ApiError):
-    code = 413
-
-
 class UnsupportedMediaType(ApiError):
     code = 415
 
 
-class ServiceUnavailable(ApiError):
-    code = 503
+# Looked up along the exception's MRO, so a subclass answers as its nearest listed parent.
+STATUS: dict[type[BaseException], int] = {
+    domain.OutletLocked: 409,
+    domain.BoardOffline: 503,
+    domain.UnknownFunction: 409,
+    domain.BadArguments: 409,
+    domain.ThreadLimit: 409,
+    domain.NoSuchThread: 409,
+    domain.ShuttingDown: 503,
+    domain.SessionLimit: 409,
+    domain.FleetNotConfigured: 409,
+    # a command that ran but answered nonsense is a bad gateway; one that failed, unavailable
+    NetworkReplyError: 502,
+    NetworkError: 503,
+    hw.HardwareError: 503,
+    scopes.NoSuchPath: 404,
+    scopes.AmbiguousPath: 409,
+    scopes.ScopeError: 400,
+}
+
+INTERNAL = "internal error; see the server log"
+
+
+def describe(err: BaseException) -> tuple[int, str]:
+    """The HTTP status and the message for an error, for any surface to report in its own format.
+
+    An exception no table entry covers is a 500 whose message never echoes the exception text:
+    it may carry request data such as headers.
+    """
+    if isinstance(err, ApiError):
+        return err.code, err.message
+    for cls in type(err).__mro__:
+        status = STATUS.get(cls)
+        if status is not None:
+            return status, str(err)
+    return 500, INTERNAL
+
+
+# What a /restapi/ caller can do next, added to the message on this surface only.
+REST_HINTS: dict[type[domain.PowerctlError], Callable[[domain.PowerctlError], str]] = {
+    domain.OutletLocked: lambda err: (
+        f"; unlock it first with PUT /restapi/relay/outlets/{err.index}/locked/ value=false"
+    ),
+    domain.UnknownFunction: lambda _err: "; GET /restapi/script/user_functions/ lists them",
+    domain.ThreadLimit: lambda _err: "; let one finish or stop one with POST /restapi/script/stop/",
+    domain.NoSuchThread: lambda _err: "; GET /restapi/script/threads/ lists them",
+}
 
 
 def describe_validation(messages: object, prefix: str = "") -> list[str]:
@@ -100,29 +147,30 @@ def init_app(app: Flask) -> None:
     def api_error(err: ApiError) -> Response:
         return envelope(err.code, err.message, err.errors, err.headers)
 
-    @app.errorhandler(scopes.NoSuchPath)
-    def no_such_path(err: scopes.NoSuchPath) -> Response:
-        return envelope(404, str(err), {"path": err.text, "column": err.column})
-
-    @app.errorhandler(scopes.AmbiguousPath)
-    def ambiguous_path(err: scopes.AmbiguousPath) -> Response:
-        return envelope(409, str(err), {"path": err.text, "column": err.column})
+    @app.errorhandler(domain.PowerctlError)
+    def domain_error(err: domain.PowerctlError) -> Response:
+        code, message = describe(err)
+        hint = REST_HINTS.get(type(err))
+        if hint is not None:
+            message += hint(err)
+        return envelope(code, message, err.details or None)
 
     @app.errorhandler(scopes.ScopeError)
-    def malformed_path(err: scopes.ScopeError) -> Response:
-        return envelope(400, str(err), {"path": err.text, "column": err.column})
+    def path_error(err: scopes.ScopeError) -> Response:
+        code, message = describe(err)
+        return envelope(code, message, {"path": err.text, "column": err.column})
 
     @app.errorhandler(NetworkError)
     def network_error(err: NetworkError) -> Response:
-        # a command that ran but answered nonsense is a bad gateway; one that failed, unavailable
         log.warning("network command error: %s", err)
-        code = 502 if isinstance(err, NetworkReplyError) else 503
-        return envelope(code, str(err), {"command": err.command})
+        code, message = describe(err)
+        return envelope(code, message, {"command": err.command})
 
     @app.errorhandler(hw.HardwareError)
     def hardware_error(err: hw.HardwareError) -> Response:
         log.warning("hardware error: %s", err)
-        return envelope(503, str(err), {"board": getattr(err, "board", None)})
+        code, message = describe(err)
+        return envelope(code, message, {"board": err.board})
 
     @app.errorhandler(HTTPException)
     def http_exception(err: HTTPException) -> Response:
@@ -134,4 +182,4 @@ def init_app(app: Flask) -> None:
     def unexpected(err: Exception) -> Response:
         # Never echo the exception text: it may carry request data such as headers.
         log.exception("unexpected error while handling a request")
-        return envelope(500, "internal error; see the server log")
+        return envelope(500, INTERNAL)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import hw
 from powerctl.audit import Audit
-from powerctl.errors import Conflict
+from powerctl.domain import BoardOffline, OutletLocked
 from powerctl.store import Database, OutletRecord
 
 log = logging.getLogger("powerctl.relay")
@@ -81,15 +81,10 @@ class Relay:
         for index in indexes:
             record = self._outlets[index]
             if record.locked:
-                raise Conflict(
-                    f"outlet {index} ({record.name}) is locked; unlock it first "
-                    f"with PUT /restapi/relay/outlets/{index}/locked/ value=false"
-                )
+                raise OutletLocked(index, record.name)
             board = self._hw.board_of(index)
             if board.status != "online":
-                raise hw.BoardUnavailable(
-                    f'board "{board.name}" for outlet {index} is offline: {board.last_error}'
-                )
+                raise BoardOffline(board.name, index, board.last_error)
 
     @contextmanager
     def checked(self, indexes: list[int]) -> Iterator[None]:

@@ -14,7 +14,7 @@ import jwt
 import scopes
 from powerctl.auth.bearer import BearerVerifier, InvalidToken
 from powerctl.auth.principal import Principal
-from powerctl.errors import Conflict
+from powerctl.domain import SessionLimit
 from powerctl.store import Database
 from powerctl.store import roles as role_store
 from powerctl.store.sessions import SessionRecord, add_session, session_state
@@ -103,7 +103,7 @@ class SessionService:
         outlets: tuple[int, ...] | None,
         ttl: int,
     ) -> Issued:
-        """Store and sign a new session; Conflict when the creator has too many unexpired ones."""
+        """Store and sign a new session; SessionLimit when the creator has too many unexpired ones."""
         issued = int(self.now())
         jti = secrets.token_urlsafe(16)
         creator_text = f"client {creator.client}" if creator.client else f"user {creator.name}"
@@ -111,7 +111,7 @@ class SessionService:
             jti, whoami, role.name, creator.client, creator_text, outlets, issued, issued + ttl
         )
         if not add_session(self._db, record, issued, MAX_PER_CREATOR):
-            raise Conflict(
+            raise SessionLimit(
                 f"{creator_text} already has {MAX_PER_CREATOR} sessions that have not"
                 " expired; wait for some to expire or ask for shorter ttls"
             )

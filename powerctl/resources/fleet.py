@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from marshmallow import fields
 
-from powerctl.errors import Conflict
+from powerctl.domain import FleetNotConfigured
 from powerctl.restapi.tree import Branch, Call, Value
 from powerctl.store import Database
 from powerctl.store import fleet as store
@@ -18,7 +18,7 @@ def fleet_node(db: Database, service: Callable[[], object]) -> Branch:
     def sync(_keys, _body, who) -> dict:
         running = service()
         if running is None:
-            raise Conflict("fleet sync is not configured: set [fleet] url (docs/fleet.md)")
+            raise FleetNotConfigured("fleet sync is not configured: set [fleet] url (docs/fleet.md)")
         running.try_sync(f"by {who.actor()}")  # type: ignore[attr-defined]
         return store.status(db)
 

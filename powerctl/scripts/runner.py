@@ -10,7 +10,14 @@ import hw
 import scopes
 from powerctl.audit import Audit
 from powerctl.auth.principal import Principal
-from powerctl.errors import ApiError, Conflict, ServiceUnavailable
+from powerctl.domain import (
+    BadArguments,
+    NoSuchThread,
+    PowerctlError,
+    ShuttingDown,
+    ThreadLimit,
+    UnknownFunction,
+)
 from powerctl.relay import Relay
 from powerctl.scripts import binding, steps
 from powerctl.scripts.functions import Function, FunctionError, where
@@ -75,26 +82,23 @@ class Runner:
         """Check the call, then run it in a new thread; returns the thread id."""
         function = self.functions.get(name)
         if function is None:
-            raise Conflict(
-                f'there is no user function "{name}"; GET /restapi/script/user_functions/ lists them'
-            )
+            raise UnknownFunction(name)
         if len(args) != len(function.args):
-            raise Conflict(
+            raise BadArguments(
                 f'"{name}" takes {len(function.args)} arguments'
                 f" ({', '.join(function.args) or 'none'}), not {len(args)}"
             )
         try:
             binding.check(self.functions, name, tuple(args), self._relay.count)
         except FunctionError as err:
-            raise Conflict(f"cannot start {name}({','.join(map(str, args))}): {err}") from None
+            raise BadArguments(f"cannot start {name}({','.join(map(str, args))}): {err}") from None
         with self._lock:
             if self._closed:
-                raise ServiceUnavailable("the gateway is shutting down")
+                raise ShuttingDown("the gateway is shutting down")
             if len(self._threads) >= self.max_threads:
-                raise Conflict(
-                    f"{len(self._threads)} script threads are running, as many as"
-                    " [scripts] max_threads allows; let one finish or stop one"
-                    " with POST /restapi/script/stop/"
+                raise ThreadLimit(
+                    f"{len(self._threads)} script threads are running,"
+                    " as many as [scripts] max_threads allows"
                 )
             ident = str(self._next_id)
             self._db.set_setting(NEXT_ID, self._next_id + 1)  # stored first: never handed out twice
@@ -142,10 +146,7 @@ class Runner:
             missing = [ident for ident in which if ident not in mine]
             if missing:
                 whose = "" if principal.is_admin else " that you started or a scope lets you see"
-                raise Conflict(
-                    f'no script thread "{missing[0]}"{whose} is running;'
-                    " GET /restapi/script/threads/ lists them"
-                )
+                raise NoSuchThread(f'no script thread "{missing[0]}"{whose} is running')
             chosen = [mine[ident] for ident in dict.fromkeys(which)]
         for script in chosen:
             script.stopped_by = script.stopped_by or principal.actor()
@@ -170,7 +171,7 @@ class Runner:
         try:
             self._play(script, function, dict(zip(function.args, script.args, strict=True)), "")
             outcome = f"stopped by {script.stopped_by}" if script.stop.is_set() else "finished"
-        except (ApiError, hw.HardwareError, scopes.ScopeError) as err:
+        except (PowerctlError, hw.HardwareError, scopes.ScopeError) as err:
             outcome = f"stopped at {script.at} ({script.step}): {err}"
         finally:
             with self._lock:
