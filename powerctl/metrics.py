@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 import hw
+import scopes
 from powerctl.audit import audit
 from powerctl.auth import authenticator
 from powerctl.restapi.authorise import deny
@@ -165,7 +166,7 @@ class StateCollector:
 @bp.get("/metrics/", provide_automatic_options=False)
 def scrape() -> Response:
     principal = authenticator().authenticate(raw_target())
-    if principal.grants is not None and not principal.grants.allows(("metrics",), "get"):
+    if principal.grants is not None and not principal.grants.allows(("metrics",), scopes.Access.GET):
         deny(principal, "no get scope covers /metrics/", insufficient=True)
     audit().record(f"access allowed for {principal.describe()}")
     metrics: Metrics = current_app.extensions["powerctl.metrics"]

@@ -12,17 +12,18 @@ Paths are relative to /restapi and written as raw, percent-encoded URL text::
     scope    = path ["?access=" verb *("," verb)]   ; verb = get | modify | invoke
 
 Each name, key and value is percent-decoded after splitting, so %3B, %3D, %2C and %2F are
-literal characters. A scope without "?access=" grants every access word.
+literal characters. A scope without "?access=" grants every access word (`Access`), including
+words added in later versions.
 """
 
 from .errors import AmbiguousPath, NoSuchPath, ResolveError, ScopeError
 from .expand import TreeView, expand
 from .grants import GrantSet
 from .parse import parse_path, parse_scope
-from .path import ACCESS_WORDS, All, Filter, Keys, Name, One, Path, Scope, format_keys
+from .path import Access, All, Filter, Keys, Name, One, Path, Scope, format_keys
 
 __all__ = [
-    "ACCESS_WORDS",
+    "Access",
     "All",
     "AmbiguousPath",
     "Filter",

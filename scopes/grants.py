@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 
 from .parse import parse_scope
-from .path import ACCESS_WORDS, Attrs, Filter, Keys, Name, Scope, Segment, filters_match
+from .path import Access, Attrs, Filter, Keys, Name, Scope, Segment, filters_match
 
 _Suffixes = frozenset[tuple[Segment, ...]]
 
@@ -115,7 +115,7 @@ class GrantSet:
         # Without filters an answer depends only on (leaf, access), and the set never changes,
         # so answers can be remembered; with filters they depend on live attributes.
         filtered = any(segment_filters(s) for scope in scopes for s in scope.path.segments)
-        self._decisions: dict[tuple[tuple[str, ...], str], bool] | None = None if filtered else {}
+        self._decisions: dict[tuple[tuple[str, ...], Access], bool] | None = None if filtered else {}
 
     @classmethod
     def compile(cls, scopes: Iterable[Scope | str]) -> GrantSet:
@@ -126,17 +126,17 @@ class GrantSet:
         memo: dict[_Suffixes, _Node] = {}
         roots = {
             word: _build(frozenset(s.path.segments for s in unique if word in s.access), memo)
-            for word in ACCESS_WORDS
+            for word in Access
         }
         return cls(unique, roots)
 
-    def _root(self, access: str) -> _Node:
+    def _root(self, access: Access) -> _Node:
         try:
             return self._roots[access]
         except KeyError:
             raise ValueError(f"unknown access word {access!r}") from None
 
-    def allows(self, leaf: tuple[str, ...], access: str, attrs: Attrs | None = None) -> bool:
+    def allows(self, leaf: tuple[str, ...], access: Access, attrs: Attrs | None = None) -> bool:
         """Whether some scope granting access matches leaf's leading keys."""
         decisions = self._decisions
         if decisions is None:
@@ -149,7 +149,7 @@ class GrantSet:
             decisions[(leaf, access)] = answer
         return answer
 
-    def _match(self, leaf: tuple[str, ...], access: str, attrs: Attrs | None) -> bool:
+    def _match(self, leaf: tuple[str, ...], access: Access, attrs: Attrs | None) -> bool:
         nodes = [self._root(access)]
         for depth, key in enumerate(leaf):
             if _EVERYTHING in nodes:
@@ -160,7 +160,7 @@ class GrantSet:
         return _EVERYTHING in nodes
 
     def first_uncovered(
-        self, leaves: Iterable[tuple[str, ...]], access: str, attrs: Attrs | None = None
+        self, leaves: Iterable[tuple[str, ...]], access: Access, attrs: Attrs | None = None
     ) -> tuple[str, ...] | None:
         """The first leaf not allowed for access, or None when all are."""
         for leaf in leaves:

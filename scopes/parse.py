@@ -7,7 +7,7 @@ import json
 import re
 
 from .errors import ScopeError
-from .path import ACCESS_WORDS, All, Filter, Keys, Name, One, Path, Scope, Segment
+from .path import Access, All, Filter, Keys, Name, One, Path, Scope, Segment
 
 # Caps on what one request can make us parse; a longer path is refused, never truncated.
 _MAX_TEXT = 2048
@@ -36,7 +36,8 @@ def parse_scope(text: str) -> Scope:
     _check_length(text)
     end = text.find("?")
     if end < 0:
-        return Scope(_path(text, len(text)), ACCESS_WORDS, text)
+        # read from the enum at parse time, so a word added later is granted too (docs/security.md)
+        return Scope(_path(text, len(text)), frozenset(Access), text)
     return Scope(_path(text, end), _access(text, end + 1), text)
 
 
@@ -196,7 +197,7 @@ def _decode(text: str, start: int, stop: int) -> str:
     return "".join(pieces)
 
 
-def _access(text: str, start: int) -> frozenset[str]:
+def _access(text: str, start: int) -> frozenset[Access]:
     if not text.startswith("access=", start):
         raise _error('expected "access=" after "?"', text, start)
     words = set()
@@ -207,9 +208,10 @@ def _access(text: str, start: int) -> frozenset[str]:
             if at == len(text) or text[at] == ",":
                 raise _error("empty access word", text, _blank(at, len(text)))
             raise _error(f"unexpected {_show(text[at])} in access list", text, at)
-        if word not in ACCESS_WORDS:
-            raise _error(f"unknown access word {_show(word)}", text, at)
-        words.add(word)
+        try:
+            words.add(Access(word))
+        except ValueError:
+            raise _error(f"unknown access word {_show(word)}", text, at) from None
         at += len(word)
         if at == len(text):
             return frozenset(words)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-ACCESS_WORDS = frozenset({"get", "modify", "invoke"})
+
+class Access(enum.StrEnum):
+    """An access word: what a request does to the leaves it touches; its value is the wire text."""
+
+    GET = "get"
+    MODIFY = "modify"
+    INVOKE = "invoke"
+
 
 # JSON number syntax, so "1_000", " 1" or "nan" (all accepted by float()) never match a number.
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?P<fraction>(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)")
@@ -147,7 +155,7 @@ class Scope:
     """A path pattern and the access words it grants."""
 
     path: Path
-    access: frozenset[str]
+    access: frozenset[Access]  # every word when the text has no ?access=, later ones too
     text: str
 
     def __str__(self) -> str:

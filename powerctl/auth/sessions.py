@@ -47,7 +47,7 @@ class SessionGrants:
         self._role = role
         self._outlets = outlets
 
-    def allows(self, leaf: tuple[str, ...], access: str, attrs=None) -> bool:
+    def allows(self, leaf: tuple[str, ...], access: scopes.Access, attrs=None) -> bool:
         if leaf[:1] == ("auth",):
             return False  # a session never mints, lists or revokes sessions, whatever its role
         if (
@@ -59,7 +59,7 @@ class SessionGrants:
         return self._role.allows(leaf, access, attrs)
 
     def first_uncovered(
-        self, leaves: Iterable[tuple[str, ...]], access: str, attrs=None
+        self, leaves: Iterable[tuple[str, ...]], access: scopes.Access, attrs=None
     ) -> tuple[str, ...] | None:
         for leaf in leaves:
             if not self.allows(leaf, access, attrs):

@@ -14,6 +14,7 @@ from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body
 from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
 from powerctl.scripts.runner import Runner
+from scopes import Access
 
 SOURCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(.*?)\s*\)\s*")
 START_SHAPE = 'send [{"user_function": "NAME"}], optionally with "args": [1, 2] or "source": "NAME(1,2)"'
@@ -97,7 +98,7 @@ def others_seen(who: Principal, threads: Keys) -> Callable[[str], bool]:
     grants = who.grants
     if grants is None:
         return _everything
-    return lambda ident: grants.allows((*threads, ident, "label"), "get")
+    return lambda ident: grants.allows((*threads, ident, "label"), Access.GET)
 
 
 def _everything(_ident: str) -> bool:
@@ -128,19 +129,19 @@ def script_node(runner: Runner) -> Branch:
 
     # Whoever may start or stop scripts may list the threads (its own, and those its scopes
     # cover: others_seen) and the functions it may start.
-    def starters(base: Keys, access: str) -> list[tuple[Keys, str]]:
-        if access != "get":
+    def starters(base: Keys, access: Access) -> list[tuple[Keys, Access]]:
+        if access != Access.GET:
             return []
         return [
-            ((*base, "start"), "invoke"),
-            ((*base, "stop"), "invoke"),
-            *(((*base, "user_functions", name), "invoke") for name in names),
+            ((*base, "start"), Access.INVOKE),
+            ((*base, "stop"), Access.INVOKE),
+            *(((*base, "user_functions", name), Access.INVOKE) for name in names),
         ]
 
-    def readers(base: Keys, function: Keys, access: str) -> list[tuple[Keys, str]]:
-        return [(function, "invoke"), ((*base, "start"), "invoke")] if access == "get" else []
+    def readers(base: Keys, function: Keys, access: Access) -> list[tuple[Keys, Access]]:
+        return [(function, Access.INVOKE), ((*base, "start"), Access.INVOKE)] if access == Access.GET else []
 
-    def function_starters(keys: Keys, body: Body, access: str) -> list[tuple[Keys, str]]:
+    def function_starters(keys: Keys, body: Body, access: Access) -> list[tuple[Keys, Access]]:
         name = _named(body)
         return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
 

@@ -34,7 +34,7 @@ class Authorisation:
     principal: Principal
     view: TreeView
     path: scopes.Path
-    access: str
+    access: scopes.Access
     body: Body
 
     def leaves(self, targets: list[tuple[Keys, object]]) -> list[Keys]:
@@ -42,7 +42,7 @@ class Authorisation:
             # A matrix that selected nothing is checked as the collection it selected from,
             # so an empty answer is no more than the caller could read there.
             return [self.selected_from()]
-        if self.access != "get":
+        if self.access != scopes.Access.GET:
             return [keys for keys, _ in targets]
         # An empty container is checked as itself, so no one reads structure without a scope.
         return [leaf for keys, node in targets for leaf in (self.view.leaves(keys, node) or [keys])]
@@ -69,9 +69,9 @@ class Authorisation:
         deny(self.principal, reason, insufficient)
 
     def may_read(self, keys_list: list[Keys]) -> bool:
-        return self.first_uncovered(keys_list, "get") is None
+        return self.first_uncovered(keys_list, scopes.Access.GET) is None
 
-    def first_uncovered(self, leaves: list[Keys], access: str) -> Keys | None:
+    def first_uncovered(self, leaves: list[Keys], access: scopes.Access) -> Keys | None:
         """The first leaf the caller may not `access`, or None.
 
         A leaf no scope covers is still allowed when its node's `covered_by` names another
@@ -90,14 +90,14 @@ class Authorisation:
                 return leaf
         return None
 
-    def covered(self, leaf: Keys, access: str) -> bool:
+    def covered(self, leaf: Keys, access: scopes.Access) -> bool:
         try:
             hook = self.view.node(leaf).covered_by
         except KeyError:  # a key a PUT is about to create
             return False
         if hook is None:
             return False
-        body = Body("empty") if self.access == "get" else self.body
+        body = Body("empty") if self.access == scopes.Access.GET else self.body
         return any(
             self.principal.grants.allows(other, word, self.view.field)  # type: ignore[union-attr]
             for other, word in hook(leaf, body, access)

@@ -53,13 +53,13 @@ class Request(Authorisation):
         targets = self.resolve()
         check_methods(self.tree, self.principal, self.method, self.access, targets)
         self.authorise(targets)
-        if self.access == "get":
+        if self.access == scopes.Access.GET:
             return self.get(targets)
         if self.method == "DELETE":
             for keys, node in targets:
                 node.delete(keys, self.principal)  # type: ignore[union-attr]
             return Response(status=204)
-        if self.access == "modify":
+        if self.access == scopes.Access.MODIFY:
             return self.put(targets)
         return self.invoke(targets)
 
@@ -69,7 +69,7 @@ class Request(Authorisation):
                 return self.tree.resolve(self.path, self.view)
             except FilterForbidden as err:
                 # a field its `covered_by` lets the caller read may be filtered on, too
-                if err.leaf in self.view.opened or not self.covered(err.leaf, "get"):
+                if err.leaf in self.view.opened or not self.covered(err.leaf, scopes.Access.GET):
                     self.deny(f"filtering on {_where(err.leaf)} needs get access to it", insufficient=True)
                 self.view.opened.add(err.leaf)
             except scopes.NoSuchPath as err:

@@ -6,21 +6,22 @@ from powerctl.auth import Principal
 from powerctl.errors import MethodNotAllowed
 from powerctl.restapi.authorise import deny
 from powerctl.restapi.tree import Call, Collection, Keys, Tree, Value
+from scopes import Access
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ACCESS = {
-    "GET": "get",
-    "HEAD": "get",
-    "PUT": "modify",
-    "PATCH": "modify",
-    "DELETE": "modify",
-    "POST": "invoke",
-    "OPTIONS": "get",
+    "GET": Access.GET,
+    "HEAD": Access.GET,
+    "PUT": Access.MODIFY,
+    "PATCH": Access.MODIFY,
+    "DELETE": Access.MODIFY,
+    "POST": Access.INVOKE,
+    "OPTIONS": Access.GET,
 }
 
 
 def check_methods(
-    tree: Tree, principal: Principal, method: str, access: str, targets: list[tuple[Keys, object]]
+    tree: Tree, principal: Principal, method: str, access: Access, targets: list[tuple[Keys, object]]
 ) -> None:
     """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
     # A node object sits at one place in the tree, so one check per node covers its targets.
@@ -29,15 +30,20 @@ def check_methods(
         where = "/" + "/".join(keys) + "/"
         if not principal.is_admin and tree.admin_only(keys):
             deny(principal, f"{where} is for admins only")
-        if access == "get" and isinstance(node, Call):
+        if access == Access.GET and isinstance(node, Call):
             raise MethodNotAllowed(f"{where} is a function: POST to it", ["POST"])
-        if access == "invoke" and not invocable(node):
+        if access == Access.INVOKE and not invocable(node):
             raise MethodNotAllowed(f"{where} cannot be invoked with POST", allowed(node))
         if method in ("PUT", "PATCH") and not writable(node):
             raise MethodNotAllowed(f"{where} is read-only", allowed(node))
         if method == "DELETE" and not (isinstance(node, Value) and node.delete):
             raise MethodNotAllowed(f"{where} cannot be deleted", allowed(node))
-        if access == "modify" and isinstance(node, Value) and node.admin_write and not principal.is_admin:
+        if (
+            access == Access.MODIFY
+            and isinstance(node, Value)
+            and node.admin_write
+            and not principal.is_admin
+        ):
             deny(principal, f"only admins may change {where}")
     if method == "OPTIONS":
         # After authentication, so that Allow tells nothing about paths to strangers.

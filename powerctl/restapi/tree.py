@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
 # (target keys, request body, access word) -> (leaf, access word) pairs; any one authorises
-CoveredBy = Callable[[Keys, object, str], Iterable[tuple[Keys, str]]]
+CoveredBy = Callable[[Keys, object, scopes.Access], Iterable[tuple[Keys, scopes.Access]]]
 
 
 class Node:

@@ -59,7 +59,7 @@ class TreeView:
         if (
             self.grants is not None
             and leaf not in self.opened
-            and not self.grants.allows(leaf, "get", self.field)
+            and not self.grants.allows(leaf, scopes.Access.GET, self.field)
         ):
             raise FilterForbidden(leaf)
         return self.field(prefix, name)

@@ -109,7 +109,7 @@ def curl_line(token: str, record: ClientRecord, host_url: str, secure: bool) -> 
     path = "/relay/outlets/all;/state/"
     for text in record.scopes:
         scope = scopes.parse_scope(text)
-        if "get" in scope.access:
+        if scopes.Access.GET in scope.access:
             path = scope.path.text
             break
     url = host_url.rstrip("/") + "/restapi" + path

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from scopes import GrantSet, parse_scope
+from scopes import Access, GrantSet, parse_scope
 
 # DLI token-access page, Registration Example 1
 EXAMPLE_1 = GrantSet.compile(
@@ -140,6 +140,15 @@ def test_scope_path_is_a_prefix_pattern(scope, leaf, allowed):
 )
 def test_scope_grants_only_its_access_words(scope, access, allowed):
     assert GrantSet.compile([scope]).allows(("relay", "name"), access) is allowed
+
+
+@pytest.mark.parametrize("word", list(Access))
+def test_a_scope_without_access_grants_every_word_the_enum_holds(word):
+    # Read from the enum, not a list of today's words: a word added later is granted too
+    # (docs/security.md); a scope that lists its words never gains one.
+    assert GrantSet.compile(["/relay/"]).allows(("relay", "name"), word)
+    listed = GrantSet.compile(["/relay/?access=" + ",".join(w for w in Access if w != word)])
+    assert not listed.allows(("relay", "name"), word)
 
 
 def test_root_scope_covers_everything_for_its_words():

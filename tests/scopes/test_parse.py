@@ -8,7 +8,7 @@ import pytest
 
 import scopes.parse
 from scopes import (
-    ACCESS_WORDS,
+    Access,
     All,
     Filter,
     Keys,
@@ -20,7 +20,8 @@ from scopes import (
 )
 
 F = Filter
-GET, MODIFY, INVOKE = "get", "modify", "invoke"
+GET, MODIFY, INVOKE = Access
+EVERY = frozenset(Access)
 OUTLETS = (Name("relay"), Name("outlets"))
 
 # text -> segments
@@ -65,7 +66,7 @@ VALID_PATHS = [
 
 # every scope from the DLI token-access page and the clients it quotes: text -> segments, access
 DLI_SCOPES = [
-    ("/relay/outlets/all;/=name/", (*OUTLETS, All(), Keys(("name",))), ACCESS_WORDS),
+    ("/relay/outlets/all;/=name/", (*OUTLETS, All(), Keys(("name",))), EVERY),
     (
         "/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get",
         (*OUTLETS, Keys(("1", "3", "5")), Keys(("state", "transient_state", "physical_state"))),
@@ -82,7 +83,7 @@ DLI_SCOPES = [
         {MODIFY, GET},
     ),
     ("/relay/outlets/5/=cycle/?access=invoke,get", (*OUTLETS, Name("5"), Keys(("cycle",))), {INVOKE, GET}),
-    ("/meter/values/all;/value/", (Name("meter"), Name("values"), All(), Name("value")), ACCESS_WORDS),
+    ("/meter/values/all;/value/", (Name("meter"), Name("values"), All(), Name("value")), EVERY),
     (
         "/relay/outlets/all;/=state,transient_state,physical_state/?access=get",
         (*OUTLETS, All(), Keys(("state", "transient_state", "physical_state"))),
@@ -129,17 +130,17 @@ DLI_SCOPES = [
     (
         "/auth/users/name=fred/name/",
         (Name("auth"), Name("users"), All((F("name", "fred"),)), Name("name")),
-        ACCESS_WORDS,
+        EVERY,
     ),
     (
         "/relay/outlets/all;locked=false/state/",
         (*OUTLETS, All((F("locked", "false"),)), Name("state")),
-        ACCESS_WORDS,
+        EVERY,
     ),
     (
         "/relay/outlets/one;name=Outlet%201/state/",
         (*OUTLETS, One((F("name", "Outlet 1"),)), Name("state")),
-        ACCESS_WORDS,
+        EVERY,
     ),
     ("/?access=get", (), {GET}),
     ("/relay/?access=get,get", (Name("relay"),), {GET}),
@@ -350,7 +351,15 @@ def test_parse_results_are_cached_and_immutable():
 
 
 def test_scope_without_access_grants_every_word():
-    assert parse_scope("/relay/").access == ACCESS_WORDS == {"get", "modify", "invoke"}
+    assert parse_scope("/relay/").access == EVERY == {"get", "modify", "invoke"}
+
+
+def test_access_words_are_enum_members_whose_value_is_the_wire_text():
+    words = parse_scope("/relay/?access=invoke,get").access
+    assert words == {Access.GET, Access.INVOKE}
+    assert all(type(word) is Access for word in words)
+    assert [str(word) for word in Access] == ["get", "modify", "invoke"]
+    assert f"no {Access.MODIFY} scope" == "no modify scope"
 
 
 @pytest.mark.parametrize(

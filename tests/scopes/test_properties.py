@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scopes import (
-    ACCESS_WORDS,
+    Access,
     All,
     Filter,
     GrantSet,
@@ -25,7 +25,7 @@ THOROUGH = settings(FAST, max_examples=400)
 
 # A tiny key alphabet, so generated scopes and leaves keep colliding.
 KEYS = ["a", "b", "c", "0", "1"]
-WORDS = sorted(ACCESS_WORDS)
+WORDS = sorted(Access)
 
 small_key = st.sampled_from(KEYS)
 small_filter = st.builds(Filter, st.sampled_from(["f", "g"]), st.sampled_from(["x", "y"]))
@@ -47,7 +47,7 @@ def render(segments) -> str:
 @st.composite
 def small_scope(draw):
     words = draw(st.sets(st.sampled_from(WORDS), min_size=1))
-    query = "" if words == ACCESS_WORDS else "?access=" + ",".join(sorted(words))
+    query = "" if words == frozenset(Access) else "?access=" + ",".join(sorted(words))
     return parse_scope(render(draw(st.lists(small_segment, max_size=4))) + query)
 
 
