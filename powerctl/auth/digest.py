@@ -9,7 +9,6 @@ import threading
 import time
 from collections import OrderedDict
 
-from flask import request
 from flask_httpauth import HTTPDigestAuth
 
 from powerctl.store import Database
@@ -82,11 +81,6 @@ class StatelessDigest:
                 return None, True  # stale=TRUE: a client that resent it retries with a new nonce
             return creds.username, False
         return None, self._nonce_state(creds.nonce) == "stale"
-
-    @staticmethod
-    def offered() -> bool:
-        header = request.headers.get("Authorization", "")
-        return header[:7].lower() == "digest "
 
 
 class SeenResponses:

@@ -106,14 +106,6 @@ class Database:
             conn.execute("INSERT INTO users (name, ha1, is_admin) VALUES (?, ?, 1)", (name, ha1))
             return True
 
-    def set_user(self, name: str, ha1: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO users (name, ha1) VALUES (?, ?)"
-                " ON CONFLICT (name) DO UPDATE SET ha1 = excluded.ha1",
-                (name, ha1),
-            )
-
     def users(self) -> list[str]:
         return [r[0] for r in self.connection().execute("SELECT name FROM users ORDER BY name")]
 

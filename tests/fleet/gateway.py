@@ -15,11 +15,28 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from powerctl.auth.bearer import encode_token
+from powerctl.fleet import certs
+from powerctl.store import Database
+from powerctl.store import fleet as store
 from tests.e2e.conftest import free_port
 from tests.support import ADMIN_PASSWORD, digest_authorization, env_with_password
 
 ANY_CERT = ssl._create_unverified_context()
 NOTIFY = "/restapi/auth/fleet/notify/"
+
+
+def peer_context(data_dir: Path) -> ssl.SSLContext:
+    """How a peer calls this controller: verify with the synced chain, present our certificate."""
+    context = ssl.create_default_context(cafile=str(certs.folder(data_dir) / "parent.pem"))
+    context.load_cert_chain(str(certs.server_pem(data_dir)))
+    return context
+
+
+def peer_authorization(db: Database, peer_id: str) -> str:
+    """The Authorization header that presents our synced token for a peer."""
+    _serial, tokens = store.peer_tokens(db)[peer_id]
+    return f"Bearer {peer_id}.{encode_token(tokens[0].encode())}"
 
 
 def until(check, keep_alive=lambda: None, timeout: float = 10.0) -> None:

@@ -10,9 +10,19 @@ import sys
 import pytest
 
 from powerctl.auth.bearer import encode_token
-from powerctl.fleet.peers import peer_authorization, peer_context
 from powerctl.store import Database
-from tests.fleet.gateway import NOTIFY, call, connect, get, notify_body, served_der, start_gateway, until
+from tests.fleet.gateway import (
+    NOTIFY,
+    call,
+    connect,
+    get,
+    notify_body,
+    peer_authorization,
+    peer_context,
+    served_der,
+    start_gateway,
+    until,
+)
 from tests.fleet.support import (
     CLIENT_RAW,
     CLIENT_UUID,
