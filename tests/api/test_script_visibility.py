@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.scripts_support import FUNCTIONS, STOP, client, start, threads
+from tests.support import wait_for
 
 
 @pytest.fixture
@@ -50,8 +51,9 @@ def test_a_right_that_opens_the_listing_opens_filtering_it_by_label(app, admin):
     caller = client(app, admin, "caller", {"/script/start/?access=get,invoke": True})
     start(admin, "long_nap")
     mine = start(caller, "long_nap").json
-    label = caller.get(f"/restapi/script/threads/{mine}/label/").json
-    assert label.startswith("long_nap (caller via rest)")
+    # The label names the running step: wait for the minute-long sleep, so it holds still.
+    label = "long_nap (caller via rest) sleep 60"
+    assert wait_for(lambda: caller.get(f"/restapi/script/threads/{mine}/label/").json == label)
     found = caller.get(f"/restapi/script/threads/all;label={quote(label, safe='')}/label/")
     assert found.status_code == 207 and found.json == [label]  # its own thread, not admin's
     assert caller.get("/restapi/script/threads/all;label=nothing/label/").json == []
