@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.test_clients import HELLO_HASH, register
+from tests.api.clients_support import HELLO_HASH, register
 from tests.support import Api
 
 FUNCTIONS = {

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.api.test_clients import EXAMPLE_1, HELLO_HASH, register
+from tests.api.clients_support import EXAMPLE_1, HELLO_HASH, register
 from tests.support import Api
 
 FORM = {"content_type": "application/x-www-form-urlencoded"}

@@ -6,24 +6,7 @@ import copy
 
 import pytest
 
-HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"
-EXAMPLE_1 = {
-    "name": "user2",
-    "redirect_urls": {},
-    "scopes": {
-        "/relay/outlets/all;/=name/": True,
-        "/relay/outlets/=1,3,5/=state,transient_state,physical_state/?access=get": True,
-        "/relay/outlets/3/=state,transient_state/?access=modify": True,
-        "/relay/outlets/5/=cycle/?access=invoke,get": True,
-        "/meter/values/all;/value/": True,
-    },
-    "refresh_tokens": {},
-    "access_tokens": {HELLO_HASH: {"remaining_use_count": 3000}},
-}
-
-
-def register(admin, client_id, body):
-    return admin.put(f"/restapi/auth/clients/{client_id}/", json=body)
+from tests.api.clients_support import EXAMPLE_1, HELLO_HASH, register
 
 
 def test_register_read_list_and_delete_a_client(admin):

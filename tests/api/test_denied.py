@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.api.clients_support import EXAMPLE_1, HELLO_HASH, register
 from tests.api.sessions_support import VIEW, audit_lines
-from tests.api.test_clients import EXAMPLE_1, HELLO_HASH, register
 from tests.support import Api
 
 PATH = "/restapi/relay/outlets/1/state/"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e

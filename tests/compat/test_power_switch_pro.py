@@ -7,7 +7,7 @@ import time
 import pytest
 
 import powerctl
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 
 power_switch_pro = pytest.importorskip("power_switch_pro")

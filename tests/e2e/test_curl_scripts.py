@@ -15,8 +15,7 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
-from tests.e2e.conftest import start_server
-from tests.e2e.test_curl import (
+from tests.e2e.curl_support import (
     DAVE_CYCLE_4,
     DAVE_STATES,
     DAVE_TURN_ON_2,
@@ -24,6 +23,7 @@ from tests.e2e.test_curl import (
     physical,
     run_windows_line,
 )
+from tests.e2e.server_support import start_server
 from tests.support import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")

@@ -9,7 +9,7 @@ import requests
 from requests.auth import HTTPDigestAuth
 
 from hw.emulator import NumatoEmulator
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 
 

@@ -8,7 +8,7 @@ import sys
 import requests
 from requests.auth import HTTPDigestAuth
 
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 
 HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"

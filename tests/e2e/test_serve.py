@@ -8,7 +8,7 @@ import re
 import requests
 from requests.auth import HTTPDigestAuth
 
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 
 CSRF = {"X-CSRF": "x"}

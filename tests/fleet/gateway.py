@@ -19,7 +19,7 @@ from powerctl.auth.bearer import encode_token
 from powerctl.fleet import certs
 from powerctl.store import Database
 from powerctl.store import fleet as store
-from tests.e2e.conftest import free_port
+from tests.e2e.server_support import free_port
 from tests.support import ADMIN_PASSWORD, digest_authorization, env_with_password
 
 ANY_CERT = ssl._create_unverified_context()

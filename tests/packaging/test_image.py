@@ -14,7 +14,7 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
-from tests.e2e.conftest import start_server
+from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD, wait_for
 
 pytestmark = pytest.mark.e2e
