@@ -95,6 +95,8 @@ def describe(err: BaseException) -> tuple[int, str]:
     """
     if isinstance(err, ApiError):
         return err.code, err.message
+    if isinstance(err, HTTPException):
+        return err.code or 500, err.description or err.name
     for cls in type(err).__mro__:
         status = STATUS.get(cls)
         if status is not None:
@@ -176,7 +178,8 @@ def init_app(app: Flask) -> None:
     def http_exception(err: HTTPException) -> Response:
         headers = dict(err.get_headers())
         headers.pop("Content-Type", None)
-        return envelope(err.code or 500, err.description or err.name, headers=headers)
+        code, message = describe(err)
+        return envelope(code, message, headers=headers)
 
     @app.errorhandler(Exception)
     def unexpected(err: Exception) -> Response:

@@ -6,6 +6,7 @@ import ast
 import pathlib
 
 import pytest
+from werkzeug.exceptions import RequestEntityTooLarge
 
 import hw
 import scopes
@@ -44,6 +45,7 @@ def subclasses(cls: type) -> list[type]:
         (scopes.AmbiguousPath("several", "/x/", 1), 409, "several at column 1: '/x/'"),
         (scopes.ScopeError("bad", "/x/", 1), 400, "bad at column 1: '/x/'"),
         (errors.Forbidden("only admins"), 403, "only admins"),
+        (RequestEntityTooLarge("body over the limit"), 413, "body over the limit"),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,
 )
