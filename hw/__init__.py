@@ -2,11 +2,11 @@
 
 from .board import Board
 from .controller import Controller
+from .drivers.numato import NUMATO_MODELS, NumatoBoard
 from .errors import BoardProtocolError, BoardUnavailable, HardwareConfigError, HardwareError
 from .factory import build_controller
 from .handle import BoardHandle
 from .meters import AdcMeter, MeterReading
-from .numato import NUMATO_MODELS, NumatoBoard
 from .sim import SimBoard
 
 __all__ = [

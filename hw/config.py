@@ -4,9 +4,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .drivers.numato import NUMATO_MODELS
 from .errors import HardwareConfigError
 from .meters import AdcMeter
-from .numato import NUMATO_MODELS
 
 DRIVERS = ("sim", "numato")
 SIM_MAX_RELAYS = 64

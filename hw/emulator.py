@@ -17,7 +17,7 @@ import time
 import tty
 from pathlib import Path
 
-from .numato import NUMATO_MODELS, relay_digit
+from .drivers.numato import NUMATO_MODELS, relay_digit
 
 EOL = b"\r"
 

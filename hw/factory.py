@@ -6,8 +6,8 @@ from typing import Any
 from .board import Board
 from .config import BoardConfig, parse_config
 from .controller import Controller
+from .drivers.numato import NUMATO_MODELS
 from .errors import HardwareConfigError
-from .numato import NUMATO_MODELS
 from .sim import SimBoard
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from hw import NUMATO_MODELS, AdcMeter, BoardProtocolError, MeterReading
-from hw.numato import relay_digit
+from hw.drivers.numato import relay_digit
 from tests.hw.helpers import deadline
 
 

@@ -4,11 +4,11 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
-from .board import Board
-from .errors import BoardProtocolError
-from .meters import AdcMeter, MeterReading
-from .protocol import NumatoProtocol, Protocol
-from .transport import SerialTransport
+from ..board import Board
+from ..errors import BoardProtocolError
+from ..meters import AdcMeter, MeterReading
+from ..protocol import NumatoProtocol, Protocol
+from ..transport import SerialTransport
 
 # Numato names relays with one character: 0-9, then upper-case A-V on 16 and 32 relay modules.
 RELAY_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"

@@ -1,0 +1,1 @@
+"""The board drivers, one module each; hw.registry finds them."""
