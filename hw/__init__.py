@@ -2,15 +2,12 @@
 
 from .board import Board
 from .controller import Controller
-from .drivers.numato import NUMATO_MODELS, NumatoBoard
 from .errors import BoardProtocolError, BoardUnavailable, HardwareConfigError, HardwareError
 from .factory import build_controller
 from .handle import BoardHandle
 from .meters import AdcMeter, MeterReading
-from .sim import SimBoard
 
 __all__ = [
-    "NUMATO_MODELS",
     "AdcMeter",
     "Board",
     "BoardHandle",
@@ -20,7 +17,5 @@ __all__ = [
     "HardwareConfigError",
     "HardwareError",
     "MeterReading",
-    "NumatoBoard",
-    "SimBoard",
     "build_controller",
 ]
