@@ -50,15 +50,19 @@ class _BoardSchema(Schema):
     relays = Integer(load_default=None)
 
 
-COMMON_KEYS = frozenset(_BoardSchema().fields)
+# Schemas are reusable; making one deep-copies its fields, which costs more than a load.
+_HARDWARE = _HardwareSchema()
+_BOARD = _BoardSchema()
+COMMON_KEYS = frozenset(_BOARD.fields)
 
 
-def parse_config(table: Mapping[str, Any] | None) -> HardwareConfig:
+def parse_config(table: Mapping[str, Any] | None, drivers: registry.Drivers | None = None) -> HardwareConfig:
     """Validate the parsed [hardware] table; None or {} means one default 8-relay board."""
-    hardware = load(_HardwareSchema(), table or {}, "hardware")
+    drivers = drivers or registry.Drivers()
+    hardware = load(_HARDWARE, table or {}, "hardware")
     boards: list[BoardConfig] = []
     for index, entry in enumerate(hardware["boards"] or [{}]):
-        board = parse_board(entry, index)
+        board = parse_board(entry, index, drivers)
         if any(earlier.name == board.name for earlier in boards):
             message = f'hardware.boards[{index}].name: "{board.name}" is already used'
             raise HardwareConfigError(message, board.name)
@@ -66,19 +70,19 @@ def parse_config(table: Mapping[str, Any] | None) -> HardwareConfig:
     return HardwareConfig(hardware["poll_interval"], tuple(boards))
 
 
-def parse_board(entry: object, index: int) -> BoardConfig:
+def parse_board(entry: object, index: int, drivers: registry.Drivers) -> BoardConfig:
     """One [[hardware.boards]] table: the common keys, then the driver's own by its schema."""
     path = f"hardware.boards[{index}]"
     if not isinstance(entry, Mapping):
         raise HardwareConfigError(f"{path}: must be a table, got {entry!r}")
     try:
-        common = _BoardSchema().load(entry, unknown=EXCLUDE)
+        common = _BOARD.load(entry, unknown=EXCLUDE)
     except ValidationError as exc:
         named = None if "name" in exc.messages else entry.get("name", f"board{index}")
         raise config_error(exc, path, named) from None
     name = common["name"] or f"board{index}"
     try:
-        driver = registry.lookup(common["driver"])
+        driver = drivers.lookup(common["driver"])
         registry.check_needs(common["driver"], driver)
     except registry.RegistryError as exc:
         raise HardwareConfigError(f"{path}.driver: {exc.message}", name) from exc
@@ -87,7 +91,7 @@ def parse_board(entry: object, index: int) -> BoardConfig:
     if problem:
         raise HardwareConfigError(f"{path}.relays: {problem}", name)
     own = {key: value for key, value in entry.items() if key not in COMMON_KEYS}
-    schema = driver.settings() if driver.settings is not None else None
+    schema = driver.settings
     settings = None if schema is None else load(schema, own, path, name, unknown=EXCLUDE)
     known = {f.data_key or key for key, f in schema.load_fields.items()} if schema is not None else set()
     unknown = sorted(own.keys() - known)

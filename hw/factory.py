@@ -16,13 +16,14 @@ from .settings import config_error
 
 def build_controller(config: Mapping[str, Any] | None) -> Controller:
     """A Controller for the parsed [hardware] table; None or {} gives one default 8-relay board."""
-    hardware = parse_config(config)
+    drivers = registry.Drivers()
+    hardware = parse_config(config, drivers)
     boards: list[Board] = []
     meter_owner: dict[str, str] = {}
     ordinals: Counter[str] = Counter()
     for index, settings in enumerate(hardware.boards):
         try:
-            board = registry.lookup(settings.driver).build(settings, ordinals[settings.driver])
+            board = drivers.lookup(settings.driver).build(settings, ordinals[settings.driver])
         except ValidationError as exc:
             raise config_error(exc, f"hardware.boards[{index}]", settings.name) from exc
         ordinals[settings.driver] += 1

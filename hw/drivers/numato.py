@@ -225,6 +225,6 @@ DRIVER = Driver(
     summary="Numato Lab USB relay modules, 1 to 32 relays, on any pyserial URL",
     build=build,
     relays=relay_sizes(NUMATO_MODELS, "Numato modules"),
-    settings=NumatoSchema,
+    settings=NumatoSchema(),
     emulator="hw.drivers.numato_emulator:main",
 )

@@ -80,7 +80,7 @@ DRIVER = Driver(
     summary="Acme relay boards",
     build=lambda config, ordinal: AcmeBoard(config.name, config.relays, config.settings.colour),
     relays=relay_range(1, 4),
-    settings=AcmeSchema,
+    settings=AcmeSchema(),
     default_relays=4,
     emulator="acme_relay:emulate",
 )
