@@ -91,9 +91,10 @@ def parse_board(entry: object, index: int, drivers: registry.Drivers) -> BoardCo
     if problem:
         raise HardwareConfigError(f"{path}.relays: {problem}", name)
     own = {key: value for key, value in entry.items() if key not in COMMON_KEYS}
-    schema = driver.settings
-    settings = None if schema is None else load(schema, own, path, name, unknown=EXCLUDE)
-    known = {f.data_key or key for key, f in schema.load_fields.items()} if schema is not None else set()
+    settings, known = None, set()
+    if driver.settings is not None:
+        settings = load(driver.settings, own, path, name, unknown=EXCLUDE)
+        known = {field.data_key or key for key, field in driver.settings.load_fields.items()}
     unknown = sorted(own.keys() - known)
     if unknown:
         message = f'{path}.{unknown[0]}: unknown key for driver "{common["driver"]}"'
