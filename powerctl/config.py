@@ -44,8 +44,14 @@ def _network(text: str) -> None:
         raise ValidationError(f"{text!r} is not an IP address or network") from err
 
 
+def _bind(text: str) -> None:
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationError(f"{text!r} is not HOST:PORT (for example 127.0.0.1:8443 or [::1]:8443)")
+
+
 class ServerSection(_Strict):
-    bind = fields.String(load_default="127.0.0.1:8443")
+    bind = fields.String(load_default="127.0.0.1:8443", validate=_bind)
     tls = fields.Boolean(load_default=True)
     syslog = fields.String(load_default=None, allow_none=True)
     threads = fields.Integer(load_default=16, validate=validate.Range(1, 256))
