@@ -7,7 +7,7 @@ import os
 from flask import Flask
 
 import hw
-from powerctl import audit, auth, bootstrap, errors, fleet, metrics, openapi, restapi, web
+from powerctl import audit, auth, bootstrap, errors, fleet, metrics, openapi, redfish, restapi, web
 from powerctl import config as config_mod
 from powerctl.network import build_network
 from powerctl.proxy import TrustedProxies
@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app, controller)
     openapi.init_app(app)
     web.init_app(app, db)
+    redfish.init_app(app, relay, db, settings["redfish"])
     errors.init_app(app)
     if settings["server"]["trusted_proxies"]:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])

@@ -60,6 +60,16 @@ class ServerSection(_Strict):
     trusted_proxies = fields.List(fields.String(validate=_network), load_default=list)
 
 
+class RedfishSection(_Strict):
+    """[redfish]: the Redfish view under /redfish/ (docs/redfish.md)."""
+
+    enabled = fields.Boolean(load_default=True)
+    manufacturer = fields.String(load_default="powerctl", validate=validate.Length(1, 64))
+    model = fields.String(load_default="powerctl gateway", validate=validate.Length(1, 64))
+    firmware_version = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    session_timeout = fields.Integer(load_default=1800, validate=validate.Range(30, 86400))
+
+
 class FleetSection(_Strict):
     """[fleet]: where synced credentials come from (docs/fleet.md); no url, no syncing."""
 
@@ -93,6 +103,7 @@ class ConfigSchema(_Strict):
     scripts = fields.Nested(ScriptsSection, load_default=lambda: ScriptsSection().load({}))
     network = fields.Nested(NetworkSection, load_default=lambda: NetworkSection().load({}))
     fleet = fields.Nested(FleetSection, load_default=lambda: FleetSection().load({}))
+    redfish = fields.Nested(RedfishSection, load_default=lambda: RedfishSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

@@ -72,6 +72,24 @@ class Authenticator:
             headers={"WWW-Authenticate": self.digest.challenge()},
         )
 
+    def password_login(self, user: str, password: str, addr: str) -> Principal:
+        """An admin's login by name and password (a Redfish session); failures count toward lockout."""
+        left = self.lockout.locked(addr)
+        if left:
+            self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
+            raise Forbidden(
+                f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
+            )
+        stored = self.digest.auth.get_password_callback(user)
+        if stored and hmac.compare_digest(stored, self.digest.ha1(user, password)):
+            return self._admin(user, addr, "password")
+        self._fail(addr, "bad user name or password")
+        raise Unauthorized("authentication failed: bad user name or password")
+
+    def refuse(self, addr: str, reason: str) -> None:
+        """Count and audit a failed credential that another surface checked (a session token)."""
+        self._fail(addr, reason)
+
     def _bearer(self, credentials: str, addr: str) -> Principal:
         try:
             if looks_like_jwt(credentials):
