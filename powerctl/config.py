@@ -28,6 +28,8 @@ class RelaySection(_Strict):
     cycle_delay = fields.Float(load_default=5.0, validate=validate.Range(0, 3600))
     sequence_delay = fields.Float(load_default=1.0, validate=validate.Range(0, 3600))
     initial_state = fields.Boolean(load_default=True)
+    # DLI's power-loss recovery: 0 all off, 1 all on, 2 each outlet's configured state
+    recovery_mode = fields.Integer(load_default=2, strict=True, validate=validate.OneOf((0, 1, 2)))
 
 
 class AuthSection(_Strict):

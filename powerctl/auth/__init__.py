@@ -60,7 +60,14 @@ class Authenticator:
             raise Unauthorized(
                 "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
             )
-        if scheme == "basic" and request.is_secure:
+        if scheme == "basic" and not request.is_secure and not self._plaintext_logins():
+            self._audit.record(f"access denied for {addr}: basic credentials over plain HTTP")
+            raise Unauthorized(
+                "Basic authentication over plain HTTP is off (config/allow_plaintext_logins/ is false):"
+                " use HTTPS, or HTTP Digest",
+                headers={"WWW-Authenticate": self.digest.challenge()},
+            )
+        if scheme == "basic":
             user = self._basic(credentials.strip())
             if user:
                 return self._admin(user, addr, "basic")
@@ -71,6 +78,9 @@ class Authenticator:
             "authentication required: use HTTP Digest or a bearer token",
             headers={"WWW-Authenticate": self.digest.challenge()},
         )
+
+    def _plaintext_logins(self) -> bool:
+        return bool(current_app.extensions["powerctl.db"].get_setting("allow_plaintext_logins", False))
 
     def password_login(self, user: str, password: str, addr: str) -> Principal:
         """An admin's login by name and password (a Redfish session); failures count toward lockout."""
