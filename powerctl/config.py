@@ -72,6 +72,50 @@ class RedfishSection(_Strict):
     session_timeout = fields.Integer(load_default=1800, validate=validate.Range(30, 86400))
 
 
+class MqttSection(_Strict):
+    """[mqtt]: outlets and meters on an MQTT broker with Home Assistant discovery (docs/mqtt.md)."""
+
+    url = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^mqtts?://[^\s/:]+(:\d{1,5})?/?$", error="must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        ),
+    )
+    client = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    node_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z0-9_]{1,64}$", error="must be 1-64 of a-z, 0-9 and _"),
+    )
+    discovery_prefix = fields.String(
+        load_default="homeassistant", validate=validate.Regexp(r"^[^\s#+]{1,64}$")
+    )
+    base_topic = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[^\s#+]{1,128}$")
+    )
+    username = fields.String(load_default=None, allow_none=True)
+    password = fields.String(load_default=None, allow_none=True)
+    ca_file = fields.String(load_default=None, allow_none=True)
+    cert_file = fields.String(load_default=None, allow_none=True)
+    key_file = fields.String(load_default=None, allow_none=True)
+    keepalive = fields.Integer(load_default=60, validate=validate.Range(5, 3600))
+    meter_interval = fields.Float(load_default=10.0, validate=validate.Range(1, 3600))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _client_with_url(self, data: dict, **_kwargs) -> None:
+        if not data["url"]:
+            return
+        if not data["client"]:
+            raise ValidationError("needs client too: the registered client whose scopes commands use", "url")
+        try:
+            import paho.mqtt.client  # noqa: F401
+        except ImportError:
+            raise ValidationError(
+                "needs the mqtt extra, which is not installed: pip install 'powerctl[mqtt]'", "url"
+            ) from None
+
+
 class FleetSection(_Strict):
     """[fleet]: where synced credentials come from (docs/fleet.md); no url, no syncing."""
 
@@ -106,6 +150,7 @@ class ConfigSchema(_Strict):
     network = fields.Nested(NetworkSection, load_default=lambda: NetworkSection().load({}))
     fleet = fields.Nested(FleetSection, load_default=lambda: FleetSection().load({}))
     redfish = fields.Nested(RedfishSection, load_default=lambda: RedfishSection().load({}))
+    mqtt = fields.Nested(MqttSection, load_default=lambda: MqttSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

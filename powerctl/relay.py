@@ -20,6 +20,7 @@ log = logging.getLogger("powerctl.relay")
 # 2, the default, restores each outlet's configured state.
 RECOVERY_STATES = {0: False, 1: True}
 RECOVERY_MODES = (0, 1, 2)
+_RECORD_FIELDS = ("name", "state", "locked", "critical", "cycle_delay")
 
 
 def on_off(state: bool) -> str:
@@ -85,6 +86,12 @@ class Relay:
     # per-outlet reads
     def outlet(self, index: int) -> OutletRecord:
         return self._outlets[index]
+
+    def attrs(self, prefix: tuple[str, ...], name: str) -> object:
+        """An outlet's field, for scopes' label filters (`/relay/outlets/all;name=lab/`)."""
+        if len(prefix) == 3 and prefix[:2] == ("relay", "outlets") and name in _RECORD_FIELDS:
+            return getattr(self._outlets[int(prefix[2])], name)
+        raise KeyError(name)
 
     def transient(self, index: int) -> bool:
         pending = self._pending.get(index)

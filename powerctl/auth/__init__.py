@@ -34,6 +34,7 @@ class Authenticator:
             lambda: db.get_setting("lockout_delay_minutes", auth["lockout_delay_minutes"]),
         )
         self._audit = audit
+        self._db = db
         self.realm = auth["realm"]
         self.observers: list[Callable[[str], None]] = []  # told "failure" and "lockout" (metrics)
 
@@ -95,6 +96,17 @@ class Authenticator:
             return self._admin(user, addr, "password")
         self._fail(addr, "bad user name or password")
         raise Unauthorized("authentication failed: bad user name or password")
+
+    def client_principal(self, client_id: str, scheme: str, addr: str) -> Principal | None:
+        """A registered client acting through another surface (MQTT, pdudaemon), with its scopes;
+        None when it is not registered or is denied."""
+        from powerctl.store.credentials import denial
+
+        db = self._db
+        record = db.client(client_id)
+        if record is None or denial(db, client_id) is not None:
+            return None
+        return Principal(scheme, record.name, client_id, addr, self.bearer.grants(client_id, record.revision))
 
     def refuse(self, addr: str, reason: str) -> None:
         """Count and audit a failed credential that another surface checked (a session token)."""

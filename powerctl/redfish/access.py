@@ -13,8 +13,6 @@ from powerctl.relay import Relay
 from powerctl.restapi.authorise import deny
 from powerctl.restapi.wire import raw_target
 
-_RECORD_FIELDS = ("name", "state", "locked", "critical", "cycle_delay")
-
 
 class Gatekeeper:
     def __init__(self, relay: Relay, sessions: RedfishSessions):
@@ -46,15 +44,9 @@ class Gatekeeper:
             deny(principal, "Redfish sessions are for admins only")
         return principal
 
-    def attrs(self, prefix: tuple[str, ...], name: str) -> object:
-        """An outlet's field for a scope's label filters (`all;name=lab/`)."""
-        if len(prefix) == 3 and prefix[:2] == ("relay", "outlets") and name in _RECORD_FIELDS:
-            return getattr(self._relay.outlet(int(prefix[2])), name)
-        raise KeyError(name)
-
     def covered(self, principal: Principal, leaves: list[tuple[str, ...]], access: str) -> bool:
         grants = principal.grants
-        return grants is None or grants.first_uncovered(leaves, access, self.attrs) is None
+        return grants is None or grants.first_uncovered(leaves, access, self._relay.attrs) is None
 
     def shown(self, principal: Principal, index: int) -> set[str]:
         """The Outlet properties the caller may read."""
@@ -68,7 +60,7 @@ class Gatekeeper:
         """All or nothing: every leaf covered for `access`, or 403 naming the first that is not."""
         grants = principal.grants
         if grants is not None:
-            missing = grants.first_uncovered(leaves, access, self.attrs)
+            missing = grants.first_uncovered(leaves, access, self._relay.attrs)
             if missing is not None:
                 deny(principal, f"no {access} scope covers /{'/'.join(missing)}/", insufficient=True)
         self.allowed(principal)
