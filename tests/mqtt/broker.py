@@ -28,7 +28,7 @@ class Broker:
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n"
         )
-        log = open(self.folder / f"mosquitto-{self.port}.log", "ab")  # noqa: SIM115 (kept for the process)
+        log = open(self.folder / f"mosquitto-{self.port}.log", "ab")
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
         assert wait_for(self._listening, timeout=10), (self.folder / f"mosquitto-{self.port}.log").read_text()
