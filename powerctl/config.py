@@ -116,6 +116,39 @@ class MqttSection(_Strict):
             ) from None
 
 
+class PduHostname(_Strict):
+    client = fields.String(required=True, validate=validate.Length(1, 64))
+    token_required = fields.Boolean(load_default=False)
+
+
+class PduDaemonSection(_Strict):
+    """[pdudaemon]: a pdudaemon-compatible listener; on once a hostname is configured."""
+
+    bind = fields.String(load_default="127.0.0.1:16421", validate=_bind)
+    http = fields.Boolean(load_default=True)
+    tcp = fields.Boolean(load_default=False)  # pdudaemon's legacy line protocol, same port
+    allow = fields.List(fields.String(validate=_network), load_default=list)
+    header_timeout = fields.Float(load_default=10.0, validate=validate.Range(0.5, 120))
+    max_connections_per_address = fields.Integer(load_default=16, validate=validate.Range(1, 1024))
+    hostnames = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")),
+        values=fields.Nested(PduHostname),
+        load_default=dict,
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _h11_installed(self, data: dict, **_kwargs) -> None:
+        if not data["hostnames"]:
+            return
+        try:
+            import h11  # noqa: F401
+        except ImportError:
+            raise ValidationError(
+                "needs the pdudaemon extra, which is not installed: pip install 'powerctl[pdudaemon]'",
+                "hostnames",
+            ) from None
+
+
 class FleetSection(_Strict):
     """[fleet]: where synced credentials come from (docs/fleet.md); no url, no syncing."""
 
@@ -151,6 +184,7 @@ class ConfigSchema(_Strict):
     fleet = fields.Nested(FleetSection, load_default=lambda: FleetSection().load({}))
     redfish = fields.Nested(RedfishSection, load_default=lambda: RedfishSection().load({}))
     mqtt = fields.Nested(MqttSection, load_default=lambda: MqttSection().load({}))
+    pdudaemon = fields.Nested(PduDaemonSection, load_default=lambda: PduDaemonSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

@@ -137,10 +137,11 @@ class Relay:
             for index in indexes:
                 self._audit.record(f"Outlet {index + 1}: {what} state set to {on_off(on)} by {actor}")
 
-    def cycle(self, index: int, actor: str) -> float:
-        """Switch off now and back on after the outlet's cycle delay; returns that delay."""
+    def cycle(self, index: int, actor: str, delay: float | None = None) -> float:
+        """Switch off now and back on after `delay` (default: the outlet's cycle delay); returns it."""
         with self.checked([index]):
-            delay = self._outlets[index].cycle_delay
+            if delay is None:
+                delay = self._outlets[index].cycle_delay
             if delay is None:
                 delay = float(self.setting("cycle_delay"))
             self._cancel([index])
