@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean openapi image image-check image-lock fuzz
+.PHONY: install run test lint bench clean openapi image image-check image-lock fuzz pduclient
 
 install: $(STAMP)
 
@@ -11,7 +11,17 @@ $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(MAKE) --no-print-directory pduclient
 	touch $(STAMP)
+
+# pdudaemon's own client, unchanged, from its release (the PyPI wheel leaves it out):
+# tests/pdudaemon/ drive the listener with it
+PDUCLIENT := $(VENV)/share/pdudaemon-1.1.1/pduclient
+pduclient: $(PDUCLIENT)
+$(PDUCLIENT):
+	mkdir -p $(VENV)/share
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: --dest $(VENV)/share pdudaemon==1.1.1
+	tar -xzf $(VENV)/share/pdudaemon-1.1.1.tar.gz -C $(VENV)/share pdudaemon-1.1.1/pduclient
 
 run: install
 	$(BIN)/powerctl serve

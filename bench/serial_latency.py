@@ -18,7 +18,7 @@ import serial
 from common import HELLO_HASH, ROOT, register, start_gateway, stop
 
 sys.path.insert(0, str(ROOT))
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 
 
 def raw_round_trips(path: str, count: int) -> list[float]:

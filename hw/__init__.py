@@ -6,11 +6,8 @@ from .errors import BoardProtocolError, BoardUnavailable, HardwareConfigError, H
 from .factory import build_controller
 from .handle import BoardHandle
 from .meters import AdcMeter, MeterReading
-from .numato import NUMATO_MODELS, NumatoBoard
-from .sim import SimBoard
 
 __all__ = [
-    "NUMATO_MODELS",
     "AdcMeter",
     "Board",
     "BoardHandle",
@@ -20,7 +17,5 @@ __all__ = [
     "HardwareConfigError",
     "HardwareError",
     "MeterReading",
-    "NumatoBoard",
-    "SimBoard",
     "build_controller",
 ]

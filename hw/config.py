@@ -1,32 +1,25 @@
-"""The [hardware] table: strict validation into typed settings."""
+"""The [hardware] table: the keys every board has here, each driver's own keys by its schema."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+
+from . import registry
+from .drivers import DEFAULT
 from .errors import HardwareConfigError
-from .meters import AdcMeter
-from .numato import NUMATO_MODELS
-
-DRIVERS = ("sim", "numato")
-SIM_MAX_RELAYS = 64
-ADC_CHANNELS = range(10)  # single-digit channel numbers, as 'adc read N' takes them
-_REQUIRED: Any = object()
-_KINDS = {str: "a string", int: "an integer", float: "a number", list: "an array"}
+from .settings import Array, Integer, Number, String, config_error, load, not_empty, positive
 
 
 @dataclass(frozen=True)
 class BoardConfig:
-    """One [[hardware.boards]] entry, validated."""
+    """One [[hardware.boards]] entry, validated; settings is what its driver's schema loaded."""
 
     name: str
-    driver: str = "sim"
-    url: str = ""
+    driver: str = DEFAULT
     relays: int = 8
-    timeout: float = 2.0
-    retries: int = 2
-    baudrate: int = 19200
-    meters: tuple[AdcMeter, ...] = ()
+    settings: Any = None
 
 
 @dataclass(frozen=True)
@@ -34,121 +27,76 @@ class HardwareConfig:
     """The whole [hardware] table, validated."""
 
     poll_interval: float = 1.0
-    boards: tuple[BoardConfig, ...] = field(default_factory=lambda: (BoardConfig("board0"),))
+    boards: tuple[BoardConfig, ...] = (BoardConfig("board0"),)
 
 
-class _Table:
-    """Takes typed keys out of one TOML table; every error names the table and the key."""
-
-    def __init__(self, table: object, path: str, board: str | None = None) -> None:
-        self.path = path
-        self.board = board
-        if not isinstance(table, Mapping):
-            raise HardwareConfigError(f"{path}: must be a table, got {table!r}", board)
-        self._left = dict(table)
-
-    def error(self, key: str, problem: str) -> HardwareConfigError:
-        return HardwareConfigError(f"{self.path}.{key}: {problem}", self.board)
-
-    def take(self, key: str, kind: type, default: Any = _REQUIRED) -> Any:
-        if key not in self._left:
-            if default is _REQUIRED:
-                raise self.error(key, "is required")
-            return default
-        value = self._left.pop(key)
-        # TOML writes 2 for 2.0; bool is an int subclass but never a valid count.
-        if kind is float and type(value) is int:
-            value = float(value)
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise self.error(key, f"must be {_KINDS[kind]}, got {value!r}")
-        return value
-
-    def finish(self, context: str = "") -> None:
-        """Refuse whatever keys were not taken."""
-        if self._left:
-            raise self.error(sorted(self._left)[0], f"unknown key{context}")
+def _at_least_one(boards: list) -> None:
+    if not boards:
+        raise ValidationError("must list at least one board")
 
 
-def parse_config(table: Mapping[str, Any] | None) -> HardwareConfig:
-    """Validate the parsed [hardware] table; None or {} means one simulated 8-relay board."""
-    hardware = _Table(table or {}, "hardware")
-    poll_interval = hardware.take("poll_interval", float, 1.0)
-    if poll_interval <= 0:
-        raise hardware.error("poll_interval", f"must be positive, got {poll_interval}")
-    entries = hardware.take("boards", list, None)
-    hardware.finish()
-    if entries is None:
-        return HardwareConfig(poll_interval)
-    if not entries:
-        raise hardware.error("boards", "must list at least one board")
+class _HardwareSchema(Schema):
+    error_messages: ClassVar[dict[str, str]] = {"unknown": "unknown key"}
+
+    poll_interval = Number(load_default=1.0, validate=positive)
+    boards = Array(fields.Raw(), load_default=None, validate=_at_least_one)
+
+
+class _BoardSchema(Schema):
+    """The keys every board has; the others are its driver's."""
+
+    name = String(load_default=None, validate=not_empty)
+    driver = String(load_default=DEFAULT)
+    relays = Integer(load_default=None)
+
+
+# Schemas are reusable; making one deep-copies its fields, which costs more than a load.
+_HARDWARE = _HardwareSchema()
+_BOARD = _BoardSchema()
+COMMON_KEYS = frozenset(_BOARD.fields)
+
+
+def parse_config(table: Mapping[str, Any] | None, drivers: registry.Drivers | None = None) -> HardwareConfig:
+    """Validate the parsed [hardware] table; None or {} means one default 8-relay board."""
+    drivers = drivers or registry.Drivers()
+    hardware = load(_HARDWARE, table or {}, "hardware")
     boards: list[BoardConfig] = []
-    for index, entry in enumerate(entries):
-        board = _parse_board(entry, index)
-        for earlier in boards:
-            if earlier.name == board.name:
-                message = f'hardware.boards[{index}].name: "{board.name}" is already used'
-                raise HardwareConfigError(message, board.name)
+    for index, entry in enumerate(hardware["boards"] or [{}]):
+        board = parse_board(entry, index, drivers)
+        if any(earlier.name == board.name for earlier in boards):
+            message = f'hardware.boards[{index}].name: "{board.name}" is already used'
+            raise HardwareConfigError(message, board.name)
         boards.append(board)
-    return HardwareConfig(poll_interval, tuple(boards))
+    return HardwareConfig(hardware["poll_interval"], tuple(boards))
 
 
-def _parse_board(entry: object, index: int) -> BoardConfig:
-    table = _Table(entry, f"hardware.boards[{index}]")
-    name = table.take("name", str, f"board{index}")
-    if not name.strip():
-        raise table.error("name", "must not be empty")
-    table.board = name
-    driver = table.take("driver", str, "sim")
-    if driver not in DRIVERS:
-        raise table.error("driver", f'"{driver}" is not one of {", ".join(DRIVERS)}')
-    relays = table.take("relays", int, 8)
-    if driver == "sim":
-        if not 1 <= relays <= SIM_MAX_RELAYS:
-            raise table.error("relays", f"must be 1 to {SIM_MAX_RELAYS}, got {relays}")
-        table.finish(' for driver "sim"')
-        return BoardConfig(name, driver, relays=relays)
-    if relays not in NUMATO_MODELS:
-        sizes = ", ".join(map(str, NUMATO_MODELS))
-        raise table.error("relays", f"Numato modules have {sizes} relays, not {relays}")
-    url = table.take("url", str)
-    timeout = table.take("timeout", float, 2.0)
-    retries = table.take("retries", int, 2)
-    baudrate = table.take("baudrate", int, 19200)
-    meters = table.take("meters", list, [])
-    if not url:
-        raise table.error("url", "must not be empty")
-    if timeout <= 0:
-        raise table.error("timeout", f"must be positive, got {timeout}")
-    if not 0 <= retries <= 10:
-        raise table.error("retries", f"must be 0 to 10, got {retries}")
-    if baudrate <= 0:
-        raise table.error("baudrate", f"must be positive, got {baudrate}")
-    table.finish(' for driver "numato"')
-    adc: list[AdcMeter] = []
-    for i, entry in enumerate(meters):
-        meter = _parse_meter(entry, f"{table.path}.meters[{i}]", name)
-        if any(earlier.id == meter.id for earlier in adc):
-            message = f'{table.path}.meters[{i}].id: "{meter.id}" is already used'
-            raise HardwareConfigError(message, name)
-        adc.append(meter)
-    return BoardConfig(name, driver, url, relays, timeout, retries, baudrate, tuple(adc))
-
-
-def _parse_meter(entry: object, path: str, board: str) -> AdcMeter:
-    table = _Table(entry, path, board)
-    meter_id = table.take("id", str)
-    channel = table.take("channel", int)
-    scale = table.take("scale", float, 1.0)
-    offset = table.take("offset", float, 0.0)
-    unit = table.take("unit", str, "")
-    quantity = table.take("quantity", str, "")
-    bus = table.take("bus", int, None)
-    name = table.take("name", str, meter_id)
-    table.finish(" for a meter")
-    if not meter_id:
-        raise table.error("id", "must not be empty")
-    if channel not in ADC_CHANNELS:
-        raise table.error("channel", f"must be 0 to {ADC_CHANNELS[-1]}, got {channel}")
-    if bus is not None and bus < 0:
-        raise table.error("bus", f"must not be negative, got {bus}")
-    return AdcMeter(meter_id, channel, scale, offset, unit, quantity, bus, name)
+def parse_board(entry: object, index: int, drivers: registry.Drivers) -> BoardConfig:
+    """One [[hardware.boards]] table: the common keys, then the driver's own by its schema."""
+    path = f"hardware.boards[{index}]"
+    if not isinstance(entry, Mapping):
+        raise HardwareConfigError(f"{path}: must be a table, got {entry!r}")
+    try:
+        common = _BOARD.load(entry, unknown=EXCLUDE)
+    except ValidationError as exc:
+        named = None if "name" in exc.messages else entry.get("name", f"board{index}")
+        raise config_error(exc, path, named) from None
+    name = common["name"] or f"board{index}"
+    try:
+        driver = drivers.lookup(common["driver"])
+        registry.check_needs(common["driver"], driver)
+    except registry.RegistryError as exc:
+        raise HardwareConfigError(f"{path}.driver: {exc.message}", name) from exc
+    relays = common["relays"] if common["relays"] is not None else driver.default_relays
+    problem = "is required" if relays is None else driver.relays(relays)
+    if problem:
+        raise HardwareConfigError(f"{path}.relays: {problem}", name)
+    own = {key: value for key, value in entry.items() if key not in COMMON_KEYS}
+    settings, known = None, set()
+    if driver.settings is not None:
+        settings = load(driver.settings, own, path, name, unknown=EXCLUDE)
+        known = {field.data_key or key for key, field in driver.settings.load_fields.items()}
+    unknown = sorted(own.keys() - known)
+    if unknown:
+        message = f'{path}.{unknown[0]}: unknown key for driver "{common["driver"]}"'
+        raise HardwareConfigError(message, name)
+    return BoardConfig(name, common["driver"], relays, settings)

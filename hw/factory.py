@@ -1,28 +1,32 @@
 """build_controller: from the [hardware] table to a Controller with its boards."""
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from marshmallow import ValidationError
+
+from . import registry
 from .board import Board
-from .config import BoardConfig, parse_config
+from .config import parse_config
 from .controller import Controller
 from .errors import HardwareConfigError
-from .numato import NUMATO_MODELS
-from .sim import SimBoard
+from .settings import config_error
 
 
 def build_controller(config: Mapping[str, Any] | None) -> Controller:
-    """A Controller for the parsed [hardware] table; None or {} gives one 8-relay sim board."""
-    hardware = parse_config(config)
+    """A Controller for the parsed [hardware] table; None or {} gives one default 8-relay board."""
+    drivers = registry.Drivers()
+    hardware = parse_config(config, drivers)
     boards: list[Board] = []
     meter_owner: dict[str, str] = {}
-    sim_buses = 0
+    ordinals: Counter[str] = Counter()
     for index, settings in enumerate(hardware.boards):
-        if settings.driver == "sim":
-            board: Board = SimBoard(settings.name, settings.relays, bus=sim_buses)
-            sim_buses += 1
-        else:
-            board = _numato(settings, index)
+        try:
+            board = drivers.lookup(settings.driver).build(settings, ordinals[settings.driver])
+        except ValidationError as exc:
+            raise config_error(exc, f"hardware.boards[{index}]", settings.name) from exc
+        ordinals[settings.driver] += 1
         for meter_id in board.idle_meters():
             if meter_id in meter_owner:
                 message = (
@@ -33,18 +37,3 @@ def build_controller(config: Mapping[str, Any] | None) -> Controller:
             meter_owner[meter_id] = settings.name
         boards.append(board)
     return Controller(boards, poll_interval=hardware.poll_interval)
-
-
-def _numato(settings: BoardConfig, index: int) -> Board:
-    try:
-        return NUMATO_MODELS[settings.relays].from_url(
-            settings.url,
-            name=settings.name,
-            timeout=settings.timeout,
-            retries=settings.retries,
-            baudrate=settings.baudrate,
-            meters=settings.meters,
-        )
-    except ValueError as exc:  # pyserial: unknown URL scheme or unusable port settings
-        message = f"hardware.boards[{index}].url: {exc}"
-        raise HardwareConfigError(message, settings.name) from exc

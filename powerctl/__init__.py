@@ -7,7 +7,20 @@ import os
 from flask import Flask
 
 import hw
-from powerctl import audit, auth, bootstrap, errors, fleet, metrics, openapi, restapi, web
+from powerctl import (
+    audit,
+    auth,
+    bootstrap,
+    errors,
+    fleet,
+    metrics,
+    mqtt,
+    openapi,
+    pdudaemon,
+    redfish,
+    restapi,
+    web,
+)
 from powerctl import config as config_mod
 from powerctl.network import build_network
 from powerctl.proxy import TrustedProxies
@@ -75,6 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
     metrics.init_app(app, controller)
     openapi.init_app(app)
     web.init_app(app, db)
+    redfish.init_app(app, relay, db, settings["redfish"])
+    mqtt.init_app(app, settings, relay, controller, authenticator, db, trail)
+    pdudaemon.init_app(app, settings, relay, authenticator, trail)
     errors.init_app(app)
     if settings["server"]["trusted_proxies"]:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])
@@ -83,6 +99,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 def shutdown(app: Flask) -> None:
     """Stop scripts, timers and monitors, close the hardware and flush the audit trail."""
+    pdudaemon.shutdown(app)
+    mqtt.shutdown(app)
     fleet.shutdown(app)
     app.extensions["powerctl.scripts"].close()
     app.extensions["powerctl.relay"].close()

@@ -85,6 +85,11 @@ def _log_lines(batch: list[tuple[float, str]]) -> None:
         log.handle(entry)
 
 
+def counted(n: int, word: str) -> str:
+    """`1 scope`, `2 scopes`: counts in audit lines and messages read as English."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def audit() -> Audit:
     return current_app.extensions["powerctl.audit"]
 

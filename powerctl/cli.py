@@ -1,4 +1,4 @@
-"""The `powerctl` command: serve, token, client."""
+"""powerctl: the gateway's command line (serve, token, client, denied, fleet)."""
 
 from __future__ import annotations
 
@@ -12,37 +12,77 @@ from marshmallow import ValidationError
 from powerctl.auth.bearer import encode_token, token_hash
 from powerctl.fleetserver.cli import add_serve as add_fleet_serve
 
+DATA_DIR_HELP = "data directory (default $POWERCTL_DATA_DIR or ./var)"
+
+
+class CommandError(Exception):
+    """A refusal the command prints as `powerctl: MESSAGE` before exiting with `status`."""
+
+    def __init__(self, message: str, status: int = 2):
+        super().__init__(message)
+        self.status = status
+
 
 def _data_dir(args: argparse.Namespace) -> str:
-    return os.path.abspath(args.data_dir or os.environ.get("POWERCTL_DATA_DIR") or "var")
+    return os.path.abspath(getattr(args, "data_dir", None) or os.environ.get("POWERCTL_DATA_DIR") or "var")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from powerctl.serve import serve
 
-    return serve(args.bind, args.data_dir, args.config, args.http)
+    return serve(args.bind, getattr(args, "data_dir", None), args.config, args.http)
 
 
 def cmd_token_new(args: argparse.Namespace) -> int:
-    if args.raw is not None:
-        raw = args.raw.encode()
-        shown = args.raw
-    else:
-        raw = secrets.token_bytes(32)
-        shown = raw.hex() + "  (hex of 32 random bytes)"
-    print(f"raw:       {shown}")
+    # The raw form is the text that is hashed, so it is also the TOKEN_RAW_DATA of DLI's
+    # openssl recipe and `--raw` given it again prints the same forms.
+    text = secrets.token_urlsafe(32) if args.raw is None else args.raw
+    if not text:
+        raise CommandError("--raw: a token needs at least one character")
+    raw = text.encode()
+    print(f"raw:       {text}")
     print(f"base64url: {encode_token(raw)}")
     print(f"sha256:    {token_hash(raw)}")
     return 0
 
 
-def _database(args: argparse.Namespace):
+def _database(args: argparse.Namespace, create: bool = True):
+    """The data directory's store; a command that only reads refuses a missing directory."""
     from powerctl.bootstrap import ensure_data_dir
     from powerctl.store import Database
 
     folder = _data_dir(args)
+    if not create and not os.path.isfile(os.path.join(folder, "powerctl.db")):
+        raise CommandError(f"no gateway data in {folder} (give --data-dir or set POWERCTL_DATA_DIR)")
     ensure_data_dir(folder)
     return Database(os.path.join(folder, "powerctl.db"))
+
+
+def _record(db, line: str) -> None:
+    """Write one audit line now, as the server would: changes made here are audited too."""
+    from powerctl.audit import Audit
+
+    trail = Audit(db)
+    trail.record(line)
+    trail.close()
+
+
+# Field paths of a registration, as the command's options name them.
+_OPTION_OF = {
+    "scopes": "--scope",
+    "access_tokens": "--token-hash",
+    "remaining_use_count": "--uses",
+    "name": "--name",
+}
+
+
+def _option_problem(problem: str) -> str:
+    where, _, what = problem.partition(": ")
+    parts = where.split(".")
+    for part in reversed(parts):
+        if part in _OPTION_OF:
+            return f"{_OPTION_OF[part]}: {what}"
+    return problem
 
 
 def cmd_client_put(args: argparse.Namespace) -> int:
@@ -50,8 +90,7 @@ def cmd_client_put(args: argparse.Namespace) -> int:
     from powerctl.store import ClientRecord
 
     if not CLIENT_ID.fullmatch(args.client):
-        print("powerctl: client ids are 1-64 letters and digits", file=sys.stderr)
-        return 2
+        raise CommandError("client ids are 1-64 letters and digits")
     limits = {} if args.uses is None else {"remaining_use_count": args.uses}
     registration = {
         "name": args.name or args.client,
@@ -64,8 +103,11 @@ def cmd_client_put(args: argparse.Namespace) -> int:
         from powerctl.errors import describe_validation
 
         for problem in describe_validation(err.messages):
-            print(f"powerctl: invalid client: {problem}", file=sys.stderr)
+            print(f"powerctl: invalid client: {_option_problem(problem)}", file=sys.stderr)
         return 2
+    from powerctl.audit import counted
+    from powerctl.store.credentials import denial
+
     db = _database(args)
     db.put_client(
         ClientRecord(
@@ -78,12 +120,25 @@ def cmd_client_put(args: argparse.Namespace) -> int:
             0,
         )
     )
-    print(f"client {args.client} registered: {len(args.scope)} scopes, {len(args.token_hash)} tokens")
+    counts = f"{counted(len(value['scopes']), 'scope')}, {counted(len(value['access_tokens']), 'token')}"
+    denied = denial(db, args.client) is not None
+    _record(
+        db,
+        f"Client {args.client} registered by the command line ({counts})"
+        + (" (denied: its tokens stay refused until an admin lifts the denial)" if denied else ""),
+    )
+    print(f"client {args.client} registered: {counts}")
+    if denied:
+        print(
+            f"powerctl: {args.client} is on the denied list: its tokens stay refused until the denial"
+            f" is lifted (powerctl denied lift {args.client})",
+            file=sys.stderr,
+        )
     return 0
 
 
 def cmd_client_list(args: argparse.Namespace) -> int:
-    db = _database(args)
+    db = _database(args, create=False)
     for client_id in db.client_ids():
         record = db.client(client_id)
         if record is None:
@@ -101,13 +156,40 @@ def cmd_client_list(args: argparse.Namespace) -> int:
 
 
 def cmd_client_delete(args: argparse.Namespace) -> int:
-    if not _database(args).delete_client(args.client):
-        print(f"powerctl: no client {args.client}", file=sys.stderr)
-        return 1
+    db = _database(args, create=False)
+    if not db.delete_client(args.client, "the command line"):
+        raise CommandError(f"no client {args.client}", status=1)
+    _record(db, f"Client {args.client} deleted with its tokens and denied by the command line")
     print(
-        f"client {args.client} deleted with its tokens; its id stays denied until an admin"
-        f" lifts it (DELETE /restapi/auth/denied/{args.client}/)"
+        f"client {args.client} deleted with its tokens; its id stays denied until it is lifted"
+        f" (powerctl denied lift {args.client}, or DELETE /restapi/auth/denied/{args.client}/)"
     )
+    return 0
+
+
+def cmd_denied_list(args: argparse.Namespace) -> int:
+    import datetime
+
+    from powerctl.store.credentials import denial, denied_ids
+
+    db = _database(args, create=False)
+    for client_id in denied_ids(db):
+        found = denial(db, client_id)
+        if found is None:
+            continue
+        at = datetime.datetime.fromtimestamp(found[0], datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        print(f"{client_id} (denied {at} by {found[1]})")
+    return 0
+
+
+def cmd_denied_lift(args: argparse.Namespace) -> int:
+    from powerctl.store.credentials import lift_denial
+
+    db = _database(args, create=False)
+    if not lift_denial(db, args.client):
+        raise CommandError(f"{args.client} is not denied", status=1)
+    _record(db, f"Denial of {args.client} lifted by the command line")
+    print(f"{args.client} may be registered and used again")
     return 0
 
 
@@ -117,7 +199,8 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     from powerctl.audit import Audit
     from powerctl.fleet import FleetError, FleetSync
 
-    overrides = {"data_dir": args.data_dir} if args.data_dir else {}
+    data_dir = getattr(args, "data_dir", None)
+    overrides = {"data_dir": data_dir} if data_dir else {}
     try:
         settings = config_mod.load(overrides, args.config)
     except config_mod.ConfigError as err:
@@ -140,44 +223,72 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    # SUPPRESS: a level that was not given leaves the value another level set.
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, help=DATA_DIR_HELP)
+    return parser
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="powerctl", description=__doc__)
-    sub = top.add_subparsers(dest="command", required=True)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
-    serve.add_argument("--bind", help="HOST:PORT (default 127.0.0.1:8443)")
-    serve.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
-    serve.add_argument("--config", help="TOML configuration file")
-    serve.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS")
+    serve = _with_data_dir(sub.add_parser("serve", help="serve the gateway (HTTPS unless --http)"))
+    serve.add_argument("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8443)")
+    serve.add_argument("--config", help="TOML configuration file (docs/configuration.md)")
+    serve.add_argument("--http", action="store_true", help="plain HTTP instead of HTTPS (behind a proxy)")
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="make API client tokens").add_subparsers(
-        dest="action", required=True
+        dest="action", required=True, metavar="ACTION"
     )
     new = token.add_parser("new", help="print a token's raw, base64url and sha256 forms")
-    new.add_argument("--raw", help="derive the forms from this text instead of 256 random bits")
+    new.add_argument(
+        "--raw", metavar="TEXT", help="derive the forms from this text instead of 256 random bits"
+    )
     new.set_defaults(func=cmd_token_new)
 
-    client = sub.add_parser("client", help="manage API clients in the data directory")
-    client.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
-    actions = client.add_subparsers(dest="action", required=True)
-    put = actions.add_parser("put", help="register or replace a client")
-    put.add_argument("client")
+    client = _with_data_dir(sub.add_parser("client", help="manage API clients in the data directory"))
+    actions = client.add_subparsers(dest="action", required=True, metavar="ACTION")
+    put = _with_data_dir(actions.add_parser("put", help="register or replace a client"))
+    put.add_argument("client", help="client id: 1-64 letters and digits")
     put.add_argument("--name", help="display name (default: the client id)")
-    put.add_argument("--scope", action="append", default=[], required=True)
-    put.add_argument("--token-hash", action="append", default=[], required=True)
-    put.add_argument("--uses", type=int, help="uses per token (default: no limit)")
+    put.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        required=True,
+        metavar="SCOPE",
+        help="a scope such as /relay/outlets/=1,3/state/?access=get (repeat for several)",
+    )
+    put.add_argument(
+        "--token-hash",
+        action="append",
+        default=[],
+        required=True,
+        metavar="SHA256",
+        help="sha256 of a token, as powerctl token new prints it (repeat for several)",
+    )
+    put.add_argument("--uses", type=int, metavar="N", help="uses per token (default: no limit)")
     put.set_defaults(func=cmd_client_put)
-    actions.add_parser("list", help="list clients").set_defaults(func=cmd_client_list)
-    delete = actions.add_parser("delete", help="delete a client and its tokens")
-    delete.add_argument("client")
+    _with_data_dir(actions.add_parser("list", help="list clients")).set_defaults(func=cmd_client_list)
+    delete = _with_data_dir(actions.add_parser("delete", help="delete a client and its tokens"))
+    delete.add_argument("client", help="client id")
     delete.set_defaults(func=cmd_client_delete)
 
+    denied = _with_data_dir(sub.add_parser("denied", help="client ids that are refused (deleted or denied)"))
+    denied_actions = denied.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _with_data_dir(denied_actions.add_parser("list", help="list denied ids")).set_defaults(
+        func=cmd_denied_list
+    )
+    lift = _with_data_dir(denied_actions.add_parser("lift", help="lift the denial of an id"))
+    lift.add_argument("client", help="client id")
+    lift.set_defaults(func=cmd_denied_lift)
+
     fleet = sub.add_parser("fleet", help="credentials synced from a fleet server")
-    fleet_sub = fleet.add_subparsers(dest="action", required=True)
-    sync = fleet_sub.add_parser("sync", help="sync this gateway's credentials now")
+    fleet_sub = fleet.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sync = _with_data_dir(fleet_sub.add_parser("sync", help="sync this gateway's credentials now"))
     sync.add_argument("--config", help="TOML configuration file with the [fleet] section")
-    sync.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
     sync.set_defaults(func=cmd_fleet_sync)
     add_fleet_serve(fleet_sub)
     return top
@@ -185,7 +296,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except CommandError as err:
+        print(f"powerctl: {err}", file=sys.stderr)
+        return err.status
+    except BrokenPipeError:
+        # The reader went away (`powerctl client list | head`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

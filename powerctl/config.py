@@ -28,6 +28,8 @@ class RelaySection(_Strict):
     cycle_delay = fields.Float(load_default=5.0, validate=validate.Range(0, 3600))
     sequence_delay = fields.Float(load_default=1.0, validate=validate.Range(0, 3600))
     initial_state = fields.Boolean(load_default=True)
+    # DLI's power-loss recovery: 0 all off, 1 all on, 2 each outlet's configured state
+    recovery_mode = fields.Integer(load_default=2, strict=True, validate=validate.OneOf((0, 1, 2)))
 
 
 class AuthSection(_Strict):
@@ -44,14 +46,107 @@ def _network(text: str) -> None:
         raise ValidationError(f"{text!r} is not an IP address or network") from err
 
 
+def _bind(text: str) -> None:
+    host, colon, port = text.rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValidationError(f"{text!r} is not HOST:PORT (for example 127.0.0.1:8443 or [::1]:8443)")
+
+
 class ServerSection(_Strict):
-    bind = fields.String(load_default="127.0.0.1:8443")
+    bind = fields.String(load_default="127.0.0.1:8443", validate=_bind)
     tls = fields.Boolean(load_default=True)
     syslog = fields.String(load_default=None, allow_none=True)
     threads = fields.Integer(load_default=16, validate=validate.Range(1, 256))
     max_body_bytes = fields.Integer(load_default=1 << 20, validate=validate.Range(1024, 1 << 26))
     # addresses or networks of reverse proxies whose X-Forwarded-For is believed
     trusted_proxies = fields.List(fields.String(validate=_network), load_default=list)
+
+
+class RedfishSection(_Strict):
+    """[redfish]: the Redfish view under /redfish/ (docs/redfish.md)."""
+
+    enabled = fields.Boolean(load_default=True)
+    manufacturer = fields.String(load_default="powerctl", validate=validate.Length(1, 64))
+    model = fields.String(load_default="powerctl gateway", validate=validate.Length(1, 64))
+    firmware_version = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    session_timeout = fields.Integer(load_default=1800, validate=validate.Range(30, 86400))
+
+
+class MqttSection(_Strict):
+    """[mqtt]: outlets and meters on an MQTT broker with Home Assistant discovery (docs/mqtt.md)."""
+
+    url = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^mqtts?://[^\s/:]+(:\d{1,5})?/?$", error="must be mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        ),
+    )
+    client = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 64))
+    node_id = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z0-9_]{1,64}$", error="must be 1-64 of a-z, 0-9 and _"),
+    )
+    discovery_prefix = fields.String(
+        load_default="homeassistant", validate=validate.Regexp(r"^[^\s#+]{1,64}$")
+    )
+    base_topic = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[^\s#+]{1,128}$")
+    )
+    username = fields.String(load_default=None, allow_none=True)
+    password = fields.String(load_default=None, allow_none=True)
+    ca_file = fields.String(load_default=None, allow_none=True)
+    cert_file = fields.String(load_default=None, allow_none=True)
+    key_file = fields.String(load_default=None, allow_none=True)
+    keepalive = fields.Integer(load_default=60, validate=validate.Range(5, 3600))
+    meter_interval = fields.Float(load_default=10.0, validate=validate.Range(1, 3600))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _client_with_url(self, data: dict, **_kwargs) -> None:
+        if not data["url"]:
+            return
+        if not data["client"]:
+            raise ValidationError("needs client too: the registered client whose scopes commands use", "url")
+        try:
+            import paho.mqtt.client  # noqa: F401
+        except ImportError:
+            raise ValidationError(
+                "needs the mqtt extra, which is not installed: pip install 'powerctl[mqtt]'", "url"
+            ) from None
+
+
+class PduHostname(_Strict):
+    client = fields.String(required=True, validate=validate.Length(1, 64))
+    token_required = fields.Boolean(load_default=False)
+
+
+class PduDaemonSection(_Strict):
+    """[pdudaemon]: a pdudaemon-compatible listener; on once a hostname is configured."""
+
+    bind = fields.String(load_default="127.0.0.1:16421", validate=_bind)
+    http = fields.Boolean(load_default=True)
+    tcp = fields.Boolean(load_default=False)  # pdudaemon's legacy line protocol, same port
+    allow = fields.List(fields.String(validate=_network), load_default=list)
+    header_timeout = fields.Float(load_default=10.0, validate=validate.Range(0.5, 120))
+    max_connections_per_address = fields.Integer(load_default=16, validate=validate.Range(1, 1024))
+    hostnames = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")),
+        values=fields.Nested(PduHostname),
+        load_default=dict,
+    )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _h11_installed(self, data: dict, **_kwargs) -> None:
+        if not data["hostnames"]:
+            return
+        try:
+            import h11  # noqa: F401
+        except ImportError:
+            raise ValidationError(
+                "needs the pdudaemon extra, which is not installed: pip install 'powerctl[pdudaemon]'",
+                "hostnames",
+            ) from None
 
 
 class FleetSection(_Strict):
@@ -87,6 +182,9 @@ class ConfigSchema(_Strict):
     scripts = fields.Nested(ScriptsSection, load_default=lambda: ScriptsSection().load({}))
     network = fields.Nested(NetworkSection, load_default=lambda: NetworkSection().load({}))
     fleet = fields.Nested(FleetSection, load_default=lambda: FleetSection().load({}))
+    redfish = fields.Nested(RedfishSection, load_default=lambda: RedfishSection().load({}))
+    mqtt = fields.Nested(MqttSection, load_default=lambda: MqttSection().load({}))
+    pdudaemon = fields.Nested(PduDaemonSection, load_default=lambda: PduDaemonSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

@@ -16,6 +16,13 @@ from powerctl.store import Database, OutletRecord
 log = logging.getLogger("powerctl.relay")
 
 
+# DLI's relay/recovery_mode: what the outlets do when the gateway starts (after a power loss).
+# 2, the default, restores each outlet's configured state.
+RECOVERY_STATES = {0: False, 1: True}
+RECOVERY_MODES = (0, 1, 2)
+_RECORD_FIELDS = ("name", "state", "locked", "critical", "cycle_delay")
+
+
 def on_off(state: bool) -> str:
     return "On" if state else "Off"
 
@@ -35,7 +42,7 @@ class Relay:
             for i in range(controller.outlet_count)
         ]
         db.save_outlets(self._outlets)
-        for key in ("name", "cycle_delay", "sequence_delay"):
+        for key in ("name", "cycle_delay", "sequence_delay", "recovery_mode"):
             db.setting_or_create(f"relay.{key}", lambda key=key: defaults[key])
 
     @property
@@ -43,7 +50,23 @@ class Relay:
         return len(self._outlets)
 
     def start(self) -> None:
+        """Power the boards up as `recovery_mode` says: all off (0), all on (1), or as configured (2)."""
+        mode = self.setting("recovery_mode")
+        if mode in RECOVERY_STATES:
+            on = RECOVERY_STATES[mode]
+            changed = [record.index for record in self._outlets if record.state != on]
+            self._update(changed, state=on)
+            for index in changed:
+                self._audit.record(
+                    f"Outlet {index + 1}: Configured state set to {on_off(on)} at start"
+                    f" (recovery_mode {mode})"
+                )
         self._hw.start([record.state for record in self._outlets])
+
+    @property
+    def online(self) -> bool:
+        """Whether every board answers."""
+        return all(state is not None for state in self._hw.physical_states())
 
     def close(self) -> None:
         with self._lock:
@@ -63,6 +86,12 @@ class Relay:
     # per-outlet reads
     def outlet(self, index: int) -> OutletRecord:
         return self._outlets[index]
+
+    def attrs(self, prefix: tuple[str, ...], name: str) -> object:
+        """An outlet's field, for scopes' label filters (`/relay/outlets/all;name=lab/`)."""
+        if len(prefix) == 3 and prefix[:2] == ("relay", "outlets") and name in _RECORD_FIELDS:
+            return getattr(self._outlets[int(prefix[2])], name)
+        raise KeyError(name)
 
     def transient(self, index: int) -> bool:
         pending = self._pending.get(index)
@@ -103,10 +132,11 @@ class Relay:
             for index in indexes:
                 self._audit.record(f"Outlet {index + 1}: {what} state set to {on_off(on)} by {actor}")
 
-    def cycle(self, index: int, actor: str) -> float:
-        """Switch off now and back on after the outlet's cycle delay; returns that delay."""
+    def cycle(self, index: int, actor: str, delay: float | None = None) -> float:
+        """Switch off now and back on after `delay` (default: the outlet's cycle delay); returns it."""
         with self.checked([index]):
-            delay = self._outlets[index].cycle_delay
+            if delay is None:
+                delay = self._outlets[index].cycle_delay
             if delay is None:
                 delay = float(self.setting("cycle_delay"))
             self._cancel([index])

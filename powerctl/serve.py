@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import socket
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -81,6 +82,23 @@ def gunicorn_options(server: dict) -> dict:
     }
 
 
+def _unbindable(bind: str) -> str | None:
+    """Why the address cannot be listened on (in use, not ours), or None; checked before any file is made."""
+    host, _, port = bind.rpartition(":")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)
+    except socket.gaierror as err:
+        return f"unknown host {host!r} ({err.strerror})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as err:
+            return err.strerror
+    return None
+
+
 def serve(bind: str | None, data_dir: str | None, config_file: str | None, http: bool) -> int:
     overrides: dict = {"server": {}}
     if data_dir:
@@ -96,6 +114,10 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
         print(f"powerctl: {err}", file=sys.stderr)
         return 2
     server = settings["server"]
+    problem = _unbindable(server["bind"])
+    if problem:
+        print(f"powerctl: cannot listen on {server['bind']}: {problem}", file=sys.stderr)
+        return 2
     bootstrap.ensure_data_dir(settings["data_dir"])
     options = gunicorn_options(server)
     scheme = "http"

@@ -34,6 +34,7 @@ class Authenticator:
             lambda: db.get_setting("lockout_delay_minutes", auth["lockout_delay_minutes"]),
         )
         self._audit = audit
+        self._db = db
         self.realm = auth["realm"]
         self.observers: list[Callable[[str], None]] = []  # told "failure" and "lockout" (metrics)
 
@@ -60,7 +61,14 @@ class Authenticator:
             raise Unauthorized(
                 "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
             )
-        if scheme == "basic" and request.is_secure:
+        if scheme == "basic" and not request.is_secure and not self._plaintext_logins():
+            self._audit.record(f"access denied for {addr}: basic credentials over plain HTTP")
+            raise Unauthorized(
+                "Basic authentication over plain HTTP is off (config/allow_plaintext_logins/ is false):"
+                " use HTTPS, or HTTP Digest",
+                headers={"WWW-Authenticate": self.digest.challenge()},
+            )
+        if scheme == "basic":
             user = self._basic(credentials.strip())
             if user:
                 return self._admin(user, addr, "basic")
@@ -71,6 +79,38 @@ class Authenticator:
             "authentication required: use HTTP Digest or a bearer token",
             headers={"WWW-Authenticate": self.digest.challenge()},
         )
+
+    def _plaintext_logins(self) -> bool:
+        return bool(current_app.extensions["powerctl.db"].get_setting("allow_plaintext_logins", False))
+
+    def password_login(self, user: str, password: str, addr: str) -> Principal:
+        """An admin's login by name and password (a Redfish session); failures count toward lockout."""
+        left = self.lockout.locked(addr)
+        if left:
+            self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
+            raise Forbidden(
+                f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
+            )
+        stored = self.digest.auth.get_password_callback(user)
+        if stored and hmac.compare_digest(stored, self.digest.ha1(user, password)):
+            return self._admin(user, addr, "password")
+        self._fail(addr, "bad user name or password")
+        raise Unauthorized("authentication failed: bad user name or password")
+
+    def client_principal(self, client_id: str, scheme: str, addr: str) -> Principal | None:
+        """A registered client acting through another surface (MQTT, pdudaemon), with its scopes;
+        None when it is not registered or is denied."""
+        from powerctl.store.credentials import denial
+
+        db = self._db
+        record = db.client(client_id)
+        if record is None or denial(db, client_id) is not None:
+            return None
+        return Principal(scheme, record.name, client_id, addr, self.bearer.grants(client_id, record.revision))
+
+    def refuse(self, addr: str, reason: str) -> None:
+        """Count and audit a failed credential that another surface checked (a session token)."""
+        self._fail(addr, reason)
 
     def _bearer(self, credentials: str, addr: str) -> Principal:
         try:

@@ -7,6 +7,7 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 import scopes
+from powerctl.audit import counted
 from powerctl.restapi.tree import Collection, Keys, Value
 from powerctl.store import ClientRecord, Database
 from powerctl.store.credentials import denial
@@ -107,7 +108,7 @@ def clients_node(db: Database, audit) -> Collection:
         denied = " (denied: its tokens stay refused until an admin lifts the denial)"
         audit.record(
             f"Client {keys[2]} registered by {who.actor()}"
-            f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)"
+            f" ({counted(len(record.scopes), 'scope')}, {counted(len(record.access_tokens), 'token')})"
             + (denied if denial(db, keys[2]) else "")
         )
 

@@ -6,6 +6,7 @@ import socket
 
 from marshmallow import fields, validate
 
+from powerctl.resources.values import Flag
 from powerctl.restapi.tree import Branch, Value
 from powerctl.store import Database
 from powerctl.version import __version__
@@ -22,6 +23,10 @@ def config_node(db: Database, server: dict, audit) -> Branch:
         db.set_setting("lockout_delay_minutes", minutes)
         audit.record(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}")
 
+    def set_plaintext(_keys, allowed, who) -> None:
+        db.set_setting("allow_plaintext_logins", allowed)
+        audit.record(f"Config: allow_plaintext_logins set to {str(allowed).lower()} by {who.actor()}")
+
     return Branch(
         {
             "version": _constant(__version__),
@@ -33,6 +38,13 @@ def config_node(db: Database, server: dict, audit) -> Branch:
                 fields.Integer(strict=True, validate=validate.Range(0, 1440)),
                 read=lambda _keys: db.get_setting("lockout_delay_minutes"),
                 write=set_lockout,
+                admin_write=True,
+            ),
+            # DLI's switch for Basic credentials over plain HTTP (off: only over HTTPS)
+            "allow_plaintext_logins": Value(
+                Flag(),
+                read=lambda _keys: bool(db.get_setting("allow_plaintext_logins", False)),
+                write=set_plaintext,
                 admin_write=True,
             ),
             "http_ports": _constant([] if server["tls"] else [port]),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from marshmallow import fields
+from marshmallow import fields, validate
 
-from powerctl.relay import Relay
+from powerctl.relay import RECOVERY_MODES, Relay
 from powerctl.resources.values import Flag, label, seconds
 from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.version import __version__
+
+MODEL = "powerctl"
 
 
 def _index(keys: Keys) -> int:
@@ -87,6 +90,12 @@ def relay_node(relay: Relay) -> Branch:
             "name": _setting(relay, "name", label()),
             "cycle_delay": _setting(relay, "cycle_delay", seconds()),
             "sequence_delay": _setting(relay, "sequence_delay", seconds()),
+            "recovery_mode": _setting(
+                relay, "recovery_mode", fields.Integer(strict=True, validate=validate.OneOf(RECOVERY_MODES))
+            ),
+            "model": Value(fields.String(), read=lambda _keys: MODEL),
+            "version": Value(fields.String(), read=lambda _keys: __version__),
+            "online": Value(Flag(), read=lambda _keys: relay.online),
             "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay), stable=True),
         }
     )

@@ -15,7 +15,15 @@ from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.methods import ACCESS, METHODS, check_methods
 from powerctl.restapi.tree import Collection, Keys, Tree, Value
 from powerctl.restapi.view import FilterForbidden, TreeView
-from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, raw_target
+from powerctl.restapi.wire import (
+    csrf_ok,
+    depth_limit,
+    dumps,
+    effective_method,
+    json_response,
+    no_content,
+    raw_target,
+)
 
 bp = Blueprint("restapi", __name__)
 
@@ -58,7 +66,7 @@ class Request(Authorisation):
         if self.method == "DELETE":
             for keys, node in targets:
                 node.delete(keys, self.principal)  # type: ignore[union-attr]
-            return Response(status=204)
+            return no_content()
         if self.access == scopes.Access.MODIFY:
             return self.put(targets)
         return self.invoke(targets)
@@ -124,10 +132,10 @@ class Request(Authorisation):
         ]
         _write_all(converted, self.principal)
         if not self.path.is_matrix:
-            return Response(status=204)
+            return no_content()
         keys_list = [keys for keys, _ in targets]
         if not self.may_read(keys_list):
-            return Response(status=204)
+            return no_content()
         return json_response([node.read(keys) for keys, node in targets], 207)  # type: ignore[union-attr]
 
     def invoke(self, targets: list[tuple[Keys, object]]) -> Response:
@@ -137,7 +145,7 @@ class Request(Authorisation):
         else:
             results = [node.invoke(keys, self.body, self.principal) for keys, node in targets]  # type: ignore[union-attr]
         if not self.may_read([keys for keys, _ in targets]):
-            return Response(status=204)
+            return no_content()
         if self.path.is_matrix:
             return json_response(results, 207)
         return json_response(results[0], 200)

@@ -26,6 +26,13 @@ def json_response(value: object, status: int) -> Response:
     return Response(dumps(value), status=status, mimetype="application/json")
 
 
+def no_content() -> Response:
+    """204: no body, so no Content-Type either (RFC 9110 section 8.3)."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
 def raw_target() -> str:
     """The request target as the client sent it: digest `uri` and matrix syntax need it raw."""
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")

@@ -16,7 +16,7 @@ from powerctl.auth.bearer import encode_token, token_hash
 from powerctl.errors import BadRequest, NotFound
 from powerctl.resources.clients import CLIENT_ID
 from powerctl.restapi.authorise import deny
-from powerctl.restapi.wire import raw_target
+from powerctl.restapi.wire import no_content, raw_target
 from powerctl.store.credentials import add_token, remove_token
 from powerctl.web import page
 
@@ -137,4 +137,4 @@ def revoke_token(client_id: str, digest: str) -> Response:
     if not remove_token(current_app.extensions["powerctl.db"], client_id, digest):
         raise NotFound(f"client {client_id} has no such token")
     audit().record(f"Token {digest[:8]} of client {client_id} revoked by {who.actor()}")
-    return Response(status=204)
+    return no_content()

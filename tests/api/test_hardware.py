@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.support import Api, wait_for
 
 FORM = {"content_type": "application/x-www-form-urlencoded"}

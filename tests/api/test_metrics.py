@@ -6,7 +6,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.support import Api
 
 HELLO_HASH = "185f8db32271fe25f561a6fc938b2e264306ec304eda518007d1764826381969"

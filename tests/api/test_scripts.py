@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.api.scripts_support import FUNCTIONS, audit_lines, start, states, threads
 from tests.support import Api, wait_for
 

@@ -106,3 +106,10 @@ def test_options_is_refused(admin):
 def test_head_answers_like_get_without_a_body(admin):
     response = admin.request("HEAD", "/restapi/relay/outlets/0/state/")
     assert response.status_code == 200 and response.data == b""
+
+
+def test_no_content_answers_carry_no_content_type(admin):
+    put = admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM)
+    assert put.status_code == 204
+    assert "Content-Type" not in put.headers
+    assert put.data == b""

@@ -8,7 +8,7 @@ import sys
 import requests
 from requests.auth import HTTPDigestAuth
 
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.e2e.server_support import start_server
 from tests.support import ADMIN_PASSWORD
 

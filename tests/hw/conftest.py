@@ -4,8 +4,9 @@ import contextlib
 
 import pytest
 
-from hw import NUMATO_MODELS, Controller, NumatoBoard, build_controller
-from hw.emulator import NumatoEmulator
+from hw import Controller, build_controller
+from hw.drivers.numato import NUMATO_MODELS, NumatoBoard
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.hw.helpers import POLL, TIMEOUT, deadline
 
 

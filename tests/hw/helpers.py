@@ -2,7 +2,7 @@
 
 import time
 
-from hw.emulator import NumatoEmulator
+from hw.drivers.numato_emulator import NumatoEmulator
 
 TIMEOUT = 0.3  # per-board budget in these tests; small so failures show fast
 POLL = 0.05

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from hw import BoardUnavailable, Controller, SimBoard, build_controller
+from hw import BoardUnavailable, Controller, build_controller
+from hw.drivers.sim import SimBoard
 from tests.hw.helpers import POLL, deadline, numato_entry
 from tests.support import wait_for
 

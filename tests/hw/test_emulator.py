@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from hw import NUMATO_MODELS, BoardProtocolError, BoardUnavailable
-from hw.emulator import NumatoEmulator
+from hw import BoardProtocolError, BoardUnavailable
+from hw.drivers.numato import NUMATO_MODELS
+from hw.drivers.numato_emulator import NumatoEmulator
 from tests.hw.helpers import TIMEOUT, deadline
 
 

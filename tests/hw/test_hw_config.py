@@ -4,6 +4,7 @@ import pytest
 
 from hw import AdcMeter, HardwareConfigError, HardwareError, build_controller
 from hw.config import BoardConfig, HardwareConfig, parse_config
+from hw.drivers.numato import NumatoSettings
 
 NUMATO = {"name": "left", "driver": "numato", "url": "/dev/ttyACM0"}
 
@@ -47,14 +48,16 @@ def test_full_numato_board():
             BoardConfig(
                 "left",
                 "numato",
-                "/dev/ttyACM0",
                 16,
-                1.0,
-                0,
-                9600,
-                (
-                    AdcMeter("bus.0.voltage", 1, 0.1, 0.0, "V", "voltage", 0, "Bus 0 voltage"),
-                    AdcMeter("raw", 2, name="raw"),
+                NumatoSettings(
+                    "/dev/ttyACM0",
+                    1.0,
+                    0,
+                    9600,
+                    (
+                        AdcMeter("bus.0.voltage", 1, 0.1, 0.0, "V", "voltage", 0, "Bus 0 voltage"),
+                        AdcMeter("raw", 2, name="raw"),
+                    ),
                 ),
             ),
         ),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from hw import NUMATO_MODELS, AdcMeter, BoardProtocolError, MeterReading
-from hw.numato import relay_digit
+from hw import AdcMeter, BoardProtocolError, MeterReading
+from hw.drivers.numato import NUMATO_MODELS, relay_digit
 from tests.hw.helpers import deadline
 
 

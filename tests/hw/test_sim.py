@@ -2,7 +2,8 @@
 
 import pytest
 
-from hw import BoardUnavailable, SimBoard
+from hw import BoardUnavailable
+from hw.drivers.sim import SimBoard
 from tests.hw.helpers import deadline
 
 

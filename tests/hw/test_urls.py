@@ -8,7 +8,8 @@ import time
 import pytest
 
 import hw
-from hw import NUMATO_MODELS, BoardUnavailable
+from hw import BoardUnavailable
+from hw.drivers.numato import NUMATO_MODELS
 from tests.hw.helpers import TIMEOUT, deadline
 
 

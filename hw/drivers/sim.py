@@ -1,19 +1,22 @@
-"""The simulated board: instant, in-process, with meters that follow the load."""
+"""The simulated board (`driver = "sim"`): instant, in process, with meters that follow the load."""
 
 import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
 
-from .board import Board
-from .errors import BoardUnavailable
-from .meters import MeterReading
+from ..board import Board
+from ..config import BoardConfig
+from ..errors import BoardUnavailable
+from ..meters import MeterReading
+from ..registry import Driver, relay_range
 
 VOLTS = 120.0
 IDLE_AMPS = 0.05
 AMPS_PER_OUTLET = 0.8
 AMBIENT_KELVIN = 300.0
 KELVIN_PER_OUTLET = 0.5
+MAX_RELAYS = 64
 
 
 class SimBoard(Board):
@@ -104,3 +107,15 @@ class SimBoard(Board):
             raise BoardUnavailable(self.fault, self.name, self.url)
         if not (self._is_open or opening):
             raise BoardUnavailable("port is closed", self.name, self.url)
+
+
+def build(config: BoardConfig, ordinal: int) -> SimBoard:
+    """The k-th sim board of a config is bus k, so meter ids never collide."""
+    return SimBoard(config.name, config.relays, bus=ordinal)
+
+
+DRIVER = Driver(
+    summary="a relay board simulated in process, with bus meters",
+    build=build,
+    relays=relay_range(1, MAX_RELAYS),
+)

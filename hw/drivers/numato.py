@@ -1,18 +1,26 @@
-"""Numato Lab USB relay modules: the device layer over NumatoProtocol, one subclass per size."""
+"""Numato Lab USB relay modules (`driver = "numato"`): settings, and the device layer over
+NumatoProtocol, one subclass per size. The emulator is numato_emulator.py."""
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import ClassVar
 
-from .board import Board
-from .errors import BoardProtocolError
-from .meters import AdcMeter, MeterReading
-from .protocol import NumatoProtocol, Protocol
-from .transport import SerialTransport
+from marshmallow import ValidationError
+
+from ..board import Board
+from ..config import BoardConfig
+from ..errors import BoardProtocolError
+from ..meters import AdcMeter, MeterReading, MeterSchema, meter_list
+from ..protocol import NumatoProtocol, Protocol
+from ..registry import Driver, relay_sizes
+from ..settings import Integer, Number, Settings, String, between, not_empty, positive
+from ..transport import SerialTransport
 
 # Numato names relays with one character: 0-9, then upper-case A-V on 16 and 32 relay modules.
 RELAY_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
 ADC_MAX = 1023
+ADC_CHANNELS = range(10)  # single-digit channel numbers, as 'adc read N' takes them
 
 
 def relay_digit(index: int) -> str:
@@ -168,3 +176,55 @@ NUMATO_MODELS: dict[int, type[NumatoBoard]] = {
         NumatoUsbRelay32,
     )
 }
+
+
+@dataclass(frozen=True)
+class NumatoSettings:
+    """A Numato board's own keys, validated."""
+
+    url: str
+    timeout: float = 2.0
+    retries: int = 2
+    baudrate: int = 19200
+    meters: tuple[AdcMeter, ...] = ()
+
+
+class NumatoMeterSchema(MeterSchema):
+    model = AdcMeter
+
+    channel = Integer(required=True, validate=between(ADC_CHANNELS[0], ADC_CHANNELS[-1]))
+
+
+class NumatoSchema(Settings):
+    model = NumatoSettings
+
+    url = String(required=True, validate=not_empty)
+    timeout = Number(load_default=2.0, validate=positive)
+    retries = Integer(load_default=2, validate=between(0, 10))
+    baudrate = Integer(load_default=19200, validate=positive)
+    meters = meter_list(NumatoMeterSchema)
+
+
+def build(config: BoardConfig, ordinal: int) -> NumatoBoard:
+    """The model for config.relays on config.settings.url; nothing is opened yet."""
+    settings: NumatoSettings = config.settings
+    try:
+        return NUMATO_MODELS[config.relays].from_url(
+            settings.url,
+            name=config.name,
+            timeout=settings.timeout,
+            retries=settings.retries,
+            baudrate=settings.baudrate,
+            meters=settings.meters,
+        )
+    except ValueError as exc:  # pyserial: unknown URL scheme or unusable port settings
+        raise ValidationError({"url": [str(exc)]}) from exc
+
+
+DRIVER = Driver(
+    summary="Numato Lab USB relay modules, 1 to 32 relays, on any pyserial URL",
+    build=build,
+    relays=relay_sizes(NUMATO_MODELS, "Numato modules"),
+    settings=NumatoSchema(),
+    emulator="hw.drivers.numato_emulator:main",
+)

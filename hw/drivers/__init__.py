@@ -1,0 +1,11 @@
+"""The built-in board drivers, one module each; hw.registry finds these and the plugins."""
+
+from importlib.metadata import EntryPoint
+
+GROUP = "powerctl.boards"  # the entry-point group a third-party driver registers in
+DEFAULT = "sim"  # the driver of a board whose table has no `driver` key
+
+BUILTIN = (
+    EntryPoint("sim", "hw.drivers.sim:DRIVER", GROUP),
+    EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
+)
