@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 from powerctl.audit import Audit
 from powerctl.auth.bearer import BearerVerifier, InvalidToken
 from powerctl.auth.digest import StatelessDigest
-from powerctl.auth.lockout import Lockout
+from powerctl.auth.lockout import Lockout, claimed_identity
 from powerctl.auth.principal import Principal
 from powerctl.auth.sessions import SessionService, looks_like_jwt
 from powerctl.errors import Forbidden, Unauthorized
@@ -87,7 +87,7 @@ class Authenticator:
                 "invalid bearer token: " + err.reason.split(" for client")[0],
                 headers={"WWW-Authenticate": f'Bearer realm="{self.realm}", error="invalid_token"'},
             ) from None
-        self.lockout.success(addr)
+        self.lockout.success(addr, claimed_identity(request.authorization))
         return principal
 
     def _basic(self, credentials: str) -> str | None:
@@ -100,12 +100,12 @@ class Authenticator:
         return user if stored and hmac.compare_digest(stored, given) else None
 
     def _admin(self, user: str, addr: str, scheme: str) -> Principal:
-        self.lockout.success(addr)
+        self.lockout.success(addr, claimed_identity(request.authorization))
         return Principal(scheme, user, None, addr)
 
     def _fail(self, addr: str, reason: str, count: bool = True) -> None:
         self._audit.record(f"access denied for {addr}: {reason}")
-        started = count and self.lockout.failure(addr)
+        started = count and self.lockout.failure(addr, claimed_identity(request.authorization))
         for observer in self.observers:
             observer("failure")
             if started:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from tests.api.test_clients import EXAMPLE_1, register
 from tests.support import ADMIN_PASSWORD, Api, digest_authorization
 
 
@@ -92,6 +93,31 @@ def test_repeated_failures_lock_the_address_out(make_app):
     assert "lockout" in response.json["message"]
     lines = app.extensions["powerctl.audit"].tail(20)
     assert any("lockout" in line for line in lines)
+
+
+def test_a_low_privilege_clients_success_does_not_reset_the_admin_failures(app, admin):
+    """9 wrong admin passwords, one good bearer request, repeated: the tenth admin failure locks
+    the address out (default max_failures 10), the client's successes notwithstanding."""
+    register(admin, "low", dict(EXAMPLE_1, name="low", scopes={"/relay/outlets/0/name/?access=get": True}))
+    low = Api(app.test_client(), bearer="low.SGVsbG8")
+    guess = Api(app.test_client(), password="wrong")
+    answers = []
+    for _ in range(3):
+        answers += [guess.get("/restapi/relay/").status_code for _ in range(9)]
+        answers.append(low.get("/restapi/relay/outlets/0/name/").status_code)
+    assert answers[:10] == [401] * 9 + [200]
+    assert answers[10] == 401  # the tenth wrong admin password: it starts the lockout
+    assert set(answers[11:]) == {403}
+    locked = admin.get("/restapi/relay/")
+    assert locked.status_code == 403 and "lockout" in locked.json["message"]
+
+
+def test_an_admins_own_success_resets_its_failures(make_app):
+    app = make_app(auth={"max_failures": 3})
+    guess, good = Api(app.test_client(), password="wrong"), Api(app.test_client())
+    for _ in range(3):
+        assert [guess.get("/restapi/").status_code for _ in range(2)] == [401, 401]
+        assert good.get("/restapi/").status_code == 200
 
 
 def test_the_first_admin_comes_from_the_environment_and_no_password_is_stored(app, tmp_path):
