@@ -10,7 +10,7 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 
 from powerctl.audit import Audit
-from powerctl.auth.bearer import BearerVerifier, InvalidToken
+from powerctl.auth.bearer import BearerVerifier, InvalidToken, scheme_for_log
 from powerctl.auth.digest import StatelessDigest
 from powerctl.auth.lockout import Lockout, claimed_identity
 from powerctl.auth.principal import Principal
@@ -65,8 +65,11 @@ class Authenticator:
             if user:
                 return self._admin(user, addr, "basic")
             self._fail(addr, "bad basic credentials")
+        elif scheme == "basic":
+            self._fail(addr, "basic authentication is accepted over https only")
         elif header:
-            self._fail(addr, f"unsupported authorization scheme {scheme[:20]!r}")
+            # the word before the first space may be a whole credential sent without a scheme
+            self._fail(addr, "unsupported authorization: " + scheme_for_log(scheme))
         raise Unauthorized(
             "authentication required: use HTTP Digest or a bearer token",
             headers={"WWW-Authenticate": self.digest.challenge()},
