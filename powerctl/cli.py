@@ -48,9 +48,13 @@ def _database(args: argparse.Namespace):
 def cmd_client_put(args: argparse.Namespace) -> int:
     from powerctl.resources.clients import CLIENT_ID, ClientSchema
     from powerctl.store import ClientRecord
+    from powerctl.store.credentials import MAX_USE_COUNT
 
     if not CLIENT_ID.fullmatch(args.client):
         print("powerctl: client ids are 1-64 letters and digits", file=sys.stderr)
+        return 2
+    if args.uses is not None and not 0 <= args.uses <= MAX_USE_COUNT:
+        print(f"powerctl: --uses must be a whole number from 0 to {MAX_USE_COUNT}", file=sys.stderr)
         return 2
     limits = {} if args.uses is None else {"remaining_use_count": args.uses}
     registration = {
