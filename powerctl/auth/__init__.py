@@ -52,10 +52,10 @@ class Authenticator:
         if scheme == "bearer":
             return self._bearer(credentials.strip(), addr)
         if scheme == "digest":
-            user, stale = self.digest.verify(raw_target)
+            user, stale, reason = self.digest.verify(raw_target)
             if user:
                 return self._admin(user, addr, "digest")
-            reason = "stale digest nonce" if stale else "bad digest credentials"
+            reason = "stale digest nonce" if stale else reason
             self._fail(addr, reason, count=not stale)
             raise Unauthorized(
                 "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
