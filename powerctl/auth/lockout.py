@@ -23,7 +23,8 @@ def claimed_identity(authorization: Authorization | None) -> str | None:
         return f"user:{name[:64]}" if name else None
     if authorization.type == "bearer" and authorization.token:
         token = authorization.token.strip()
-        if token.startswith("eyJ"):  # session JWTs: signed by this device, none guesses a secret
+        # a session JWT is signed by this device, so a wrong one guesses no secret
+        if token.startswith("eyJ") and token.count(".") == 2:
             return "session"
         client = token.partition(".")[0]
         return f"client:{client[:64]}" if client else None

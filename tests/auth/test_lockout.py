@@ -62,6 +62,7 @@ def test_the_identity_is_what_the_credentials_claim():
     assert of("Basic YWRtaW46d3Jvbmc=") == "user:admin"  # admin:wrong
     assert of("Bearer low.SGVsbG8") == "client:low"
     assert of("Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig") == "session"
+    assert of("Bearer eyJoe.SGVsbG8") == "client:eyJoe"
     assert of("Negotiate abc") is None and of("Basic !!!") is None and of(None) is None
 
 
