@@ -90,7 +90,7 @@ class Authenticator:
                 "invalid bearer token: " + err.reason.split(" for client")[0],
                 headers={"WWW-Authenticate": f'Bearer realm="{self.realm}", error="invalid_token"'},
             ) from None
-        self.lockout.success(addr, claimed_identity(request.authorization))
+        self._succeeded(addr)
         return principal
 
     def _basic(self, credentials: str) -> str | None:
@@ -103,8 +103,12 @@ class Authenticator:
         return user if stored and hmac.compare_digest(stored, given) else None
 
     def _admin(self, user: str, addr: str, scheme: str) -> Principal:
-        self.lockout.success(addr, claimed_identity(request.authorization))
+        self._succeeded(addr)
         return Principal(scheme, user, None, addr)
+
+    def _succeeded(self, addr: str) -> None:
+        if self.lockout.counting(addr):  # most addresses have no failures: nothing to parse
+            self.lockout.success(addr, claimed_identity(request.authorization))
 
     def _fail(self, addr: str, reason: str, count: bool = True) -> None:
         self._audit.record(f"access denied for {addr}: {reason}")

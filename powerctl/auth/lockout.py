@@ -87,6 +87,10 @@ class Lockout:
             self._until[addr] = now + minutes * 60
             return True
 
+    def counting(self, addr: str) -> bool:
+        """Whether failures from `addr` are being counted (a cheap look, without the lock)."""
+        return addr in self._failures
+
     def success(self, addr: str, identity: str | None = None) -> None:
         """Clear the failures `identity` (and no identity) made from `addr`; others stay."""
         with self._lock:
