@@ -88,9 +88,12 @@ def _option_problem(problem: str) -> str:
 def cmd_client_put(args: argparse.Namespace) -> int:
     from powerctl.resources.clients import CLIENT_ID, ClientSchema
     from powerctl.store import ClientRecord
+    from powerctl.store.credentials import MAX_USE_COUNT
 
     if not CLIENT_ID.fullmatch(args.client):
         raise CommandError("client ids are 1-64 letters and digits")
+    if args.uses is not None and not 0 <= args.uses <= MAX_USE_COUNT:
+        raise CommandError(f"--uses must be a whole number from 0 to {MAX_USE_COUNT}")
     limits = {} if args.uses is None else {"remaining_use_count": args.uses}
     registration = {
         "name": args.name or args.client,

@@ -23,17 +23,31 @@ def digest_authorization(
     password: str,
     cnonce: str = "0a4f113b",
     nc: str = "00000001",
+    algorithm: str = "MD5",
+    qop: str | None = "auth",
 ) -> str:
-    """The Authorization header answering a `WWW-Authenticate: Digest ...` challenge."""
+    """The Authorization header answering a `WWW-Authenticate: Digest ...` challenge.
+
+    `algorithm` "SHA-256" hashes as RFC 7616 says; `qop` None answers as RFC 2069 did.
+    """
     params = parse_dict_header(challenge.split(" ", 1)[1])
-    ha1 = _md5(f"{user}:{params['realm']}:{password}")
-    ha2 = _md5(f"{method}:{uri}")
-    response = _md5(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:auth:{ha2}")
+    digest = _md5 if algorithm == "MD5" else _sha256
+    ha1 = digest(f"{user}:{params['realm']}:{password}")
+    ha2 = digest(f"{method}:{uri}")
+    if qop is None:
+        response = digest(f"{ha1}:{params['nonce']}:{ha2}")
+        tail = ""
+    else:
+        response = digest(f"{ha1}:{params['nonce']}:{nc}:{cnonce}:{qop}:{ha2}")
+        tail = f', qop={qop}, nc={nc}, cnonce="{cnonce}"'
     return (
         f'Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
-        f'uri="{uri}", algorithm=MD5, response="{response}", opaque="{params["opaque"]}", '
-        f'qop=auth, nc={nc}, cnonce="{cnonce}"'
+        f'uri="{uri}", algorithm={algorithm}, response="{response}", opaque="{params["opaque"]}"' + tail
     )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class Api:

@@ -91,7 +91,9 @@ def test_client_put_list_delete_work_on_the_data_directory(tmp_path, monkeypatch
         (["put", "bad-id", "--scope", "/", "--token-hash", "0" * 64], "letters and digits"),
         (["put", "lab", "--scope", "/relay/outlets/all;;/", "--token-hash", "0" * 64], "column"),
         (["put", "lab", "--scope", "/", "--token-hash", "XYZ"], "64 lowercase hex"),
-        (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", "-1"], "--uses: "),
+        (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", "-1"], "--uses must be"),
+        (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", str(2**63)], "from 0 to 92233"),
+        (["put", "lab", "--scope", "/", "--token-hash", "0" * 64, "--uses", "9" * 5000], "invalid int"),
     ],
 )
 def test_client_put_refuses_bad_input_and_stores_nothing(tmp_path, args, needle):
@@ -118,11 +120,11 @@ def test_validation_errors_name_the_option_not_a_field_path(tmp_path):
         "/",
         "--token-hash",
         "0" * 64,
-        "--uses",
-        "-3",
+        "--name",
+        "n" * 100,
     )
     assert result.returncode == 2
-    assert "--uses: " in result.stderr
+    assert "--name: " in result.stderr
     assert "access_tokens" not in result.stderr
     assert "remaining_use_count" not in result.stderr
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 
 from powerctl.audit import Audit
-from powerctl.auth.bearer import BearerVerifier, InvalidToken
+from powerctl.auth.bearer import BearerVerifier, InvalidToken, scheme_for_log
 from powerctl.auth.digest import StatelessDigest
-from powerctl.auth.lockout import Lockout
+from powerctl.auth.lockout import Lockout, claimed_identity
 from powerctl.auth.principal import Principal
 from powerctl.auth.sessions import SessionService, looks_like_jwt
 from powerctl.errors import Forbidden, Unauthorized
@@ -53,10 +53,10 @@ class Authenticator:
         if scheme == "bearer":
             return self._bearer(credentials.strip(), addr)
         if scheme == "digest":
-            user, stale = self.digest.verify(raw_target)
+            user, stale, reason = self.digest.verify(raw_target)
             if user:
                 return self._admin(user, addr, "digest")
-            reason = "stale digest nonce" if stale else "bad digest credentials"
+            reason = "stale digest nonce" if stale else reason
             self._fail(addr, reason, count=not stale)
             raise Unauthorized(
                 "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
@@ -74,14 +74,15 @@ class Authenticator:
                 return self._admin(user, addr, "basic")
             self._fail(addr, "bad basic credentials")
         elif header:
-            self._fail(addr, f"unsupported authorization scheme {scheme[:20]!r}")
+            # the word before the first space may be a whole credential sent without a scheme
+            self._fail(addr, "unsupported authorization: " + scheme_for_log(scheme))
         raise Unauthorized(
             "authentication required: use HTTP Digest or a bearer token",
             headers={"WWW-Authenticate": self.digest.challenge()},
         )
 
     def _plaintext_logins(self) -> bool:
-        return bool(current_app.extensions["powerctl.db"].get_setting("allow_plaintext_logins", False))
+        return bool(self._db.get_setting("allow_plaintext_logins", False))
 
     def password_login(self, user: str, password: str, addr: str) -> Principal:
         """An admin's login by name and password (a Redfish session); failures count toward lockout."""
@@ -92,9 +93,11 @@ class Authenticator:
                 f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
             )
         stored = self.digest.auth.get_password_callback(user)
+        identity = f"user:{user[:64]}"  # the secret a session login tries, as digest's would
         if stored and hmac.compare_digest(stored, self.digest.ha1(user, password)):
-            return self._admin(user, addr, "password")
-        self._fail(addr, "bad user name or password")
+            self._succeeded(addr, identity)
+            return Principal("password", user, None, addr)
+        self._fail(addr, "bad user name or password", identity=identity)
         raise Unauthorized("authentication failed: bad user name or password")
 
     def client_principal(self, client_id: str, scheme: str, addr: str) -> Principal | None:
@@ -108,9 +111,9 @@ class Authenticator:
             return None
         return Principal(scheme, record.name, client_id, addr, self.bearer.grants(client_id, record.revision))
 
-    def refuse(self, addr: str, reason: str) -> None:
+    def refuse(self, addr: str, reason: str, identity: str | None = None) -> None:
         """Count and audit a failed credential that another surface checked (a session token)."""
-        self._fail(addr, reason)
+        self._fail(addr, reason, identity=identity)
 
     def _bearer(self, credentials: str, addr: str) -> Principal:
         try:
@@ -127,7 +130,7 @@ class Authenticator:
                 "invalid bearer token: " + err.reason.split(" for client")[0],
                 headers={"WWW-Authenticate": f'Bearer realm="{self.realm}", error="invalid_token"'},
             ) from None
-        self.lockout.success(addr)
+        self._succeeded(addr)
         return principal
 
     def _basic(self, credentials: str) -> str | None:
@@ -140,18 +143,22 @@ class Authenticator:
         return user if stored and hmac.compare_digest(stored, given) else None
 
     def _admin(self, user: str, addr: str, scheme: str) -> Principal:
-        self.lockout.success(addr)
+        self._succeeded(addr)
         return Principal(scheme, user, None, addr)
 
-    def _fail(self, addr: str, reason: str, count: bool = True) -> None:
+    def _succeeded(self, addr: str, identity: str | None = None) -> None:
+        if self.lockout.counting(addr):  # most addresses have no failures: nothing to parse
+            self.lockout.success(addr, identity or claimed_identity(request.authorization))
+
+    def _fail(self, addr: str, reason: str, count: bool = True, identity: str | None = None) -> None:
         self._audit.record(f"access denied for {addr}: {reason}")
-        started = count and self.lockout.failure(addr)
+        started = count and self.lockout.failure(addr, identity or claimed_identity(request.authorization))
         for observer in self.observers:
             observer("failure")
             if started:
                 observer("lockout")
         if started:
-            minutes = current_app.extensions["powerctl.db"].get_setting("lockout_delay_minutes")
+            minutes = self._db.get_setting("lockout_delay_minutes")
             self._audit.record(f"lockout of {addr} started after repeated failed logins ({minutes} min)")
 
 

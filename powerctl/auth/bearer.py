@@ -40,6 +40,22 @@ def encode_token(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
+# Authorization schemes of the IANA registry (and NTLM); only these words are ever logged.
+KNOWN_SCHEMES = {
+    word.lower(): word
+    for word in (
+        "Basic Bearer Digest DPoP GNAP HOBA Mutual Negotiate NTLM OAuth PrivateToken"
+        " SCRAM-SHA-1 SCRAM-SHA-256 vapid Concealed AWS4-HMAC-SHA256"
+    ).split()
+}
+
+
+def scheme_for_log(word: str) -> str:
+    """An Authorization scheme as log lines may name it: a known word, else "unknown scheme"."""
+    known = KNOWN_SCHEMES.get(word.lower())
+    return f"scheme {known}" if known else "unknown scheme"
+
+
 def parse(credentials: str) -> tuple[str, str]:
     """Split `<client>.<b64>` at the first dot and return (client, sha256 hex of the token)."""
     match = _TOKEN.fullmatch(credentials)
@@ -86,6 +102,10 @@ class BearerVerifier:
         client, digest = parse(credentials)
         record = self._lookup(client, digest)
         if record is None:
+            # The id of an unregistered client is only text from the header (a pasted secret,
+            # perhaps): it is named only when it is a registered client.
+            if self._db.client(client) is None:
+                raise InvalidToken("unknown client or token")
             raise InvalidToken(f"unknown client or token for client {client!r}")
         if record.denied:
             # checked before spending: a deleted client's token is refused whole, use kept

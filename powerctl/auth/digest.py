@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
 
 from flask_httpauth import HTTPDigestAuth
 
-from powerctl.store import Database
+from powerctl.store import Database, replays
 
 
 class StatelessDigest:
@@ -27,7 +27,7 @@ class StatelessDigest:
         self.auth.generate_opaque(self._opaque)
         self.auth.verify_opaque(self._opaque_matches)
         self.auth.get_password(self._db.user_ha1)
-        self._replays = SeenResponses(lifetime + 5)
+        self._replays = SeenResponses(db, lifetime + 5)
 
     def ha1(self, user: str, password: str) -> str:
         return self.auth.generate_ha1(user, password)
@@ -66,47 +66,66 @@ class StatelessDigest:
         header = self.auth.authenticate_header()
         return header + (",stale=TRUE" if stale else "")
 
-    def verify(self, raw_target: str) -> tuple[str | None, bool]:
-        """Check the request's Digest credentials: (user or None, whether the nonce was stale)."""
+    def verify(self, raw_target: str) -> tuple[str | None, bool, str]:
+        """Check the request's Digest credentials: (user or None, whether the nonce was stale, why not)."""
         creds = self.auth.get_auth()
         if creds is None:
-            return None, False
+            return None, False, "bad digest credentials"
+        refused = self._not_offered(creds)
+        if refused:
+            return None, False, refused
         # The response hash covers `uri`; it must be this request's target, byte for byte,
         # or a captured answer for one URL would open another.
         if not creds.uri or not hmac.compare_digest(creds.uri.encode(), raw_target.encode()):
-            return None, False
+            return None, False, "bad digest credentials"
         ha1 = self.auth.get_auth_password(creds)
         if ha1 and self.auth.authenticate(creds, ha1):
             if not self._replays.first_use(creds.nonce, creds.response):
-                return None, True  # stale=TRUE: a client that resent it retries with a new nonce
-            return creds.username, False
-        return None, self._nonce_state(creds.nonce) == "stale"
+                # stale=TRUE: a client that resent it retries with a new nonce
+                return None, True, "digest answer already used"
+            return creds.username, False, ""
+        return None, self._nonce_state(creds.nonce) == "stale", "bad digest credentials"
+
+    def _not_offered(self, creds) -> str:
+        """Why an answer uses what the challenge did not offer (MD5, qop=auth), or ""."""
+        algorithm = creds.get("algorithm")
+        if algorithm is not None and algorithm.upper() != "MD5":
+            # the client's word is not repeated: it is text from the Authorization header
+            return "digest algorithm not offered: answer with algorithm=MD5, the only one offered"
+        # RFC 2069 answers (no qop) hash neither a client nonce nor a count: refused
+        if creds.qop != "auth" or not _NC.fullmatch(creds.nc or "") or not creds.cnonce:
+            return 'digest answer without qop=auth, nc and cnonce: only qop="auth" is offered'
+        if creds.realm != self.auth.realm:
+            return "bad digest credentials"
+        return ""
+
+
+_NC = re.compile(r"[0-9a-fA-F]{8}")
 
 
 class SeenResponses:
     """Digest answers already accepted, kept while their nonce is fresh, so none is taken twice.
 
     A response hash covers the nonce, the client's nonce count and cnonce, the method and the
-    target: a client's next request has a new one, a captured request resent does not. One
-    worker serves the gateway, so this process sees every answer. Bounded: past `limit`
-    answers the oldest are forgotten first (they are the closest to their nonce's expiry).
+    target: a client's next request has a new one, a captured request resent does not. The
+    answers are kept in the store, so every process serving the data directory refuses an
+    answer another one took; they are forgotten once their nonce has expired.
     """
 
-    def __init__(self, keep_seconds: float, limit: int = 200_000):
+    PRUNE_EVERY = 10.0  # seconds between deletions of expired answers, per process
+
+    def __init__(self, db: Database, keep_seconds: float):
+        self._db = db
         self._keep = keep_seconds
-        self._limit = limit
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._pruned = 0.0
         self._lock = threading.Lock()
 
     def first_use(self, nonce: str, response: str) -> bool:
-        now = time.monotonic()
-        key = (nonce, response)
+        now = time.time()
         with self._lock:
-            while self._seen and (
-                next(iter(self._seen.values())) < now - self._keep or len(self._seen) >= self._limit
-            ):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
+            prune = now - self._pruned >= self.PRUNE_EVERY
+            if prune:
+                self._pruned = now
+        if prune:
+            replays.forget_before(self._db, now - self._keep)
+        return replays.first_use(self._db, nonce, response, now)

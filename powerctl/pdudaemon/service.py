@@ -135,7 +135,9 @@ class PduDaemon:
         try:
             self._authn.bearer.verify(f"{client}.{token}")
         except InvalidToken as err:
-            self._authn.refuse(addr, f"{via}: {err.reason.split(' for client')[0]}")
+            self._authn.refuse(
+                addr, f"{via}: {err.reason.split(' for client')[0]}", identity=f"client:{client}"
+            )
             raise PduError(401, "invalid token") from None
 
     @staticmethod

@@ -31,7 +31,7 @@ class Gatekeeper:
         if token is not None:
             session = self._sessions.verify(token)
             if session is None:
-                authenticator().refuse(addr, "unknown or expired Redfish session")
+                authenticator().refuse(addr, "unknown or expired Redfish session", identity="redfish-session")
                 raise Unauthorized("the X-Auth-Token is not an open session; log in again")
             return Principal("redfish-session", session.user, None, addr)
         return authenticator().authenticate(raw_target())

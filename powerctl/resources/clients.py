@@ -10,7 +10,7 @@ import scopes
 from powerctl.audit import counted
 from powerctl.restapi.tree import Collection, Keys, Value
 from powerctl.store import ClientRecord, Database
-from powerctl.store.credentials import denial
+from powerctl.store.credentials import MAX_USE_COUNT, denial
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 MAX_SCOPES = 4096
@@ -38,7 +38,7 @@ class TokenLimits(Schema):
     class Meta:
         unknown = RAISE
 
-    remaining_use_count = fields.Integer(strict=True, validate=validate.Range(min=0))
+    remaining_use_count = fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_USE_COUNT))
 
 
 class ClientSchema(Schema):

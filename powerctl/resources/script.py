@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
-from powerctl.restapi.body import Body
+from powerctl.restapi.body import Body, loads_text
 from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
 from powerctl.scripts.runner import Runner
 from scopes import Access
@@ -34,7 +34,7 @@ def _json(body: Body) -> object:
         return body.value
     if body.kind == "text":
         try:
-            return json.loads(body.value)  # type: ignore[arg-type]
+            return loads_text(body.value, "script body")  # type: ignore[arg-type]
         except json.JSONDecodeError:
             return None
     return None

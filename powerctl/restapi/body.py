@@ -54,8 +54,8 @@ def read_body() -> Body:
                 f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
                 errors={"body": [err.msg]},
             ) from err
-        except RecursionError as err:
-            raise BadRequest("JSON body is nested too deeply") from err
+        except (RecursionError, ValueError) as err:
+            raise _unreadable("JSON body", err) from err
     if mimetype in ("text/plain", ""):
         try:
             text = data.decode("utf-8")
@@ -74,7 +74,7 @@ def convert(body: Body, field: fields.Field, where: str) -> object:
     value = body.value
     if body.kind == "text" and not isinstance(field, fields.String):
         try:
-            value = json.loads(value)  # type: ignore[arg-type]
+            value = loads_text(value, f"value for {where}")  # type: ignore[arg-type]
         except json.JSONDecodeError:
             pass  # leave it as text: the field says whether it is acceptable
     try:
@@ -86,3 +86,21 @@ def convert(body: Body, field: fields.Field, where: str) -> object:
             f"bad value for {where}: {summary}",
             errors={where: messages},
         ) from err
+
+
+def loads_text(text: str, what: str) -> object:
+    """A text value read as JSON; JSONDecodeError when it is none, 400 when Python cannot hold it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as err:
+        raise _unreadable(what, err) from err
+
+
+def _unreadable(what: str, err: RecursionError | ValueError) -> BadRequest:
+    """The 400 for JSON that parses but Python will not hold: too deep, or too many digits."""
+    if isinstance(err, RecursionError):
+        return BadRequest(f"{what} is nested too deeply", errors={"body": ["nested too deeply"]})
+    # int() refuses more than sys.get_int_max_str_digits() (4300) digits: no value needs them
+    return BadRequest(f"{what} holds a number with too many digits", errors={"body": ["number too long"]})

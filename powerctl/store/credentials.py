@@ -6,6 +6,9 @@ import time
 
 from powerctl.store.db import Database
 
+# SQLite integers are signed 64-bit: the largest use count a token may have.
+MAX_USE_COUNT = 2**63 - 1
+
 
 def add_token(db: Database, client_id: str, digest: str, remaining: int | None) -> bool:
     """Add one token hash to an existing client; False when there is no such client."""

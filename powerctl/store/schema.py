@@ -83,4 +83,14 @@ MIGRATIONS: list[str] = [
         public_parent TEXT NOT NULL
     );
     """,
+    # digest answers already accepted, so that no process of the data directory takes one twice
+    """
+    CREATE TABLE digest_answers (
+        nonce TEXT NOT NULL,
+        response TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (nonce, response)
+    ) WITHOUT ROWID;
+    CREATE INDEX digest_answers_by_age ON digest_answers (at);
+    """,
 ]

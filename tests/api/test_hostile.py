@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.api.clients_support import EXAMPLE_1, register
+from tests.api.clients_support import HELLO_HASH as EXAMPLE_1_HASH
 from tests.support import Api
 
 FORM = {"content_type": "application/x-www-form-urlencoded"}
@@ -63,6 +66,11 @@ def test_malformed_paths_are_client_errors(admin, path, status):
         ('{"value": 1}', "application/json"),
         ("Infinity", "application/json"),
         ("NaN", "text/plain"),
+        ("9" * 5000, "application/json"),
+        ("9" * 5000, "text/plain"),
+        ("value=" + "9" * 5000, "application/x-www-form-urlencoded"),
+        ("[" * 100_000, "text/plain"),
+        ("value=" + "[" * 100_000, "application/x-www-form-urlencoded"),
     ],
     ids=[
         "deep-array",
@@ -77,6 +85,11 @@ def test_malformed_paths_are_client_errors(admin, path, status):
         "object",
         "json-infinity",
         "text-nan",
+        "json-5000-digits",
+        "text-5000-digits",
+        "form-5000-digits",
+        "text-deep",
+        "form-deep",
     ],
 )
 def test_malformed_bodies_are_400_and_change_nothing(admin, body, content_type):
@@ -85,6 +98,43 @@ def test_malformed_bodies_are_400_and_change_nothing(admin, body, content_type):
     assert 400 <= response.status_code < 500, response.data
     assert response.json["code"] == response.status_code
     assert admin.get("/restapi/relay/outlets/2/").json == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/restapi/relay/outlets/2/state/", "[" * 100_000),
+        ("/restapi/relay/outlets/2/locked/", "9" * 5000),
+        ("/restapi/script/start/", "[" * 100_000),
+        ("/restapi/script/start/", '[{"user_function": "x", "args": [' + "9" * 5000 + "]}]"),
+        ("/restapi/script/stop/", "[" + "9" * 5000 + "]"),
+    ],
+    ids=["state-deep", "locked-digits", "start-deep", "start-digits", "stop-digits"],
+)
+def test_text_and_form_values_python_cannot_hold_are_400(admin, path, body):
+    before = admin.get("/restapi/relay/outlets/2/").json
+    for data, content_type in ((body, "text/plain"), ("value=" + body, FORM["content_type"])):
+        method = admin.put if path.startswith("/restapi/relay/") else admin.post
+        response = method(path, data=data, content_type=content_type)
+        assert response.status_code == 400, (content_type, response.data[:200])
+        assert response.json["code"] == 400
+    assert admin.get("/restapi/relay/outlets/2/").json == before
+
+
+@pytest.mark.parametrize("uses", [2**63, 2**64 + 1, 10**4000])
+def test_a_use_count_beyond_64_bits_is_refused_and_nothing_stored(admin, uses):
+    tokens = {EXAMPLE_1_HASH: {"remaining_use_count": uses}}
+    body = dict(EXAMPLE_1, access_tokens=tokens)
+    response = admin.put("/restapi/auth/clients/big/", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400 and response.json["code"] == 400
+    assert "remaining_use_count" in response.json["message"]
+    assert admin.get("/restapi/auth/clients/").json == {}
+
+
+def test_the_largest_64_bit_use_count_is_kept(admin):
+    body = dict(EXAMPLE_1, access_tokens={EXAMPLE_1_HASH: {"remaining_use_count": 2**63 - 1}})
+    assert register(admin, "big", body).status_code == 204
+    assert admin.get("/restapi/auth/clients/big/").json["access_tokens"] == body["access_tokens"]
 
 
 def test_deeply_nested_registration_is_refused(admin):

@@ -179,3 +179,22 @@ def test_any_text_parses_or_fails_with_a_column(text):
         else:
             path = parsed if parse is parse_path else parsed.path
             assert parse_path(render(path.segments)).segments == path.segments
+
+
+hostile_piece = st.one_of(
+    st.integers(1, 4400).map(lambda n: "9" * n),  # past int()'s 4300 digits too
+    st.integers(1, 3000).map(lambda n: "a/" * n),
+    st.sampled_from(["=", ";", ",", "all;", "one;", "%", "%00", "%ff", "\x00", "\ud800", "\u202e"]),
+    st.text(max_size=5),
+)
+
+
+@FAST
+@given(st.lists(hostile_piece, min_size=1, max_size=6).map("/".join))
+def test_huge_numbers_deep_paths_and_odd_text_parse_or_fail_with_a_scope_error(body):
+    for text in ("/" + body, "/relay/outlets/=" + body, "/relay/outlets/all;name=" + body + "/?access=get"):
+        for parse in (parse_path, parse_scope):
+            try:
+                parse(text)
+            except ScopeError as error:
+                assert 1 <= error.column <= len(text) + 1
