@@ -14,6 +14,9 @@ log = logging.getLogger("hw")
 ONLINE = "online"
 OFFLINE = "offline"
 
+# What one monitor round may do, each with its own budget: open, read, write, read, meters.
+ROUND_OPERATIONS = 5
+
 
 def _on_off(on: bool) -> str:
     return "On" if on else "Off"
@@ -70,8 +73,8 @@ class BoardHandle:
 
     def wait_ready(self) -> None:
         """Wait until the monitor's first attempt to open the board has finished."""
-        # That attempt may wait for the I/O lock, then talk, each for at most the budget.
-        self._ready.wait(2 * self.board.timeout + self._poll_interval)
+        # That attempt may wait for the I/O lock, then run a round, each step within the budget.
+        self._ready.wait((1 + ROUND_OPERATIONS) * self.board.timeout + self._poll_interval)
 
     def stop(self) -> None:
         """Ask the monitor to stop; it does at once, or when its current operation ends."""
@@ -120,7 +123,7 @@ class BoardHandle:
             if not self._online:
                 raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
             try:
-                self.board.set_relay(index, on, time.monotonic() + self.board.timeout)
+                self.board.set_relay(index, on, self._deadline())
             except BoardUnavailable as exc:
                 self._went_offline(exc)
                 raise
@@ -139,6 +142,10 @@ class BoardHandle:
         while not self._stop.wait(self._poll_interval):
             self._watch()
 
+    def _deadline(self) -> float:
+        """The deadline of one operation started now: each has the whole budget."""
+        return time.monotonic() + self.board.timeout
+
     def _watch(self) -> None:
         """One monitor round: poll an online board, or reopen an offline one and re-apply."""
         if not self._io.acquire(timeout=self.board.timeout):
@@ -146,16 +153,15 @@ class BoardHandle:
         try:
             if self._stop.is_set():
                 return
-            deadline = time.monotonic() + self.board.timeout
             reopening = not self._online
             try:
                 if reopening:
-                    self.board.open(deadline)
+                    self.board.open(self._deadline())
                     # What the relays did while we were away, logged before we change them.
-                    self._remember(dict(enumerate(self.board.read_states(deadline))))
-                    self.board.write_states(self.targets(), deadline)
-                states = self.board.read_states(deadline)
-                meters = self.board.read_meters(deadline)
+                    self._remember(dict(enumerate(self.board.read_states(self._deadline()))))
+                    self.board.write_states(self.targets(), self._deadline())
+                states = self.board.read_states(self._deadline())
+                meters = self.board.read_meters(self._deadline())
             except HardwareError as exc:
                 self._went_offline(exc)
                 return

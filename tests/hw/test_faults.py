@@ -111,6 +111,22 @@ def test_replugged_board_is_reopened_and_gets_its_targets_back(emulator, control
     assert not emu.relays[5]
 
 
+def test_a_slow_board_that_answers_within_its_timeout_comes_online(emulator, controller):
+    emu = emulator()
+    emu.delay = 0.6  # each answer; a reopen is five exchanges, a switch two
+    meter = {"id": "adc.1", "channel": 1}
+    entry = numato_entry(emu, "slow", timeout=2.0, meters=[meter])
+    control = controller({"poll_interval": 0.5, "boards": [entry]}, [True] * 8)
+    handle = control.boards[0]
+    assert wait_for(lambda: handle.status == "online", 6.0), handle.last_error
+    assert emu.relays == [True] * 8
+    control.set_outlet(4, False)
+    assert emu.relays[4] is False
+    polls = emu.commands.count("relay readall")
+    assert wait_for(lambda: emu.commands.count("relay readall") >= polls + 2, 6.0)
+    assert handle.status == "online"
+
+
 def test_board_missing_at_start_is_offline_until_it_appears(emulator, controller, tmp_path):
     link = tmp_path / "ttyACM0"
     entry = {"name": "late", "driver": "numato", "url": str(link), "timeout": TIMEOUT}
