@@ -4,7 +4,7 @@ import operator
 from collections.abc import Sequence
 
 from .board import Board
-from .handle import BoardHandle
+from .handle import BoardHandle, Reapplied, Restore
 from .meters import MeterReading
 
 
@@ -30,11 +30,16 @@ class Controller:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def start(self, targets: Sequence[bool]) -> None:
+    def start(
+        self, targets: Sequence[bool], *, restore: Restore | None = None, reapplied: Reapplied | None = None
+    ) -> None:
         """Open every board, apply targets and start monitoring.
 
         A board that cannot be opened is left offline for its monitor to retry; this
         returns once every board has been tried, the boards being tried in parallel.
+        A board that returns after an outage gets restore(its outlets) (default: its
+        targets); reapplied(board name, {outlet: on}, why) hears of every relay a
+        monitor switched on its own, so the caller can record it.
         """
         if len(targets) != self.outlet_count:
             raise ValueError(f"expected {self.outlet_count} targets, got {len(targets)}")
@@ -42,17 +47,17 @@ class Controller:
             raise RuntimeError("controller already started")
         self._started = True
         for handle in self.boards:
-            handle.start(targets[handle.outlets.start : handle.outlets.stop])
+            handle.start(targets[handle.outlets.start : handle.outlets.stop], restore, reapplied)
         for handle in self.boards:
             handle.wait_ready()
 
     def set_outlet(self, index: int, on: bool) -> None:
-        """Remember an outlet's target and switch it (see BoardHandle.switch for the bounds)."""
+        """Switch an outlet; its target changes only if that worked (bounds: BoardHandle.switch)."""
         handle = self.board_of(index)
         handle.switch(index - handle.outlets.start, bool(on))
 
     def targets(self) -> list[bool]:
-        """The last requested state of every outlet."""
+        """The state every outlet was last switched to (or started or restored with)."""
         return [on for handle in self.boards for on in handle.targets()]
 
     def physical_states(self) -> list[bool | None]:

@@ -43,7 +43,9 @@ class Relay:
         return len(self._outlets)
 
     def start(self) -> None:
-        self._hw.start([record.state for record in self._outlets])
+        self._hw.start(
+            [record.state for record in self._outlets], restore=self._configured, reapplied=self._reapplied
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -181,3 +183,13 @@ class Relay:
                 self._hw.set_outlet(index, on)
             except hw.HardwareError as err:
                 self._audit.record(f"Outlet {index + 1}: switching {on_off(on)} for {actor} failed: {err}")
+
+    # what a board did on its own
+    def _configured(self, outlets: range) -> list[bool]:
+        """What a returning board gets; lock-free, as records are replaced whole."""
+        return [self._outlets[index].state for index in outlets]
+
+    def _reapplied(self, board: str, changed: dict[int, bool], why: str) -> None:
+        for index, on in changed.items():
+            cause = f'relay hardware (board "{board}" {why})'
+            self._audit.record(f"Outlet {index + 1}: Physical state set to {on_off(on)} by {cause}")

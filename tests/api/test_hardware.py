@@ -86,3 +86,25 @@ def test_meters_of_the_sim_board_are_served_beside_the_serial_one(gateway):
     _, admin = gateway
     values = admin.get("/restapi/meter/values/").json
     assert "bus.0.voltage" in values
+
+
+def test_a_refused_write_changes_nothing_and_the_return_is_audited(emu, make_app):
+    bench = {"name": "bench", "driver": "numato", "url": emu.path, "relays": 4, "timeout": 0.5}
+    app = make_app(hardware={"poll_interval": 0.3, "boards": [bench, {"name": "side", "relays": 4}]})
+    admin = Api(app.test_client())
+    polls = emu.commands.count("relay readall")
+    assert wait_for(lambda: emu.commands.count("relay readall") > polls)  # the next is 0.3 s away
+    emu.drop_replies = True  # silent: commands still reach the relays, their answers never come
+    assert admin.put("/restapi/relay/outlets/1/state/", data="value=false", **FORM).status_code == 503
+    assert emu.relays[1] is False  # the command got there; the gateway never heard back
+    refused = admin.put("/restapi/relay/outlets/2/transient_state/", data="value=false", **FORM)
+    assert refused.status_code == 503
+    assert admin.get("/restapi/relay/outlets/=1,2/state/").json == [True, True]
+    assert admin.get("/restapi/relay/outlets/=1,2/transient_state/").json == [True, True]
+    emu.drop_replies = False  # the board answers again
+    assert wait_for(lambda: emu.relays == [True] * 4)
+    assert wait_for(lambda: admin.get("/restapi/relay/outlets/1/physical_state/").json is True)
+    assert admin.get("/restapi/relay/outlets/=1,2/transient_state/").json == [True, True]
+    lines = app.extensions["powerctl.audit"].tail(50)
+    assert 'Outlet 2: Physical state set to On by relay hardware (board "bench" back online)' in lines
+    assert not any("state set to Off" in line for line in lines), lines
