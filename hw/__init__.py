@@ -4,7 +4,7 @@ from .board import Board
 from .controller import Controller
 from .errors import BoardProtocolError, BoardUnavailable, HardwareConfigError, HardwareError
 from .factory import build_controller
-from .handle import BoardHandle
+from .handle import BoardHandle, Held
 from .meters import AdcMeter, MeterReading
 from .numato import NUMATO_MODELS, NumatoBoard
 from .sim import SimBoard
@@ -19,6 +19,7 @@ __all__ = [
     "Controller",
     "HardwareConfigError",
     "HardwareError",
+    "Held",
     "MeterReading",
     "NumatoBoard",
     "SimBoard",

@@ -3,7 +3,8 @@
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from .board import Board
 from .errors import BoardUnavailable, HardwareError
@@ -46,6 +47,7 @@ class BoardHandle:
         self.name = board.name
         self.outlets = range(first_outlet, first_outlet + board.relay_count)
         self._poll_interval = poll_interval
+        # A plain lock: the thread that releases it may not be the one that took it (hold()).
         self._io = threading.Lock()
         self._cache = threading.Lock()
         self._targets = [False] * board.relay_count
@@ -97,6 +99,37 @@ class BoardHandle:
         # That attempt may wait for the I/O lock, then run a round, each step within the budget.
         self._ready.wait((1 + ROUND_OPERATIONS) * self.board.timeout + self._poll_interval)
 
+    @contextmanager
+    def hold(self, wait: float | None = None) -> Iterator["Held"]:
+        """Hold the board's lock for a block, waiting at most wait (default: its timeout).
+
+        Raises BoardUnavailable "busy" when a poll or another command keeps it longer; then
+        nothing has changed. wait=math.inf waits for as long as it takes.
+        """
+        if not self.acquire(time.monotonic() + (self.board.timeout if wait is None else wait)):
+            raise self.busy()
+        try:
+            yield Held(self)
+        finally:
+            self._io.release()
+
+    def acquire(self, deadline: float, blocking: bool = True) -> bool:
+        """Take the board's lock by deadline (at once or not at all if not blocking)."""
+        if not blocking:
+            return self._io.acquire(blocking=False)
+        if deadline == float("inf"):
+            return self._io.acquire()
+        return self._io.acquire(timeout=max(0.0, deadline - time.monotonic()))
+
+    def release(self) -> None:
+        """Give back the lock taken by acquire(); any thread may."""
+        self._io.release()
+
+    def busy(self) -> BoardUnavailable:
+        """The failure of a caller that could not have the board in time."""
+        message = f"busy: another command held the board for longer than {self.board.timeout:g} s"
+        return BoardUnavailable(message, self.name, self.board.url)
+
     def stop(self) -> None:
         """Ask the monitor to stop; it does at once, or when its current operation ends."""
         self._stop.set()
@@ -132,30 +165,31 @@ class BoardHandle:
         Waits at most the board's timeout for its lock ("busy", nothing changes on the
         board) and then at most the timeout for the board itself (it goes offline).
         """
-        if not self._io.acquire(timeout=self.board.timeout):
-            message = f"busy: another command held the board for {self.board.timeout} s"
-            raise BoardUnavailable(message, self.name, self.board.url)
+        if not self._online:
+            raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
+        with self.hold():
+            self._switch_held(index, on)
+
+    def _switch_held(self, index: int, on: bool) -> None:
+        """Switch a relay while the caller holds the I/O lock."""
+        if not self._online:
+            raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
         try:
-            if not self._online:
-                raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
-            try:
-                self.board.set_relay(index, on, self._deadline())
-            except HardwareError as exc:
-                # The command may have reached the relay: the next round puts the target back.
-                self._unsure = True
-                if isinstance(exc, BoardUnavailable):
-                    self._went_offline(exc)
-                else:
-                    self._failure = exc
-                    self.errors += 1
-                raise
-            # Changing the target under the I/O lock keeps targets and commands in one order.
-            with self._cache:
-                self._targets[index] = on
-                self._diverged.discard(index)
-            self._remember({index: on})
-        finally:
-            self._io.release()
+            self.board.set_relay(index, on, self._deadline())
+        except HardwareError as exc:
+            # The command may have reached the relay: the next round puts the target back.
+            self._unsure = True
+            if isinstance(exc, BoardUnavailable):
+                self._went_offline(exc)
+            else:
+                self._failure = exc
+                self.errors += 1
+            raise
+        # Changing the target under the I/O lock keeps targets and commands in one order.
+        with self._cache:
+            self._targets[index] = on
+            self._diverged.discard(index)
+        self._remember({index: on})
 
     def _monitor(self) -> None:
         self._watch()
@@ -259,3 +293,15 @@ class BoardHandle:
         if self._failure is None:
             return "offline: not opened yet"
         return f"offline: {self._failure.message}"
+
+
+class Held:
+    """A board whose lock the caller holds (BoardHandle.hold): its switches do not wait again."""
+
+    def __init__(self, handle: BoardHandle) -> None:
+        self.handle = handle
+        self.name = handle.name
+
+    def set_outlet(self, index: int, on: bool) -> None:
+        """Switch a controller-wide outlet of this board (bounds: BoardHandle.switch)."""
+        self.handle._switch_held(index - self.handle.outlets.start, bool(on))
