@@ -164,3 +164,21 @@ def test_a_matrix_over_two_boards_delays_neither_by_the_other(emu, slow_gateway)
     assert other.status_code == 204 and elapsed < 0.5, elapsed
     assert result["response"].status_code in (204, 207)
     assert admin.get("/restapi/relay/outlets/=0,1,4,6/physical_state/").json == [False] * 4
+
+
+def test_locking_waits_a_bounded_time_for_a_switch_under_way(emu, slow_gateway):
+    admin = Api(slow_gateway.test_client())
+    switching, _ = _in_background(slow_gateway, "/restapi/relay/outlets/=0,1,2/state/")  # 1.8 s
+    try:
+        assert wait_for(lambda: "relay off 0" in emu.commands)
+        started = time.monotonic()
+        idle = admin.put("/restapi/relay/outlets/3/locked/", data="value=true", **FORM)
+        assert idle.status_code == 204 and time.monotonic() - started < 0.5
+        started = time.monotonic()
+        busy = admin.put("/restapi/relay/outlets/2/locked/", data="value=true", **FORM)
+        assert 0.9 < time.monotonic() - started < 1.0 + 0.5
+    finally:
+        switching.join()
+    assert busy.status_code == 503 and "busy: outlet 2 was still being switched" in busy.json["message"]
+    assert admin.get("/restapi/relay/outlets/=2,3/locked/").json == [False, True]
+    assert emu.relays[:3] == [False] * 3
