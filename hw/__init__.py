@@ -4,7 +4,7 @@ from .board import Board
 from .controller import Controller
 from .errors import BoardProtocolError, BoardUnavailable, HardwareConfigError, HardwareError
 from .factory import build_controller
-from .handle import BoardHandle
+from .handle import BoardHandle, Held
 from .meters import AdcMeter, MeterReading
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Controller",
     "HardwareConfigError",
     "HardwareError",
+    "Held",
     "MeterReading",
     "build_controller",
 ]

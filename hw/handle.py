@@ -3,7 +3,8 @@
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 from .board import Board
 from .errors import BoardUnavailable, HardwareError
@@ -13,6 +14,17 @@ log = logging.getLogger("hw")
 
 ONLINE = "online"
 OFFLINE = "offline"
+
+# What one monitor round may do, each with its own budget: open, read, write, read, meters.
+ROUND_OPERATIONS = 5
+
+# The states a returning board should get, for its outlets (controller-wide indexes).
+Restore = Callable[[range], Sequence[bool]]
+# Told what the monitor switched on its own: board name, {outlet: on}, and why.
+Reapplied = Callable[[str, dict[int, bool], str], None]
+
+BACK_ONLINE = "back online"
+UNDOING = "undoing a failed switch"
 
 
 def _on_off(on: bool) -> str:
@@ -26,6 +38,8 @@ class BoardHandle:
     command half done and any mismatch it finds between target and relay is real. The
     cached reports sit behind a second lock that is never held while talking to the
     board, so reading them never waits on hardware. _online changes only under the I/O lock.
+    A target changes only when the board carried it out: a failed switch leaves nothing
+    behind to be applied later, and the monitor undoes whatever half of it reached the relay.
     """
 
     def __init__(self, board: Board, first_outlet: int, poll_interval: float) -> None:
@@ -33,6 +47,7 @@ class BoardHandle:
         self.name = board.name
         self.outlets = range(first_outlet, first_outlet + board.relay_count)
         self._poll_interval = poll_interval
+        # A plain lock: the thread that releases it may not be the one that took it (hold()).
         self._io = threading.Lock()
         self._cache = threading.Lock()
         self._targets = [False] * board.relay_count
@@ -41,7 +56,10 @@ class BoardHandle:
         self._meters = dict(self._idle_meters)
         self._diverged: set[int] = set()
         self._online = False
+        self._unsure = False  # a switch failed midway: the relays may differ from the targets
         self._failure: HardwareError | None = None
+        self._restore: Restore | None = None
+        self._reapplied: Reapplied | None = None
         self.errors = 0  # failed opens, polls and commands, for metrics; changed under the I/O lock
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -62,16 +80,55 @@ class BoardHandle:
         failure = self._failure
         return None if failure is None else str(failure)
 
-    def start(self, targets: Sequence[bool]) -> None:
-        """Remember the targets and start the monitor, which opens the board and applies them."""
+    def start(
+        self, targets: Sequence[bool], restore: Restore | None = None, reapplied: Reapplied | None = None
+    ) -> None:
+        """Remember the targets and start the monitor, which opens the board and applies them.
+
+        When the board returns after an outage it gets restore(outlets), or its targets
+        without one; reapplied is told every relay the monitor switched on its own.
+        """
         with self._cache:
             self._targets = [bool(on) for on in targets]
+        self._restore = restore
+        self._reapplied = reapplied
         self._thread.start()
 
     def wait_ready(self) -> None:
         """Wait until the monitor's first attempt to open the board has finished."""
-        # That attempt may wait for the I/O lock, then talk, each for at most the budget.
-        self._ready.wait(2 * self.board.timeout + self._poll_interval)
+        # That attempt may wait for the I/O lock, then run a round, each step within the budget.
+        self._ready.wait((1 + ROUND_OPERATIONS) * self.board.timeout + self._poll_interval)
+
+    @contextmanager
+    def hold(self, wait: float | None = None) -> Iterator["Held"]:
+        """Hold the board's lock for a block, waiting at most wait (default: its timeout).
+
+        Raises BoardUnavailable "busy" when a poll or another command keeps it longer; then
+        nothing has changed. wait=math.inf waits for as long as it takes.
+        """
+        if not self.acquire(time.monotonic() + (self.board.timeout if wait is None else wait)):
+            raise self.busy()
+        try:
+            yield Held(self)
+        finally:
+            self._io.release()
+
+    def acquire(self, deadline: float, blocking: bool = True) -> bool:
+        """Take the board's lock by deadline (at once or not at all if not blocking)."""
+        if not blocking:
+            return self._io.acquire(blocking=False)
+        if deadline == float("inf"):
+            return self._io.acquire()
+        return self._io.acquire(timeout=max(0.0, deadline - time.monotonic()))
+
+    def release(self) -> None:
+        """Give back the lock taken by acquire(); any thread may."""
+        self._io.release()
+
+    def busy(self) -> BoardUnavailable:
+        """The failure of a caller that could not have the board in time."""
+        message = f"busy: another command held the board for longer than {self.board.timeout:g} s"
+        return BoardUnavailable(message, self.name, self.board.url)
 
     def stop(self) -> None:
         """Ask the monitor to stop; it does at once, or when its current operation ends."""
@@ -103,41 +160,46 @@ class BoardHandle:
             return dict(self._meters)
 
     def switch(self, index: int, on: bool) -> None:
-        """Remember the target for this board's relay index and switch it.
+        """Switch this board's relay index; its target becomes on only if that worked.
 
         Waits at most the board's timeout for its lock ("busy", nothing changes on the
         board) and then at most the timeout for the board itself (it goes offline).
         """
-        acquired = self._io.acquire(timeout=self.board.timeout)
+        if not self._online:
+            raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
+        with self.hold():
+            self._switch_held(index, on)
+
+    def _switch_held(self, index: int, on: bool) -> None:
+        """Switch a relay while the caller holds the I/O lock."""
+        if not self._online:
+            raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
         try:
-            # Changing the target under the I/O lock keeps targets and commands in one order.
-            with self._cache:
-                self._targets[index] = on
-                self._diverged.discard(index)
-            if not acquired:
-                message = f"busy: another command held the board for {self.board.timeout} s"
-                raise BoardUnavailable(message, self.name, self.board.url)
-            if not self._online:
-                raise BoardUnavailable(self._offline_reason(), self.name, self.board.url)
-            try:
-                self.board.set_relay(index, on, time.monotonic() + self.board.timeout)
-            except BoardUnavailable as exc:
+            self.board.set_relay(index, on, self._deadline())
+        except HardwareError as exc:
+            # The command may have reached the relay: the next round puts the target back.
+            self._unsure = True
+            if isinstance(exc, BoardUnavailable):
                 self._went_offline(exc)
-                raise
-            except HardwareError as exc:
+            else:
                 self._failure = exc
                 self.errors += 1
-                raise
-            self._remember({index: on})
-        finally:
-            if acquired:
-                self._io.release()
+            raise
+        # Changing the target under the I/O lock keeps targets and commands in one order.
+        with self._cache:
+            self._targets[index] = on
+            self._diverged.discard(index)
+        self._remember({index: on})
 
     def _monitor(self) -> None:
         self._watch()
         self._ready.set()
         while not self._stop.wait(self._poll_interval):
             self._watch()
+
+    def _deadline(self) -> float:
+        """The deadline of one operation started now: each has the whole budget."""
+        return time.monotonic() + self.board.timeout
 
     def _watch(self) -> None:
         """One monitor round: poll an online board, or reopen an offline one and re-apply."""
@@ -146,16 +208,18 @@ class BoardHandle:
         try:
             if self._stop.is_set():
                 return
-            deadline = time.monotonic() + self.board.timeout
             reopening = not self._online
+            returning = reopening and self._ready.is_set()
             try:
                 if reopening:
-                    self.board.open(deadline)
-                    # What the relays did while we were away, logged before we change them.
-                    self._remember(dict(enumerate(self.board.read_states(deadline))))
-                    self.board.write_states(self.targets(), deadline)
-                states = self.board.read_states(deadline)
-                meters = self.board.read_meters(deadline)
+                    self.board.open(self._deadline())
+                if reopening or self._unsure:
+                    # What the relays did meanwhile, logged before we change them.
+                    found = self.board.read_states(self._deadline())
+                    self._remember(dict(enumerate(found)))
+                    self._apply(found, returning)
+                states = self.board.read_states(self._deadline())
+                meters = self.board.read_meters(self._deadline())
             except HardwareError as exc:
                 self._went_offline(exc)
                 return
@@ -167,6 +231,19 @@ class BoardHandle:
                 self._online = True
         finally:
             self._io.release()
+
+    def _apply(self, found: Sequence[bool], returning: bool) -> None:
+        """Write the targets (a returning board's restored states) and report what changed."""
+        wanted = self.targets()
+        if returning and self._restore is not None:
+            wanted = [bool(on) for on in self._restore(self.outlets)]
+        self.board.write_states(wanted, self._deadline())
+        with self._cache:
+            self._targets = list(wanted)
+        self._unsure = False
+        changed = {self.outlets.start + i: on for i, on in enumerate(wanted) if found[i] != on}
+        if changed and self._reapplied is not None and self._ready.is_set():
+            self._reapplied(self.name, changed, BACK_ONLINE if returning else UNDOING)
 
     def _record(self, states: Sequence[bool], meters: dict[str, MeterReading]) -> None:
         """Cache a full read and warn once about each relay that differs from its target."""
@@ -216,3 +293,15 @@ class BoardHandle:
         if self._failure is None:
             return "offline: not opened yet"
         return f"offline: {self._failure.message}"
+
+
+class Held:
+    """A board whose lock the caller holds (BoardHandle.hold): its switches do not wait again."""
+
+    def __init__(self, handle: BoardHandle) -> None:
+        self.handle = handle
+        self.name = handle.name
+
+    def set_outlet(self, index: int, on: bool) -> None:
+        """Switch a controller-wide outlet of this board (bounds: BoardHandle.switch)."""
+        self.handle._switch_held(index - self.handle.outlets.start, bool(on))

@@ -151,7 +151,8 @@ class Bridge:
     def _publish_states(self, only: int | None = None) -> None:
         states = self._relay.physicals(list(range(self._relay.count)))
         for index, state in enumerate(states):
-            text = None if state is None else ("ON" if state else "OFF")
+            online = state is not None and self._relay.board_online(index)
+            text = None if not online else ("ON" if state else "OFF")
             with self._lock:
                 if only is None and self._published.get(index, "unset") == text:
                     continue

@@ -104,11 +104,7 @@ resource("/redfish/v1/PowerEquipment/RackPDUs", get=_authenticated(service.rack_
 def _rack_pdu() -> Response:
     state = _state()
     state.gate.principal()
-    health = (
-        "OK"
-        if all(s is not None for s in state.relay.physicals(list(range(state.relay.count))))
-        else "Warning"
-    )
+    health = "OK" if state.relay.online else "Warning"
     return wire.document(service.rack_pdu(state.relay.setting("name"), state.identity, health))
 
 

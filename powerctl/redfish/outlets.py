@@ -123,7 +123,7 @@ def outlet(relay: Relay, index: int, shown: set[str]) -> dict:
         values["PowerCycleDelaySeconds"] = float(relay.setting("cycle_delay") if delay is None else delay)
     if "PowerOnDelaySeconds" in shown:
         values["PowerOnDelaySeconds"] = float(relay.setting("sequence_delay"))
-    online = physical is not None
+    online = relay.board_online(index)
     path = outlet_path(index)
     return odata(
         path,

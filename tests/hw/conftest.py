@@ -43,11 +43,14 @@ def board(stack):
 
 @pytest.fixture
 def controller(stack):
-    """Build and start a Controller from a [hardware] table: controller(config, targets=None)."""
+    """Build and start a Controller from a [hardware] table: controller(config, targets=None).
 
-    def make(config: dict, targets=None) -> Controller:
+    Keywords (restore=, reapplied=) go to Controller.start.
+    """
+
+    def make(config: dict, targets=None, **listeners) -> Controller:
         built = stack.enter_context(build_controller({"poll_interval": POLL, **config}))
-        built.start(targets if targets is not None else [False] * built.outlet_count)
+        built.start(targets if targets is not None else [False] * built.outlet_count, **listeners)
         return built
 
     return make

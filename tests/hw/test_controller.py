@@ -91,7 +91,7 @@ def test_failing_board_goes_offline_then_returns_with_its_targets(controller, ca
         control.set_outlet(5, True)  # the other board carries on
         left.board.fault = None
         assert wait_for(lambda: left.status == "online")
-    assert left.board.relays == [False, True, True, False]
+    assert left.board.relays == [False, True, False, False]  # not the refused outlet 2
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count('board "left" (sim://): relay bus stuck; board offline') == 1
     assert 'board "left" back online; re-applied configured states' in messages
@@ -149,3 +149,55 @@ def test_many_threads_on_one_board_never_interleave_commands(emulator, controlle
     assert [c for c in emu.commands if not WELL_FORMED.fullmatch(c)] == []
     assert sum(c.startswith("relay on ") or c.startswith("relay off ") for c in emu.commands) == 144
     assert emu.relays == control.targets() == control.physical_states()
+
+
+def _sims(stack, timeout: float = 2.0) -> Controller:
+    boards = [SimBoard("left", 4), SimBoard("right", 4)]
+    for board in boards:
+        board.timeout = timeout
+    control = stack.enter_context(Controller(boards, poll_interval=POLL))
+    control.start([False] * 8)
+    return control
+
+
+def test_holding_several_boards_never_waits_for_one_while_holding_another(stack):
+    control = _sims(stack)
+    left, right = control.boards
+    ran = []
+    release = threading.Event()
+
+    def keep_left():
+        with left.hold():
+            release.wait(5)
+
+    keeper = threading.Thread(target=keep_left)
+    keeper.start()
+    both = threading.Thread(
+        target=control.on_boards, args=([0, 5], lambda board, outlets: ran.append((board.name, outlets)))
+    )
+    try:
+        time.sleep(0.05)
+        both.start()
+        time.sleep(0.1)  # both is now waiting for left
+        with right.hold(wait=0):  # and does not hold right meanwhile
+            pass
+        assert ran == []
+    finally:
+        release.set()
+        keeper.join()
+        both.join()
+    assert sorted(ran) == [("left", [0]), ("right", [5])]
+
+
+def test_a_busy_board_refuses_the_whole_call_before_any_part_runs(stack):
+    control = _sims(stack, timeout=0.3)
+    left = control.boards[0]
+    ran = []
+    with left.hold():
+        started = time.monotonic()
+        with pytest.raises(BoardUnavailable, match=r'board "left" .*busy'):
+            control.on_boards([5, 1], lambda board, outlets: ran.append(board.name))
+        assert 0.25 < time.monotonic() - started < 0.3 + 0.5
+    assert ran == []
+    control.on_boards([5, 1], lambda board, outlets: ran.append((board.name, outlets)))
+    assert sorted(ran) == [("left", [1]), ("right", [5])]
