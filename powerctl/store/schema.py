@@ -83,4 +83,13 @@ MIGRATIONS: list[str] = [
         public_parent TEXT NOT NULL
     );
     """,
+    # a role keeps its id across replacements and a re-created name gets a new one; a session
+    # is bound to the id it was issued for, so deleting a role ends its sessions for good
+    # (sessions issued before this migration are bound to the role of their name now)
+    """
+    ALTER TABLE roles ADD COLUMN id INTEGER NOT NULL DEFAULT 0;
+    UPDATE roles SET id = revision;
+    ALTER TABLE sessions ADD COLUMN role_id INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET role_id = coalesce((SELECT id FROM roles WHERE roles.name = sessions.role), 0);
+    """,
 ]
