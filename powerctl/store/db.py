@@ -18,6 +18,21 @@ from powerctl.store.schema import MIGRATIONS
 AUDIT_KEEP = 10_000
 
 
+def _make_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, and tighten one left looser.
+
+    SQLite creates the -wal and -shm files with the database file's mode whatever the umask,
+    so they are 0600 too once the database is; ones left by an older version are tightened.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if os.stat(name).st_mode & 0o777 != 0o600:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 class Database:
     """SQLite file shared by every thread and process of one data directory."""
 
@@ -26,10 +41,8 @@ class Database:
         self._local = threading.local()
         # Bumped after every change to clients or tokens; see BearerVerifier's cache.
         self.credentials = Generation(self.path.with_name(self.path.name + ".credentials"))
-        fresh = not self.path.exists()
+        _make_private(self.path)
         with self.transaction() as conn:
-            if fresh:
-                os.chmod(self.path, 0o600)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in filter(str.strip, script.split(";")):
