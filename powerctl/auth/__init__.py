@@ -42,7 +42,7 @@ class Authenticator:
         addr = environ.get("REMOTE_ADDR") or "unknown"
         left = self.lockout.locked(addr)
         if left:
-            self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
+            self._audit.denied(addr, f"access denied for {addr}: lockout, {int(left) + 1} s left")
             raise Forbidden(
                 f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
             )
@@ -104,7 +104,7 @@ class Authenticator:
         return Principal(scheme, user, None, addr)
 
     def _fail(self, addr: str, reason: str, count: bool = True) -> None:
-        self._audit.record(f"access denied for {addr}: {reason}")
+        self._audit.denied(addr, f"access denied for {addr}: {reason}")
         started = count and self.lockout.failure(addr)
         for observer in self.observers:
             observer("failure")

@@ -19,8 +19,8 @@ def config_node(db: Database, server: dict, audit) -> Branch:
     port = int(server["bind"].rpartition(":")[2] or 0)
 
     def set_lockout(_keys, minutes, who) -> None:
-        db.set_setting("lockout_delay_minutes", minutes)
-        audit.record(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}")
+        with audit.change(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}"):
+            db.set_setting("lockout_delay_minutes", minutes)
 
     return Branch(
         {

@@ -92,4 +92,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE sessions ADD COLUMN role_id INTEGER NOT NULL DEFAULT 0;
     UPDATE sessions SET role_id = coalesce((SELECT id FROM roles WHERE roles.name = sessions.role), 0);
     """,
+    # audit lines apart by kind, each table bounded on its own: access decisions (a flood's
+    # lines) can never push out the record of a change
+    """
+    CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        line TEXT NOT NULL
+    );
+    INSERT INTO audit_events (at, line)
+        SELECT at, line FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %') ORDER BY id;
+    DELETE FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %');
+    """,
 ]
