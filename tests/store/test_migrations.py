@@ -37,3 +37,30 @@ def test_sessions_issued_before_role_ids_are_bound_to_the_role_of_their_name(tmp
         assert state.role_revision is None and state.revoked
     finally:
         db.close()
+
+
+def test_audit_lines_stored_before_the_split_keep_their_order_and_go_to_their_table(tmp_path):
+    path = tmp_path / "powerctl.db"
+    conn = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[: BEFORE_ROLE_IDS + 1], start=1):
+        conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {number:d}")
+    lines = [
+        "access allowed for admin (admin@127.0.0.1, digest)",
+        "Client lab registered by user admin from 127.0.0.1 (1 scopes, 1 tokens)",
+        "access denied for 10.0.0.9: bad digest credentials",
+        "lockout of 10.0.0.9 started after repeated failed logins (5 min)",
+        "Outlet 1: Configured state set to Off by user admin from 127.0.0.1",
+    ]
+    conn.executemany(
+        "INSERT INTO audit (at, line) VALUES (?, ?)", [(float(i), line) for i, line in enumerate(lines)]
+    )
+    conn.commit()
+    conn.close()
+    db = Database(path)
+    try:
+        assert [line for _, line in db.audit_tail(10)] == lines
+        events = [r[0] for r in db.connection().execute("SELECT line FROM audit_events ORDER BY id")]
+        assert events == [lines[1], lines[4]]
+    finally:
+        db.close()
