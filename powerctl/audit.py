@@ -1,4 +1,4 @@
-"""Audit trail: every line goes to Python logging and to a bounded table in the store."""
+"""Audit trail: every line goes to Python logging and to bounded tables in the store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from flask import Flask, current_app
 
@@ -13,28 +16,92 @@ from powerctl.store import Database
 
 log = logging.getLogger("powerctl.audit")
 
+OTHERS = "other addresses"  # where denials are counted once `addresses` addresses are counted
+
+
+@dataclass(slots=True)
+class _Repeats:
+    """Denials from one address since its last line stored in full."""
+
+    since: float
+    count: int = 0
+    last: str = ""
+    last_at: float = 0.0
+
 
 class Audit:
     """Audit lines, handed to one background thread that logs them and stores them in batches.
 
-    A request only enqueues its line, so logging and SQLite cost it nothing; each log record
-    still carries the time the line was recorded.
+    A request only enqueues its access line, so logging and SQLite cost it nothing; each log
+    record still carries the time the line was recorded. The line of a change is stored in the
+    change's own transaction instead (`change`), and repeated denials from one address are
+    coalesced (`denied`), so neither a crash nor a flood can take away the record of a change.
     """
 
-    def __init__(self, db: Database, interval: float = 0.1):
+    def __init__(self, db: Database, interval: float = 0.1, coalesce: float = 10.0, addresses: int = 32):
         self._db = db
-        self._queue: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[float, str, bool]] = queue.SimpleQueue()
         self._interval = interval
+        self.coalesce = coalesce
+        self._addresses = addresses
+        self._repeats: dict[str, _Repeats] = {}
+        self._repeats_lock = threading.Lock()
         self._stop = threading.Event()
-        self._flushed = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
     def record(self, line: str) -> None:
-        self._queue.put((time.time(), line))
+        """Queue a line: logged and stored within `interval` (lost if the process dies first)."""
+        self._queue.put((time.time(), line, False))
+
+    def denied(self, addr: str, line: str) -> None:
+        """Queue the line of a request from `addr` that was refused, coalescing repeats.
+
+        The first denial from an address is stored in full; the next ones within `coalesce`
+        seconds are counted, and stored as one line with their count and the last of them when
+        that time is up. Beyond `addresses` addresses in that time, the others are counted
+        together. So however many requests a flood sends, it adds a bounded number of lines.
+        """
+        now = time.time()
+        with self._repeats_lock:
+            repeats = self._repeats.get(addr)
+            if repeats is None and len(self._repeats) >= self._addresses:
+                addr, repeats = OTHERS, self._repeats.get(OTHERS)
+            if repeats is not None and now - repeats.since < self.coalesce:
+                repeats.count += 1
+                repeats.last, repeats.last_at = line, now
+                return
+            if repeats is not None:
+                self._summarise(addr, repeats)
+            self._repeats[addr] = _Repeats(now)
+        self._queue.put((now, line, False))
+
+    @contextmanager
+    def change(self, *lines: str) -> Iterator[list[str]]:
+        """Make a change and store its audit lines in one transaction: both or neither.
+
+        The store writes of the body join the transaction (Database.transaction nests); the
+        lines given, and any the body appends to the list it is handed, are stored just before
+        it commits, so an acknowledged change has its line even after a crash. They reach the
+        log after the commit, through the writer thread like every other line.
+        """
+        pending = list(lines)
+        with self._db.transaction():
+            yield pending
+            at = time.time()
+            stamped = [(at, _storable(line)) for line in pending]
+            self._db.append_audit(stamped)
+        for at, line in stamped:
+            self._queue.put((at, line, True))
+
+    def changed(self, line: str) -> None:
+        """Store the line of a change made outside the store (hardware) now, before the answer."""
+        with self.change(line):
+            pass
 
     def flush(self) -> None:
         """Log and store every pending line now (also used by tests and at shutdown)."""
+        self._close_repeats(time.time())
         batch = []
         while True:
             try:
@@ -43,12 +110,12 @@ class Audit:
                 break
         if not batch:
             return
-        # Lines quote client text (names, paths): one that is not encodable (a lone surrogate)
-        # must not cost the batch, so escape what UTF-8 cannot hold.
-        batch = [(at, line.encode("utf-8", "backslashreplace").decode("utf-8")) for at, line in batch]
+        batch = [(at, _storable(line), stored) for at, line, stored in batch]
         if log.isEnabledFor(logging.INFO):
-            _log_lines(batch)
-        self._db.append_audit(batch)
+            _log_lines([(at, line) for at, line, _ in batch])
+        unstored = [(at, line) for at, line, stored in batch if not stored]
+        if unstored:
+            self._db.append_audit(unstored)
 
     def tail(self, limit: int = 100) -> list[str]:
         self.flush()
@@ -57,8 +124,23 @@ class Audit:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        self._close_repeats(time.time(), every=True)
         self.flush()
         self._db.close()
+
+    def _summarise(self, addr: str, repeats: _Repeats) -> None:
+        if repeats.count:
+            times = "time" if repeats.count == 1 else "times"
+            span = repeats.last_at - repeats.since
+            line = f"access denied for {addr}: {repeats.count} more {times} in {span:.0f} s"
+            line += f" (the last: {repeats.last})"
+            self._queue.put((repeats.last_at, line, False))
+
+    def _close_repeats(self, now: float, every: bool = False) -> None:
+        with self._repeats_lock:
+            done = [a for a, r in self._repeats.items() if every or now - r.since >= self.coalesce]
+            for addr in done:
+                self._summarise(addr, self._repeats.pop(addr))
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
@@ -66,6 +148,12 @@ class Audit:
                 self.flush()
             except Exception:
                 log.exception("could not write audit lines to the store (they were logged)")
+
+
+def _storable(line: str) -> str:
+    """The line with what UTF-8 cannot hold (a lone surrogate) escaped."""
+    # Lines quote client text (names, paths): one that is not encodable must not cost its batch.
+    return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _log_lines(batch: list[tuple[float, str]]) -> None:

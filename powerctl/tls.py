@@ -50,6 +50,7 @@ def ensure_certificate(data_dir: str, host: str) -> tuple[str, str]:
         .sign(key, hashes.SHA256())
     )
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a key file that already existed
     with os.fdopen(fd, "wb") as handle:
         handle.write(
             key.private_bytes(

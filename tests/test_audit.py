@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from powerctl.audit import Audit
 from powerctl.store import Database
+from powerctl.store import roles as role_store
 
 
 def test_lines_are_logged_and_stored_in_order_with_the_time_they_were_recorded(tmp_path, caplog):
@@ -73,3 +75,79 @@ def test_a_line_that_is_not_utf8_text_is_escaped_and_costs_no_other_line(tmp_pat
         assert trail.tail(3) == ["before", "Outlet 1: name set to \\ud800 by user admin", "after"]
     finally:
         trail.close()
+
+
+def test_a_change_and_its_line_are_stored_in_one_transaction_or_not_at_all(tmp_path, caplog):
+    db = Database(tmp_path / "powerctl.db")
+    trail = Audit(db, interval=3600)
+    try:
+        with caplog.at_level(logging.INFO, logger="powerctl.audit"):
+            with trail.change("Role viewonly set by user admin") as lines:
+                role_store.put_role(db, "viewonly", (), "")
+                lines.append("and a second line")
+            # stored at commit, before any flush; logged by the writer afterwards
+            assert [line for _, line in db.audit_tail(2)] == [
+                "Role viewonly set by user admin",
+                "and a second line",
+            ]
+            assert caplog.records == []
+            with pytest.raises(RuntimeError), trail.change("Role other set by user admin"):
+                role_store.put_role(db, "other", (), "")
+                raise RuntimeError("the change failed midway")
+            trail.flush()
+        assert role_store.role_names(db) == ["viewonly"]
+        assert [r.getMessage() for r in caplog.records] == [
+            "Role viewonly set by user admin",
+            "and a second line",
+        ]
+        assert trail.tail(10) == ["Role viewonly set by user admin", "and a second line"]
+    finally:
+        trail.close()
+
+
+def test_a_failed_inner_transaction_is_undone_alone(tmp_path):
+    db = Database(tmp_path / "powerctl.db")
+    try:
+        with db.transaction():
+            role_store.put_role(db, "kept", (), "")
+            with pytest.raises(RuntimeError), db.transaction():
+                role_store.put_role(db, "undone", (), "")
+                raise RuntimeError
+        assert role_store.role_names(db) == ["kept"]
+    finally:
+        db.close()
+
+
+def test_repeated_denials_from_one_address_are_one_line_and_a_count_per_interval(tmp_path):
+    db = Database(tmp_path / "powerctl.db")
+    trail = Audit(db, interval=3600, coalesce=0.3, addresses=2)
+    try:
+        for i in range(5):
+            trail.denied("10.0.0.9", f"access denied for 10.0.0.9: attempt {i}")
+        trail.denied("10.0.0.8", "access denied for 10.0.0.8: attempt 0")
+        assert trail.tail(10) == [
+            "access denied for 10.0.0.9: attempt 0",
+            "access denied for 10.0.0.8: attempt 0",
+        ]
+        trail.denied("10.0.0.7", "access denied for 10.0.0.7: attempt 0")  # a third address: "others"
+        trail.denied("10.0.0.6", "access denied for 10.0.0.6: attempt 0")
+        time.sleep(0.35)
+        trail.denied("10.0.0.9", "access denied for 10.0.0.9: attempt 5")  # a new interval
+        lines = trail.tail(10)
+        full = [line for line in lines if " more time" not in line]
+        assert full == [
+            "access denied for 10.0.0.9: attempt 0",
+            "access denied for 10.0.0.8: attempt 0",
+            "access denied for 10.0.0.7: attempt 0",
+            "access denied for 10.0.0.9: attempt 5",
+        ]
+        # each count is stamped with the time of the last denial it counts
+        assert [line for line in lines if " more time" in line] == [
+            "access denied for 10.0.0.9: 4 more times in 0 s"
+            " (the last: access denied for 10.0.0.9: attempt 4)",
+            "access denied for other addresses: 1 more time in 0 s"
+            " (the last: access denied for 10.0.0.6: attempt 0)",
+        ]
+    finally:
+        trail.close()
+    assert [line for _, line in db.audit_tail(10)][-1] == "access denied for 10.0.0.9: attempt 5"

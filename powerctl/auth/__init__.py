@@ -43,7 +43,7 @@ class Authenticator:
         addr = environ.get("REMOTE_ADDR") or "unknown"
         left = self.lockout.locked(addr)
         if left:
-            self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
+            self._audit.denied(addr, f"access denied for {addr}: lockout, {int(left) + 1} s left")
             raise Forbidden(
                 f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
             )
@@ -62,7 +62,7 @@ class Authenticator:
                 "authentication failed: " + reason, headers={"WWW-Authenticate": self.digest.challenge(stale)}
             )
         if scheme == "basic" and not request.is_secure and not self._plaintext_logins():
-            self._audit.record(f"access denied for {addr}: basic credentials over plain HTTP")
+            self._audit.denied(addr, f"access denied for {addr}: basic credentials over plain HTTP")
             raise Unauthorized(
                 "Basic authentication over plain HTTP is off (config/allow_plaintext_logins/ is false):"
                 " use HTTPS, or HTTP Digest",
@@ -88,7 +88,7 @@ class Authenticator:
         """An admin's login by name and password (a Redfish session); failures count toward lockout."""
         left = self.lockout.locked(addr)
         if left:
-            self._audit.record(f"access denied for {addr}: lockout, {int(left) + 1} s left")
+            self._audit.denied(addr, f"access denied for {addr}: lockout, {int(left) + 1} s left")
             raise Forbidden(
                 f"security lockout: too many failed logins from {addr}; try again in {int(left) + 1} s"
             )
@@ -151,7 +151,7 @@ class Authenticator:
             self.lockout.success(addr, identity or claimed_identity(request.authorization))
 
     def _fail(self, addr: str, reason: str, count: bool = True, identity: str | None = None) -> None:
-        self._audit.record(f"access denied for {addr}: {reason}")
+        self._audit.denied(addr, f"access denied for {addr}: {reason}")
         started = count and self.lockout.failure(addr, identity or claimed_identity(request.authorization))
         for observer in self.observers:
             observer("failure")

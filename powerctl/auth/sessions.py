@@ -108,7 +108,7 @@ class SessionService:
         jti = secrets.token_urlsafe(16)
         creator_text = f"client {creator.client}" if creator.client else f"user {creator.name}"
         record = SessionRecord(
-            jti, whoami, role.name, creator.client, creator_text, outlets, issued, issued + ttl
+            jti, whoami, role.name, role.id, creator.client, creator_text, outlets, issued, issued + ttl
         )
         if not add_session(self._db, record, issued, MAX_PER_CREATOR):
             raise SessionLimit(
@@ -137,6 +137,8 @@ class SessionService:
         if state.revoked:
             raise InvalidToken(f"session token revoked (jwt:{claims['sub']})")
         if state.role_revision is None:
+            # deleted, even if a role of that name was created since: a session is bound to the
+            # role's id, not its name
             raise InvalidToken(f"session role {role!r} no longer exists (jwt:{claims['sub']})")
         role_grants = self._role_grants(role, state.role_revision)
         if state.client is not None:

@@ -30,12 +30,12 @@ def denied_node(db: Database, audit) -> Collection:
                 )
 
     def add(keys, _value, who) -> None:
-        deny(db, keys[2], who.actor())
-        audit.record(f"Client {keys[2]} denied by {who.actor()}")
+        with audit.change(f"Client {keys[2]} denied by {who.actor()}"):
+            deny(db, keys[2], who.actor())
 
     def lift(keys, who) -> None:
-        lift_denial(db, keys[2])
-        audit.record(f"Client {keys[2]} denial lifted by {who.actor()}")
+        with audit.change(f"Client {keys[2]} denial lifted by {who.actor()}"):
+            lift_denial(db, keys[2])
 
     return Collection(
         keys=lambda _prefix: denied_ids(db),

@@ -104,17 +104,18 @@ def clients_node(db: Database, audit) -> Collection:
             value["access_tokens"],
             0,
         )
-        db.put_client(record)
         denied = " (denied: its tokens stay refused until an admin lifts the denial)"
-        audit.record(
-            f"Client {keys[2]} registered by {who.actor()}"
-            f" ({counted(len(record.scopes), 'scope')}, {counted(len(record.access_tokens), 'token')})"
-            + (denied if denial(db, keys[2]) else "")
-        )
+        with audit.change() as lines:
+            db.put_client(record)
+            lines.append(
+                f"Client {keys[2]} registered by {who.actor()}"
+                f" ({counted(len(record.scopes), 'scope')}, {counted(len(record.access_tokens), 'token')})"
+                + (denied if denial(db, keys[2]) else "")
+            )
 
     def delete(keys: Keys, who) -> None:
-        db.delete_client(keys[2], who.actor())
-        audit.record(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}")
+        with audit.change(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}"):
+            db.delete_client(keys[2], who.actor())
 
     return Collection(
         keys=lambda _prefix: db.client_ids(),

@@ -20,8 +20,8 @@ def config_node(db: Database, server: dict, audit) -> Branch:
     port = int(server["bind"].rpartition(":")[2] or 0)
 
     def set_lockout(_keys, minutes, who) -> None:
-        db.set_setting("lockout_delay_minutes", minutes)
-        audit.record(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}")
+        with audit.change(f"Config: lockout_delay_minutes set to {minutes} by {who.actor()}"):
+            db.set_setting("lockout_delay_minutes", minutes)
 
     def set_plaintext(_keys, allowed, who) -> None:
         db.set_setting("allow_plaintext_logins", allowed)

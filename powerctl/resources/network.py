@@ -26,7 +26,7 @@ def _setting(driver: Network, setting: str, audit) -> Value:
         def write(_keys, value, who) -> None:
             driver.set(setting, value)
             shown = ("true" if value else "false") if isinstance(value, bool) else value
-            audit.record(
+            audit.changed(
                 f"Network: {setting.replace('.', ' ').replace('_', ' ')} set to {shown} by {who.actor()}"
             )
 

@@ -44,15 +44,15 @@ def roles_node(db: Database, audit) -> Collection:
         return None if record is None else as_json(record)
 
     def write(keys: Keys, value: dict, who) -> None:
-        store.put_role(db, keys[2], tuple(value["scopes"]), value["description"])
-        audit.record(
+        with audit.change(
             f"Role {keys[2]} set by {who.actor()} ({len(value['scopes'])} scopes);"
             " its sessions follow it from the next request"
-        )
+        ):
+            store.put_role(db, keys[2], tuple(value["scopes"]), value["description"])
 
     def delete(keys: Keys, who) -> None:
-        store.delete_role(db, keys[2])
-        audit.record(f"Role {keys[2]} deleted by {who.actor()}; its sessions are refused")
+        with audit.change(f"Role {keys[2]} deleted by {who.actor()}; its sessions are revoked"):
+            store.delete_role(db, keys[2])
 
     return Collection(
         keys=lambda _prefix: store.role_names(db),

@@ -111,12 +111,13 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
             if wider is not None:
                 reason = f"role {role.name} grants {wider.text} beyond the scopes of client {who.client}"
                 deny(who, reason, insufficient=True)
-        issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
         only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
-        audit.record(
-            f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
-            f" created by {who.actor()}, {wanted['ttl']} s"
-        )
+        with audit.change() as lines:
+            issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
+            lines.append(
+                f"Session {issued.jti} for jwt:{wanted['whoami']} (role {role.name}{only})"
+                f" created by {who.actor()}, {wanted['ttl']} s"
+            )
         return {"token": issued.token, "expires": issued.expires}
 
     def read(keys: Keys) -> dict | None:
@@ -124,8 +125,8 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
         return None if record is None else _describe(record)
 
     def revoke(keys: Keys, who) -> None:
-        store.revoke_session(db, keys[2])
-        audit.record(f"Session {keys[2]} revoked by {who.actor()}")
+        with audit.change(f"Session {keys[2]} revoked by {who.actor()}"):
+            store.revoke_session(db, keys[2])
 
     def now() -> int:
         return int(service.now())

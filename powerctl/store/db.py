@@ -15,7 +15,23 @@ from powerctl.store.generation import Generation
 from powerctl.store.records import ClientRecord, OutletRecord, TokenRecord
 from powerctl.store.schema import MIGRATIONS
 
-AUDIT_KEEP = 10_000
+AUDIT_KEEP = 10_000  # lines kept in each of the two audit tables
+ACCESS_PREFIXES = ("access ", "lockout of ")  # the lines an address's requests can add
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it, and tighten one left looser.
+
+    SQLite creates the -wal and -shm files with the database file's mode whatever the umask,
+    so they are 0600 too once the database is; ones left by an older version are tightened.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if os.stat(name).st_mode & 0o777 != 0o600:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 class Database:
@@ -26,10 +42,8 @@ class Database:
         self._local = threading.local()
         # Bumped after every change to clients or tokens; see BearerVerifier's cache.
         self.credentials = Generation(self.path.with_name(self.path.name + ".credentials"))
-        fresh = not self.path.exists()
+        _make_private(self.path)
         with self.transaction() as conn:
-            if fresh:
-                os.chmod(self.path, 0o600)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                 for statement in filter(str.strip, script.split(";")):
@@ -51,17 +65,36 @@ class Database:
         """BEGIN IMMEDIATE ... COMMIT: writers queue on the lock instead of failing midway.
 
         `credentials`: the transaction changes clients or tokens, so the credentials
-        generation is bumped once it has committed.
+        generation is bumped once it has committed. Inside another transaction of the same
+        thread this is a savepoint of it: undone alone on error, committed with the outer one
+        (so a change and its audit line commit together, see Audit.change).
         """
         conn = self.connection()
+        local = self._local
+        if getattr(local, "depth", 0):
+            local.depth += 1
+            local.bump = local.bump or credentials
+            conn.execute("SAVEPOINT nested")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK TO nested")
+                raise
+            finally:
+                conn.execute("RELEASE nested")
+                local.depth -= 1
+            return
         conn.execute("BEGIN IMMEDIATE")
+        local.depth, local.bump = 1, credentials
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
-        if credentials:
+        finally:
+            local.depth = 0
+        if local.bump:
             self.credentials.bump()
 
     def close(self) -> None:
@@ -213,16 +246,31 @@ class Database:
         )
         return cursor.rowcount == 1
 
-    # audit trail, bounded
-    def append_audit(self, lines: list[tuple[float, str]]) -> None:
+    # audit trail: access decisions and events (changes) in two tables, each bounded, so a
+    # flood of access lines never pushes out the record of a change
+    def append_audit(self, lines: Iterable[tuple[float, str]]) -> None:
+        """Store (time, line) pairs, each in its table; part of this thread's open transaction if any."""
+        access, events = [], []
+        for entry in lines:
+            (access if entry[1].startswith(ACCESS_PREFIXES) else events).append(entry)
         with self.transaction() as conn:
-            conn.executemany("INSERT INTO audit (at, line) VALUES (?, ?)", lines)
-            conn.execute("DELETE FROM audit WHERE id <= (SELECT MAX(id) FROM audit) - ?", (AUDIT_KEEP,))
+            for table, rows in (("audit", access), ("audit_events", events)):
+                if rows:
+                    conn.executemany(f"INSERT INTO {table} (at, line) VALUES (?, ?)", rows)  # noqa: S608
+                    # ids only grow and only the oldest go: one indexed range
+                    conn.execute(
+                        f"DELETE FROM {table} WHERE id <= (SELECT MAX(id) FROM {table}) - ?",  # noqa: S608
+                        (AUDIT_KEEP,),
+                    )
 
     def audit_tail(self, limit: int = 100) -> list[tuple[float, str]]:
-        rows = (
-            self.connection()
-            .execute("SELECT at, line FROM audit ORDER BY id DESC LIMIT ?", (limit,))
-            .fetchall()
+        """The last `limit` lines of both tables, oldest first, in the order they were recorded."""
+        rows = self.connection().execute(
+            "SELECT at, line FROM ("
+            " SELECT at, line, id, 0 AS kind FROM (SELECT * FROM audit ORDER BY id DESC LIMIT ?)"
+            " UNION ALL"
+            " SELECT at, line, id, 1 FROM (SELECT * FROM audit_events ORDER BY id DESC LIMIT ?)"
+            ") ORDER BY at DESC, kind DESC, id DESC LIMIT ?",
+            (limit, limit, limit),
         )
-        return rows[::-1]
+        return rows.fetchall()[::-1]

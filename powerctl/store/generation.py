@@ -21,6 +21,7 @@ class Generation:
     def __init__(self, path: str | os.PathLike):
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
+            os.fchmod(fd, 0o600)  # one left looser by an older version, or a umask above 077
             if os.fstat(fd).st_size < _SIZE:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 if os.fstat(fd).st_size < _SIZE:

@@ -93,4 +93,25 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX digest_answers_by_age ON digest_answers (at);
     """,
+    # a role keeps its id across replacements and a re-created name gets a new one; a session
+    # is bound to the id it was issued for, so deleting a role ends its sessions for good
+    # (sessions issued before this migration are bound to the role of their name now)
+    """
+    ALTER TABLE roles ADD COLUMN id INTEGER NOT NULL DEFAULT 0;
+    UPDATE roles SET id = revision;
+    ALTER TABLE sessions ADD COLUMN role_id INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET role_id = coalesce((SELECT id FROM roles WHERE roles.name = sessions.role), 0);
+    """,
+    # audit lines apart by kind, each table bounded on its own: access decisions (a flood's
+    # lines) can never push out the record of a change
+    """
+    CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at REAL NOT NULL,
+        line TEXT NOT NULL
+    );
+    INSERT INTO audit_events (at, line)
+        SELECT at, line FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %') ORDER BY id;
+    DELETE FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %');
+    """,
 ]

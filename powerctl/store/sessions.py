@@ -13,6 +13,7 @@ class SessionRecord:
     jti: str
     sub: str
     role: str
+    role_id: int  # the role's id when issued: a role re-created under its name has another
     client: str | None  # the creating client, None when an admin created it
     creator: str  # "client lab" or "user admin", for display and audit
     outlets: tuple[int, ...] | None
@@ -26,18 +27,18 @@ class SessionState:
     """What each request with a session token checks, read in one indexed query."""
 
     revoked: bool
-    role_revision: int | None  # None: the role no longer exists
+    role_revision: int | None  # None: the role it was issued for no longer exists
     client: str | None
     client_revision: int | None  # None: the creating client no longer exists
     client_denied: bool
 
 
-_COLUMNS = "jti, sub, role, client, creator, outlets, issued, expires, revoked"
+_COLUMNS = "jti, sub, role, role_id, client, creator, outlets, issued, expires, revoked"
 
 
 def _record(row: tuple) -> SessionRecord:
-    outlets = None if row[5] is None else tuple(json.loads(row[5]))
-    return SessionRecord(*row[:5], outlets, row[6], row[7], bool(row[8]))
+    outlets = None if row[6] is None else tuple(json.loads(row[6]))
+    return SessionRecord(*row[:6], outlets, row[7], row[8], bool(row[9]))
 
 
 def add_session(db: Database, record: SessionRecord, now: int, max_kept: int) -> bool:
@@ -54,11 +55,12 @@ def add_session(db: Database, record: SessionRecord, now: int, max_kept: int) ->
         if kept >= max_kept:
             return False
         conn.execute(
-            f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",  # noqa: S608
+            f"INSERT INTO sessions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",  # noqa: S608
             (
                 record.jti,
                 record.sub,
                 record.role,
+                record.role_id,
                 record.client,
                 record.creator,
                 None if record.outlets is None else json.dumps(list(record.outlets)),
@@ -74,7 +76,7 @@ def session_state(db: Database, jti: str) -> SessionState | None:
         db.connection()
         .execute(
             "SELECT s.revoked, r.revision, s.client, c.revision, d.id IS NOT NULL FROM sessions s"
-            " LEFT JOIN roles r ON r.name = s.role"
+            " LEFT JOIN roles r ON r.name = s.role AND r.id = s.role_id"
             " LEFT JOIN clients c ON c.id = s.client"
             " LEFT JOIN denied_clients d ON d.id = s.client"
             " WHERE s.jti = ?",

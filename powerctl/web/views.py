@@ -113,12 +113,12 @@ def new_token(client_id: str) -> Response:
         )
     raw = secrets.token_bytes(32)
     digest = token_hash(raw)
-    if not add_token(current_app.extensions["powerctl.db"], client_id, digest, uses):
-        raise NotFound(f"no client {client_id!r}")
-    audit().record(
+    with audit().change(
         f"Token {digest[:8]} added to client {client_id} by {who.actor()}"
         f" ({'no limit' if uses is None else f'{uses} uses'})"
-    )
+    ):
+        if not add_token(current_app.extensions["powerctl.db"], client_id, digest, uses):
+            raise NotFound(f"no client {client_id!r}")
     token = f"{client_id}.{encode_token(raw)}"
     return jsonify(
         {
@@ -134,7 +134,7 @@ def new_token(client_id: str) -> Response:
 def revoke_token(client_id: str, digest: str) -> Response:
     who = guard(changes=True)
     _client(client_id)
-    if not remove_token(current_app.extensions["powerctl.db"], client_id, digest):
-        raise NotFound(f"client {client_id} has no such token")
-    audit().record(f"Token {digest[:8]} of client {client_id} revoked by {who.actor()}")
+    with audit().change(f"Token {digest[:8]} of client {client_id} revoked by {who.actor()}"):
+        if not remove_token(current_app.extensions["powerctl.db"], client_id, digest):
+            raise NotFound(f"client {client_id} has no such token")
     return no_content()

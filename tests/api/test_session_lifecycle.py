@@ -67,3 +67,23 @@ def test_a_creator_may_keep_only_so_many_unexpired_sessions(app, admin, monkeypa
     later = time.time() + 3601
     sessions.now = lambda: later  # both have expired by now: room again
     assert create(admin, **GOOD).status_code == 200
+
+
+def test_a_deleted_role_kills_its_sessions_for_good_even_when_the_name_returns(app, admin):
+    alice, body = issue(app, admin)
+    jti = jwt.decode(body["token"], options={"verify_signature": False})["jti"]
+    assert alice.get("/restapi/relay/outlets/0/state/").status_code == 200
+    assert admin.delete("/restapi/auth/roles/viewonly/").status_code == 204
+    assert put_role(admin, "viewonly", {**VIEW, **SWITCH}) == 204  # same name, wider scopes
+    assert alice.get("/restapi/relay/outlets/0/state/").status_code == 401
+    assert alice.put("/restapi/relay/outlets/0/state/", json=False).status_code == 401
+    assert admin.get("/restapi/relay/outlets/0/state/").json is True  # nothing switched
+    assert jti not in admin.get("/restapi/auth/sessions/").json
+    bob, _ = issue(app, admin)  # a session of the new role has the new scopes
+    assert bob.put("/restapi/relay/outlets/0/state/", json=False).status_code == 204
+
+
+def test_a_replaced_role_keeps_its_sessions(app, admin):
+    alice, _ = issue(app, admin)
+    assert put_role(admin, "viewonly", {**VIEW, **SWITCH}) == 204  # PUT over it: same role
+    assert alice.put("/restapi/relay/outlets/0/state/", json=False).status_code == 204
