@@ -9,8 +9,8 @@ import sys
 
 from marshmallow import ValidationError
 
+from fleetserver.cli import add_serve as add_fleet_serve
 from powerctl.auth.bearer import encode_token, token_hash
-from powerctl.fleetserver.cli import add_serve as add_fleet_serve
 
 
 def _data_dir(args: argparse.Namespace) -> str:

@@ -2,7 +2,7 @@
 
 The device never parses YAML: `make openapi` renders the YAML once into powerctl/openapi.json,
 and tests/api/test_openapi.py fails when the two differ. The fleet server serves its own contract
-the same way: docs/fleet-server-openapi.yaml -> powerctl/fleetserver/openapi.json
+the same way: docs/fleet-server-openapi.yaml -> fleetserver/openapi.json
 (tests/fleetserver/test_openapi.py).
 """
 
@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app
 PACKAGED = "openapi.json"
 SOURCE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
 FLEET_SOURCE = SOURCE.with_name("fleet-server-openapi.yaml")
-FLEET_PACKAGE = "powerctl.fleetserver"
+FLEET_PACKAGE = "fleetserver"
 
 bp = Blueprint("openapi", __name__)
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     without arguments, both documents: the gateway's and the fleet server's."""
     args = sys.argv[1:] if argv is None else argv
     here = Path(__file__).resolve().parent
-    pairs = [(SOURCE, here / PACKAGED), (FLEET_SOURCE, here / "fleetserver" / PACKAGED)]
+    pairs = [(SOURCE, here / PACKAGED), (FLEET_SOURCE, here.parent / "fleetserver" / PACKAGED)]
     if args:
         pairs = [(Path(args[0]), Path(args[1]) if len(args) > 1 else here / PACKAGED)]
     for source, target in pairs:

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from powerctl.fleetserver import create_app, shutdown
-from powerctl.fleetserver.database import Database
+from fleetserver import create_app, shutdown
+from fleetserver.database import Database
 from tests.fleetserver import postgres
 from tests.fleetserver.support import ADMIN_TOKEN, free_port
 

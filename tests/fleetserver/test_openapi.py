@@ -50,7 +50,7 @@ def operations() -> set[tuple[str, str]]:
 
 def test_the_packaged_json_is_the_yaml_source():
     assert json.loads(openapi.packaged(openapi.FLEET_PACKAGE)) == DOCUMENT, (
-        "powerctl/fleetserver/openapi.json is stale: run `make openapi`"
+        "fleetserver/openapi.json is stale: run `make openapi`"
     )
 
 

@@ -7,11 +7,11 @@ import enum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Clash, Invalid, Missing
-from powerctl.fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
-from powerctl.fleetserver.pages import Page
+from fleetserver import pki
+from fleetserver.database import Database
+from fleetserver.errors import Clash, Invalid, Missing
+from fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
+from fleetserver.pages import Page
 
 
 class Status(enum.StrEnum):

@@ -6,8 +6,8 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from powerctl.fleetserver.errors import Refused
-from powerctl.fleetserver.sync import sync
+from fleetserver.errors import Refused
+from fleetserver.sync import sync
 from powerctl.tls import peer_certificate
 
 bp = Blueprint("fleet_rpc", __name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from powerctl.fleetserver.certificates import Certificates
+from fleetserver.certificates import Certificates
 
 log = logging.getLogger("powerctl.fleet")
 

@@ -69,7 +69,7 @@ class Database:
     def migrate(self) -> None:
         """Bring the schema to the newest revision (Alembic, on the writer's connection)."""
         config = Config()
-        config.set_main_option("script_location", "powerctl.fleetserver:migrations")
+        config.set_main_option("script_location", "fleetserver:migrations")
         with self._write.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.certificates import Status, issuing_ca
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Missing, Refused
-from powerctl.fleetserver.models import Certificate, Controller
+from fleetserver import pki
+from fleetserver.certificates import Status, issuing_ca
+from fleetserver.database import Database
+from fleetserver.errors import Missing, Refused
+from fleetserver.models import Certificate, Controller
 
 if TYPE_CHECKING:
-    from powerctl.fleetserver.controllers import Controllers, Notice
+    from fleetserver.controllers import Controllers, Notice
 
 
 def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:

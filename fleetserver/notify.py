@@ -16,9 +16,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from fleetserver import pki
+from fleetserver.controllers import Controllers, Notice
 from powerctl.auth.bearer import encode_token
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.controllers import Controllers, Notice
 
 log = logging.getLogger("powerctl.fleet")
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.models import AdminToken, Setting
+from fleetserver import pki
+from fleetserver.database import Database
+from fleetserver.models import AdminToken, Setting
 
 
 def _get_or_create(db: Database, key: str, make: Callable[[], str]) -> str:

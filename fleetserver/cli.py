@@ -12,7 +12,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         print("powerctl: fleet serve needs the fleet extra: pip install 'powerctl[fleet]'", file=sys.stderr)
         return 2
-    from powerctl.fleetserver.serve import serve
+    from fleetserver.serve import serve
 
     return serve(args.bind, args.database, args.data_dir, args.threads, args.workers, args.notify_retry)
 

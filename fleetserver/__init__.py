@@ -18,13 +18,13 @@ __all__ = ["create_app", "shutdown"]
 def create_app(config: dict | None = None) -> Flask:
     """Build the fleet server. `config`: data_dir, database (URL), testing, notify_timeout,
     trust_refresh_seconds (docs/fleet-server.md)."""
-    from powerctl.fleetserver.app import create_app as build
+    from fleetserver.app import create_app as build
 
     return build(config)
 
 
 def shutdown(app: Flask) -> None:
     """Finish pending notifications and close the database pools."""
-    from powerctl.fleetserver.app import shutdown as close
+    from fleetserver.app import shutdown as close
 
     close(app)

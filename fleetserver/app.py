@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
+from fleetserver import admin, admin_certificates, rpc, settings
+from fleetserver.certificates import Certificates
+from fleetserver.controllers import Controllers
+from fleetserver.database import Database, default_url
+from fleetserver.errors import FleetError, as_api_error
+from fleetserver.notify import RETRY_SECONDS, Notifier
+from fleetserver.trust import TrustFile
 from powerctl import errors as http_errors
 from powerctl import openapi
-from powerctl.fleetserver import admin, admin_certificates, rpc, settings
-from powerctl.fleetserver.certificates import Certificates
-from powerctl.fleetserver.controllers import Controllers
-from powerctl.fleetserver.database import Database, default_url
-from powerctl.fleetserver.errors import FleetError, as_api_error
-from powerctl.fleetserver.notify import RETRY_SECONDS, Notifier
-from powerctl.fleetserver.trust import TrustFile
 
 
 @dataclass

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from powerctl.fleetserver.certificates import Status
+from fleetserver.certificates import Status
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HASH = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be a sha256 hash: 64 lowercase hex digits")

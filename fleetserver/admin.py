@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError, fields
 
+from fleetserver import schemas, settings
+from fleetserver.pages import Page
 from powerctl.errors import BadRequest, Unauthorized, describe_validation
-from powerctl.fleetserver import schemas, settings
-from powerctl.fleetserver.pages import Page
 
 bp = Blueprint("fleet_admin", __name__)
 
