@@ -1,8 +1,8 @@
 """The fleet server: holds controllers' credentials and certificates, answers their sync calls.
 
-A separate Flask app from the gateway (`powerctl fleet serve`, docs/fleet-server.md). It needs
-the `fleet` extra (SQLAlchemy, Alembic, psycopg), which the gateway's runtime does not: this
-module imports them only when an app is built, so `powerctl` itself starts without them.
+A separate program from the gateway (`powerctl-fleet serve`, docs/fleet-server.md), which never
+imports it. It needs the `fleet` extra (SQLAlchemy, Alembic, psycopg): this module imports them
+only when an app is built, so `powerctl-fleet --help` works without them.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import sys
 
 from marshmallow import ValidationError
 
-from fleetserver.cli import add_serve as add_fleet_serve
 from powerctl.auth.bearer import encode_token, token_hash
 
 
@@ -140,6 +140,19 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+FLEET_EXTRA_HINT = "pip install 'powerctl[fleet]' (the device image does not carry the fleet server)"
+
+
+def cmd_fleet_serve(args: argparse.Namespace) -> int:
+    """The fleet server's own command (`powerctl-fleet serve`), in place of this process: the
+    gateway never imports the fleet server, it only runs it."""
+    if importlib.util.find_spec("fleetserver") is None:
+        print(f"powerctl: the fleet server is not installed: {FLEET_EXTRA_HINT}", file=sys.stderr)
+        return 2
+    os.execv(sys.executable, [sys.executable, "-m", "fleetserver", "serve", *args.args])  # noqa: S606
+    return 0  # not reached
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="powerctl", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -179,7 +192,12 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("--config", help="TOML configuration file with the [fleet] section")
     sync.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
     sync.set_defaults(func=cmd_fleet_sync)
-    add_fleet_serve(fleet_sub)
+    # every argument is the fleet server's; no prefix characters, so that --bind passes through
+    serve_fleet = fleet_sub.add_parser(
+        "serve", help="run the fleet server: powerctl-fleet serve", add_help=False, prefix_chars="\0"
+    )
+    serve_fleet.add_argument("args", nargs=argparse.REMAINDER)
+    serve_fleet.set_defaults(func=cmd_fleet_serve)
     return top
 
 
