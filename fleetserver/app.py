@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from fleetserver import admin, admin_certificates, rpc, settings
 from fleetserver.certificates import Certificates
 from fleetserver.controllers import Controllers
-from fleetserver.database import Database, default_url
-from fleetserver.errors import FleetError, as_api_error
+from fleetserver.database import FleetDatabase, default_url
+from fleetserver.errors import FleetServerError, as_api_error
 from fleetserver.notify import RETRY_SECONDS, Notifier
 from fleetserver.trust import TrustFile
 from powerctl import errors as http_errors
@@ -26,7 +26,7 @@ class Fleet:
     """Per-app state, in `app.extensions["powerctl.fleet"]`."""
 
     data_dir: str
-    db: Database
+    db: FleetDatabase
     controllers: Controllers
     certificates: Certificates
     notifier: Notifier
@@ -38,7 +38,7 @@ class Fleet:
         self.trust.refresh()
 
 
-def _ensure_admin(db: Database) -> None:
+def _ensure_admin(db: FleetDatabase) -> None:
     """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN, or a generated one printed once."""
     given = os.environ.get("POWERCTL_FLEET_ADMIN_TOKEN")
     if given:
@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["TESTING"] = bool(config.get("testing"))
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
 
-    db = Database(config.get("database") or default_url(data_dir))
+    db = FleetDatabase(config.get("database") or default_url(data_dir))
     db.migrate()
     _ensure_admin(db)
     chain = settings.issuer(db)
@@ -90,8 +90,8 @@ def create_app(config: dict | None = None) -> Flask:
     def health():
         return jsonify(status="ok", database=db.dialect)
 
-    @app.errorhandler(FleetError)
-    def fleet_error(err: FleetError):
+    @app.errorhandler(FleetServerError)
+    def fleet_error(err: FleetServerError):
         return http_errors.envelope(as_api_error(err).code, str(err))
 
     @app.errorhandler(IntegrityError)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fleetserver import pki
-from fleetserver.database import Database
+from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Invalid, Missing
 from fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
 from fleetserver.pages import Page
@@ -68,7 +68,7 @@ def check_key(controller: Controller, key: str) -> None:
 
 
 class Certificates:
-    def __init__(self, db: Database):
+    def __init__(self, db: FleetDatabase):
         self.db = db
 
     def register_ca(self, ca_pem: str, verification_pem: str, code: str, active: bool, auto: bool) -> str:

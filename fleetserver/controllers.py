@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fleetserver import pki, settings
-from fleetserver.database import Database
+from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
 from fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
 from fleetserver.pages import Page
@@ -62,7 +62,7 @@ def _bump(row: Controller) -> Notice:
 class Controllers:
     def __init__(
         self,
-        db: Database,
+        db: FleetDatabase,
         issuer: tuple[str, str],
         policy: settings.CertificatePolicy | None = None,
         clock: Callable[[], datetime.datetime] = utcnow,

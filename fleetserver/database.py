@@ -47,7 +47,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
-class Database:
+class FleetDatabase:
     """Sessions for reading and for writing; on SQLite a writer holds the lock from BEGIN."""
 
     def __init__(self, url: str):

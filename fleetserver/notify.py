@@ -1,4 +1,4 @@
-"""`hub.offline.credentials.updated`: tell a controller its bundle changed, in the background."""
+"""contract.NOTIFY: tell a controller its bundle changed, in the background."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fleetserver import pki
 from fleetserver.controllers import Controllers, Notice
-from powerctl.auth.bearer import encode_token
+from powerctl.fleet import contract
 
 log = logging.getLogger("powerctl.fleet")
 
@@ -118,8 +117,7 @@ class Notifier:
     def _post(self, notice: Notice, body: bytes, token: bool) -> None:
         headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"}
         if token:
-            bearer = f"{self.fleet_peer}.{encode_token(notice.token.encode())}"
-            headers["Authorization"] = f"Bearer {bearer}"
+            headers["Authorization"] = contract.peer_authorization(self.fleet_peer, notice.token)
         # notify_url is validated as https:// when it is stored
         request = urllib.request.Request(notice.url, body, headers, method="POST")  # noqa: S310
         with urllib.request.urlopen(  # noqa: S310
@@ -130,14 +128,7 @@ class Notifier:
             answer.read(65536)
 
     def _deliver(self, notice: Notice) -> None:
-        body = json.dumps(
-            {
-                "id": uuid.uuid4().hex,
-                "api": "3",
-                "method": "hub.offline.credentials.updated",
-                "params": {"version": notice.version},
-            }
-        ).encode()
+        body = json.dumps(contract.notify_call(notice.version)).encode()
         error = None
         try:
             try:

@@ -115,7 +115,7 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     """Ask the fleet server now; exit 0 when a bundle was applied, 1 when it failed."""
     from powerctl import config as config_mod
     from powerctl.audit import Audit
-    from powerctl.fleet import FleetError, FleetSync
+    from powerctl.fleet import FleetSync, SyncError
 
     overrides = {"data_dir": args.data_dir} if args.data_dir else {}
     try:
@@ -131,7 +131,7 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     trail = Audit(db)
     try:
         version = FleetSync(db, settings["fleet"], settings["data_dir"], trail.record).sync("by hand")
-    except FleetError as err:
+    except SyncError as err:
         print(f"powerctl: fleet sync failed, nothing changed: {err}", file=sys.stderr)
         return 1
     finally:

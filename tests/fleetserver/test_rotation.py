@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, text
 
 from fleetserver import pki
-from fleetserver.database import Database, normalise_url
+from fleetserver.database import FleetDatabase, normalise_url
 from fleetserver.sync import sync
 from powerctl.fleet.bundle import parse_result
 from powerctl.fleet.certs import check
@@ -338,7 +338,7 @@ def test_the_migration_upgrades_an_existing_database(empty_database_url, make_fl
             )
     finally:
         engine.dispose()
-    db = Database(empty_database_url)
+    db = FleetDatabase(empty_database_url)
     try:
         db.migrate()
     finally:
