@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 
@@ -11,6 +11,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
 from fleetserver import admin, admin_certificates, rpc, settings
+from fleetserver.admins import AdminTokens
 from fleetserver.certificates import Certificates
 from fleetserver.controllers import Controllers
 from fleetserver.database import FleetDatabase, default_url
@@ -20,6 +21,8 @@ from fleetserver.trust import TrustFile
 from powerctl import errors as http_errors
 from powerctl import openapi
 
+log = logging.getLogger("powerctl.fleet")
+
 
 @dataclass
 class Fleet:
@@ -27,6 +30,7 @@ class Fleet:
 
     data_dir: str
     db: FleetDatabase
+    admins: AdminTokens
     controllers: Controllers
     certificates: Certificates
     notifier: Notifier
@@ -38,14 +42,13 @@ class Fleet:
         self.trust.refresh()
 
 
-def _ensure_admin(db: FleetDatabase) -> None:
-    """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN, or a generated one printed once."""
+def _ensure_admin(admins: AdminTokens) -> None:
+    """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN (replacing the one it gave before), or
+    when there is none at all a generated one, printed once."""
     given = os.environ.get("POWERCTL_FLEET_ADMIN_TOKEN")
     if given:
-        settings.add_admin_token(db, given)
-    elif not settings.has_admin(db):
-        token = secrets.token_urlsafe(32)
-        settings.add_admin_token(db, token)
+        log.info("admin token %s is the environment's", admins.from_environment(given))
+    elif (token := admins.ensure_one()) is not None:
         print(f"powerctl fleet: created the admin token: {token}", file=sys.stderr, flush=True)
 
 
@@ -61,7 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     db = FleetDatabase(config.get("database") or default_url(data_dir))
     db.migrate()
-    _ensure_admin(db)
+    admins = AdminTokens(db)
+    _ensure_admin(admins)
     chain = settings.issuer(db)
     controllers = Controllers(db, chain)
     notifier = Notifier(
@@ -74,7 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
-    fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust)
+    fleet = Fleet(
+        data_dir, db, admins, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust
+    )
     app.extensions["powerctl.fleet"] = fleet
     trust.refresh()
     trust.start()

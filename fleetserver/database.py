@@ -66,13 +66,13 @@ class FleetDatabase:
     def dialect(self) -> str:
         return self._read.dialect.name
 
-    def migrate(self) -> None:
+    def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest revision (Alembic, on the writer's connection)."""
         config = Config()
         config.set_main_option("script_location", "fleetserver:migrations")
         with self._write.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -15,6 +15,7 @@ PEER_TOKEN = validate.Regexp(
     r"[\x21-\x7e]{16,512}\Z", error="must be 16 to 512 printable ASCII characters, no spaces"
 )
 SERIAL = validate.Length(min=1, max=64)
+ADMIN_TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 MAX_TOKENS = 1000
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -12,11 +11,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from fleetserver import pki
 from fleetserver.database import FleetDatabase
-from fleetserver.models import AdminToken, Setting
+from fleetserver.models import Setting
 
 
 def _get_or_create(db: FleetDatabase, key: str, make: Callable[[], str]) -> str:
@@ -107,24 +104,3 @@ def certificate_policy(db: FleetDatabase, environ: Mapping[str, str] | None = No
             f" {values['validity_days']:g})"
         )
     return CertificatePolicy(**values)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def add_admin_token(db: FleetDatabase, token: str) -> None:
-    digest = token_hash(token)
-    with db.writing() as session:
-        if session.get(AdminToken, digest) is None:
-            session.add(AdminToken(token_hash=digest))
-
-
-def has_admin(db: FleetDatabase) -> bool:
-    with db.reading() as session:
-        return session.scalars(select(AdminToken).limit(1)).first() is not None
-
-
-def is_admin(db: FleetDatabase, token: str) -> bool:
-    with db.reading() as session:
-        return session.get(AdminToken, token_hash(token)) is not None

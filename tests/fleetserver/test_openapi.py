@@ -30,6 +30,7 @@ SAMPLE = {
     "client": str(uuidlib.UUID(int=1)),
     "peer": str(uuidlib.UUID(int=2)),
     "id": "0" * 64,
+    "token_id": "0" * 16,
 }
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
