@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleetserver.files import private_sqlite
+
 
 def default_url(data_dir: str) -> str:
     return "sqlite:///" + os.path.join(os.path.abspath(data_dir), "fleet.db")
@@ -53,6 +55,7 @@ class FleetDatabase:
     def __init__(self, url: str):
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
+            private_sqlite(self.url)
             self._read = _sqlite_engine(self.url, immediate=False)
             self._write = _sqlite_engine(self.url, immediate=True)
         else:

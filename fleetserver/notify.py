@@ -6,7 +6,6 @@ import datetime
 import http.client
 import json
 import logging
-import os
 import ssl
 import threading
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from fleetserver import pki
 from fleetserver.controllers import Controllers, Notice
+from fleetserver.files import write_private
 from powerctl.fleet import contract
 
 log = logging.getLogger("powerctl.fleet")
@@ -103,12 +103,7 @@ class Notifier:
         with self._lock:
             if self._context is None or self._context_ends - now < datetime.timedelta(days=1):
                 cert, key = pki.issue_client(*self._issuer, self.fleet_peer, days=CLIENT_CERT_DAYS, now=now)
-                self._identity.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                temporary = self._identity.with_name(self._identity.name + ".new")
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(key + cert)
-                os.replace(temporary, self._identity)
+                write_private(self._identity, key + cert)
                 context = ssl.create_default_context(cadata=self._issuer[0])
                 context.load_cert_chain(self._identity)
                 self._context, self._context_ends = context, pki.validity(cert)[1]
