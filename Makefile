@@ -30,6 +30,8 @@ bench: install
 # and docs/fleet-server-openapi.yaml -> fleetserver/openapi.json (tests/fleetserver/)
 openapi: install
 	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())'
+	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())' \
+		docs/fleet-server-openapi.yaml fleetserver/openapi.json
 
 # dist/: the wheel and the firmware overlay tarball (docs/firmware.md)
 image: install

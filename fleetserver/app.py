@@ -89,7 +89,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_certificates.bp)
     app.register_blueprint(rpc.bp)
-    openapi.init_app(app, openapi.FLEET_PACKAGE)  # GET /openapi.json, no auth
+    openapi.init_app(app, __package__)  # GET /openapi.json (fleetserver/openapi.json), no auth
     app.url_map.strict_slashes = False
 
     @app.get("/health")

@@ -44,6 +44,45 @@ def test_the_check_sees_a_lazy_import():
     assert imported_names(ast.parse(lazy)) == ["fleetserver.app", "importlib", "fleetserver.serve"]
 
 
+# What the fleet server takes of the gateway: the wire contract, and the HTTP plumbing both
+# servers share (error envelope, OpenAPI route, TLS helpers, the gunicorn application).
+GATEWAY_MODULES = {
+    "powerctl.fleet.contract",
+    "powerctl.errors",
+    "powerctl.openapi",
+    "powerctl.tls",
+    "powerctl.serve",
+}
+
+
+def gateway_modules(tree: ast.AST) -> set[str]:
+    """The powerctl modules a module imports (`from powerctl import tls` names powerctl.tls)."""
+    found = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and (node.module or "").startswith("powerctl")
+        ):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                as_module = REPO / (full.replace(".", "/") + ".py")
+                found.add(full if as_module.exists() or as_module.with_suffix("").is_dir() else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("powerctl")}
+    return found
+
+
+def test_the_fleet_server_takes_only_the_contract_and_the_shared_plumbing_of_the_gateway():
+    used = {
+        name: str(path.relative_to(REPO))
+        for path in sorted((REPO / "fleetserver").rglob("*.py"))
+        for name in gateway_modules(ast.parse(path.read_text(), str(path)))
+    }
+    assert set(used) - GATEWAY_MODULES == set(), used
+    assert "powerctl.fleet.contract" in used
+
+
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60, check=False)
 
