@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from fleetserver.database import FleetDatabase
@@ -54,24 +54,24 @@ class AdminTokens:
     def from_environment(self, token: str) -> str:
         """Make `token` the one environment token, revoking the one given before; its id."""
         digest = token_hash(token)
-        for attempt in range(2):
-            try:
-                with self.db.writing() as session:
-                    session.execute(
-                        delete(AdminToken).where(
-                            AdminToken.source == Source.ENVIRONMENT, AdminToken.token_hash != digest
-                        )
-                    )
-                    row = session.get(AdminToken, digest)
-                    if row is None:
-                        row = AdminToken(token_hash=digest, id=_new_id(), source=Source.ENVIRONMENT)
-                        session.add(row)
-                    row.source = Source.ENVIRONMENT
-                    return row.id
-            except IntegrityError:  # another instance started with it at the same moment
-                if attempt:
-                    raise
-        raise AssertionError("not reached")
+        try:
+            return self._make_environments(digest)
+        except IntegrityError:  # another instance added it at the same moment: it is there now
+            return self._make_environments(digest)
+
+    def _make_environments(self, digest: str) -> str:
+        with self.db.writing() as session:
+            session.execute(
+                delete(AdminToken).where(
+                    AdminToken.source == Source.ENVIRONMENT, AdminToken.token_hash != digest
+                )
+            )
+            row = session.get(AdminToken, digest)
+            if row is None:
+                row = AdminToken(token_hash=digest, id=_new_id(), source=Source.ENVIRONMENT)
+                session.add(row)
+            row.source = Source.ENVIRONMENT
+            return row.id
 
     def ensure_one(self) -> str | None:
         """A generated token when there is none at all (first start); None when there is one."""
@@ -96,10 +96,12 @@ class AdminTokens:
 
     def revoke(self, ident: str) -> None:
         with self.db.writing() as session:
-            row = session.scalars(select(AdminToken).where(AdminToken.id == ident)).first()
+            # every row locked: two revocations at once on PostgreSQL cannot remove the last two
+            rows = list(session.scalars(select(AdminToken).with_for_update()))
+            row = next((row for row in rows if row.id == ident), None)
             if row is None:
                 raise Missing(f"no admin token {ident}")
-            if session.scalar(select(func.count()).select_from(AdminToken)) == 1:
+            if len(rows) == 1:
                 raise Clash("the last admin token cannot be revoked; create another one first")
             session.delete(row)
 
