@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, current_app, g, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 
 from fleetserver import schemas, settings
 from fleetserver.pages import Page
-from powerctl.errors import BadRequest, NotFound, Unauthorized, describe_validation
+from powerctl.errors import BadRequest, Unauthorized, describe_validation
 
 bp = Blueprint("fleet_admin", __name__)
-log = logging.getLogger("powerctl.fleet")
 
 
 def fleet():
@@ -194,31 +191,4 @@ def put_peer(uuid: str, peer: str):
 @bp.delete("/controllers/<uuid>/peers/<peer>")
 def delete_peer(uuid: str, peer: str):
     fleet().notifier.send([fleet().controllers.delete_peer(uuid_arg(uuid), uuid_arg(peer, "peer"))])
-    return "", 204
-
-
-class AdminTokenSchema(schemas.Strict):
-    label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
-
-
-@bp.get("/admin-tokens")
-def list_admin_tokens():
-    return jsonify(tokens=fleet().admins.list(), caller=g.admin)
-
-
-@bp.post("/admin-tokens")
-def create_admin_token():
-    """A new admin token; its secret is in this answer only."""
-    value = body(AdminTokenSchema()) if request.get_data() else {"label": None}
-    made = fleet().admins.create(value["label"])
-    log.info("admin token %s created by admin token %s", made.id, g.admin)
-    return jsonify(id=made.id, token=made.token), 201
-
-
-@bp.delete("/admin-tokens/<ident>")
-def revoke_admin_token(ident: str):
-    if not schemas.ADMIN_TOKEN_ID.fullmatch(ident):
-        raise NotFound(f"no admin token {ident}")
-    fleet().admins.revoke(ident)
-    log.info("admin token %s revoked by admin token %s", ident, g.admin)
     return "", 204

@@ -55,11 +55,11 @@ class AdminTokens:
         """Make `token` the one environment token, revoking the one given before; its id."""
         digest = token_hash(token)
         try:
-            return self._make_environments(digest)
+            return self._set_environment_token(digest)
         except IntegrityError:  # another instance added it at the same moment: it is there now
-            return self._make_environments(digest)
+            return self._set_environment_token(digest)
 
-    def _make_environments(self, digest: str) -> str:
+    def _set_environment_token(self, digest: str) -> str:
         with self.db.writing() as session:
             session.execute(
                 delete(AdminToken).where(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from fleetserver import admin, admin_certificates, rpc, settings
+from fleetserver import admin, admin_certificates, admin_tokens, rpc, settings
 from fleetserver.admins import AdminTokens
 from fleetserver.certificates import Certificates
 from fleetserver.controllers import Controllers
@@ -88,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_certificates.bp)
+    app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(rpc.bp)
     openapi.init_app(app, __package__)  # GET /openapi.json (fleetserver/openapi.json), no auth
     app.url_map.strict_slashes = False
