@@ -37,9 +37,11 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 # docs/openapi.yaml -> powerctl/openapi.json, the copy the server ships (tests/api/test_openapi.py)
-# and docs/fleet-server-openapi.yaml -> powerctl/fleetserver/openapi.json (tests/fleetserver/)
+# and docs/fleet-server-openapi.yaml -> fleetserver/openapi.json (tests/fleetserver/)
 openapi: install
 	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())'
+	$(BIN)/python -c 'import sys; from powerctl.openapi import main; sys.exit(main())' \
+		docs/fleet-server-openapi.yaml fleetserver/openapi.json
 
 # dist/: the wheel and the firmware overlay tarball (docs/firmware.md)
 image: install

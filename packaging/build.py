@@ -63,8 +63,14 @@ def offline_env() -> dict:
 
 
 def build_wheel(dist: Path, epoch: int) -> Path:
-    """The wheel, made from an sdist with pinned setuptools, so no stale build/ file slips in."""
-    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PIP_CONSTRAINT=str(HERE / "build-constraints.txt"))
+    """The device wheel, made from an sdist with pinned setuptools, so no stale build/ file slips
+    in; POWERCTL_WHEEL=device leaves the fleet server out (setup.py)."""
+    env = dict(
+        os.environ,
+        SOURCE_DATE_EPOCH=str(epoch),
+        PIP_CONSTRAINT=str(HERE / "build-constraints.txt"),
+        POWERCTL_WHEEL="device",
+    )
     with tempfile.TemporaryDirectory() as out:
         run(sys.executable, "-m", "build", "--outdir", out, REPO, env=env)
         wheel = next(Path(out).glob("powerctl-*.whl"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import sys
@@ -10,7 +11,6 @@ import sys
 from marshmallow import ValidationError
 
 from powerctl.auth.bearer import encode_token, token_hash
-from powerctl.fleetserver.cli import add_serve as add_fleet_serve
 
 DATA_DIR_HELP = "data directory (default $POWERCTL_DATA_DIR or ./var)"
 
@@ -200,7 +200,7 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     """Ask the fleet server now; exit 0 when a bundle was applied, 1 when it failed."""
     from powerctl import config as config_mod
     from powerctl.audit import Audit
-    from powerctl.fleet import FleetError, FleetSync
+    from powerctl.fleet import FleetSync, SyncError
 
     data_dir = getattr(args, "data_dir", None)
     overrides = {"data_dir": data_dir} if data_dir else {}
@@ -217,13 +217,26 @@ def cmd_fleet_sync(args: argparse.Namespace) -> int:
     trail = Audit(db)
     try:
         version = FleetSync(db, settings["fleet"], settings["data_dir"], trail.record).sync("by hand")
-    except FleetError as err:
+    except SyncError as err:
         print(f"powerctl: fleet sync failed, nothing changed: {err}", file=sys.stderr)
         return 1
     finally:
         trail.close()
     print(f"fleet sync: version {version} applied")
     return 0
+
+
+FLEET_EXTRA_HINT = "pip install 'powerctl[fleet]' (the device image does not carry the fleet server)"
+
+
+def cmd_fleet_serve(args: argparse.Namespace) -> int:
+    """The fleet server's own command (`powerctl-fleet serve`), in place of this process: the
+    gateway never imports the fleet server, it only runs it."""
+    if importlib.util.find_spec("fleetserver") is None:
+        print(f"powerctl: the fleet server is not installed: {FLEET_EXTRA_HINT}", file=sys.stderr)
+        return 2
+    os.execv(sys.executable, [sys.executable, "-m", "fleetserver", "serve", *args.args])  # noqa: S606
+    return 0  # not reached
 
 
 def _with_data_dir(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -293,7 +306,12 @@ def parser() -> argparse.ArgumentParser:
     sync = _with_data_dir(fleet_sub.add_parser("sync", help="sync this gateway's credentials now"))
     sync.add_argument("--config", help="TOML configuration file with the [fleet] section")
     sync.set_defaults(func=cmd_fleet_sync)
-    add_fleet_serve(fleet_sub)
+    # every argument is the fleet server's; no prefix characters, so that --bind passes through
+    serve_fleet = fleet_sub.add_parser(
+        "serve", help="run the fleet server: powerctl-fleet serve", add_help=False, prefix_chars="\0"
+    )
+    serve_fleet.add_argument("args", nargs=argparse.REMAINDER)
+    serve_fleet.set_defaults(func=cmd_fleet_serve)
     return top
 
 

@@ -1,9 +1,9 @@
 """GET /openapi.json: the contract written in docs/openapi.yaml, shipped in the package as JSON.
 
 The device never parses YAML: `make openapi` renders the YAML once into powerctl/openapi.json,
-and tests/api/test_openapi.py fails when the two differ. The fleet server serves its own contract
-the same way: docs/fleet-server-openapi.yaml -> powerctl/fleetserver/openapi.json
-(tests/fleetserver/test_openapi.py).
+and tests/api/test_openapi.py fails when the two differ. The fleet server, a separate program,
+serves its own contract the same way: `init_app(app, "fleetserver")`, and `make openapi` renders
+docs/fleet-server-openapi.yaml into fleetserver/openapi.json with `main(SOURCE, TARGET)`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from flask import Blueprint, Flask, Response, current_app
 
 PACKAGED = "openapi.json"
 SOURCE = Path(__file__).resolve().parent.parent / "docs" / "openapi.yaml"
-FLEET_SOURCE = SOURCE.with_name("fleet-server-openapi.yaml")
-FLEET_PACKAGE = "powerctl.fleetserver"
 
 bp = Blueprint("openapi", __name__)
 
@@ -30,7 +28,7 @@ def document() -> Response:
 
 
 def packaged(package: str = "powerctl") -> bytes:
-    """The JSON document shipped in `package` (the gateway's, or FLEET_PACKAGE)."""
+    """The JSON document shipped in `package` (the gateway's unless another app names its own)."""
     return resources.files(package).joinpath(PACKAGED).read_bytes()
 
 
@@ -53,13 +51,11 @@ def init_app(app: Flask, package: str = "powerctl") -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`make openapi`: write the packaged JSON from the YAML (arguments: [SOURCE [TARGET]]);
-    without arguments, both documents: the gateway's and the fleet server's."""
+    without arguments, the gateway's."""
     args = sys.argv[1:] if argv is None else argv
     here = Path(__file__).resolve().parent
-    pairs = [(SOURCE, here / PACKAGED), (FLEET_SOURCE, here / "fleetserver" / PACKAGED)]
-    if args:
-        pairs = [(Path(args[0]), Path(args[1]) if len(args) > 1 else here / PACKAGED)]
-    for source, target in pairs:
-        target.write_text(render(source.read_text(encoding="utf-8")), encoding="utf-8")
-        print(f"wrote {target} from {source}")
+    source = Path(args[0]) if args else SOURCE
+    target = Path(args[1]) if len(args) > 1 else here / PACKAGED
+    target.write_text(render(source.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {target} from {source}")
     return 0

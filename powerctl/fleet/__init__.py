@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from powerctl.audit import Audit
-from powerctl.fleet.errors import BundleRefused, FleetError, RemoteError, Unreachable
+from powerctl.fleet.errors import BundleRefused, RemoteError, SyncError, Unreachable
 from powerctl.fleet.sync import FleetSync
 from powerctl.store import Database
 
-__all__ = ["BundleRefused", "FleetError", "FleetSync", "RemoteError", "Unreachable", "init_app"]
+__all__ = ["BundleRefused", "FleetSync", "RemoteError", "SyncError", "Unreachable", "init_app"]
 
 
 def init_app(app: Flask, db: Database, trail: Audit, settings: dict) -> FleetSync | None:

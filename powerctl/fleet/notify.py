@@ -1,38 +1,21 @@
-"""POST /restapi/auth/fleet/notify/: the fleet server's hub.offline.credentials.updated call."""
+"""POST /restapi/auth/fleet/notify/: the fleet server's contract.NOTIFY call."""
 
 from __future__ import annotations
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from flask import Blueprint, Response, current_app, request
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 
 from powerctl.audit import audit
 from powerctl.auth import Principal, authenticator
 from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
+from powerctl.fleet import contract
 from powerctl.restapi.wire import json_response, raw_target
 from powerctl.store import fleet as store
 from powerctl.tls import peer_certificate
 
-METHOD = "hub.offline.credentials.updated"
 bp = Blueprint("fleet_notify", __name__)
-
-
-class ParamsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    version = fields.Integer(strict=True, validate=validate.Range(0, 2**62))
-
-
-class NotifySchema(Schema):
-    class Meta:
-        unknown = RAISE
-
-    id = fields.Raw(required=True)
-    api = fields.String(load_default="3")
-    method = fields.String(required=True, validate=validate.Equal(METHOD))
-    params = fields.Nested(ParamsSchema, load_default=dict)
 
 
 def certificate_peer() -> Principal | None:
@@ -57,8 +40,7 @@ def certificate_peer() -> Principal | None:
 
 
 def _rpc_error(request_id: object, code: int, message: str, status: int) -> Response:
-    body = {"error": {"code": code, "message": message}, "method": METHOD, "id": request_id, "result": None}
-    return json_response(body, status)
+    return json_response(contract.error_answer(request_id, contract.NOTIFY, code, message), status)
 
 
 # Every method lands here, so that the others get 405 with `Allow: POST` (not the tree's 404).
@@ -83,18 +65,18 @@ def notify() -> Response:
     body = request.get_json(silent=True)
     request_id = body.get("id") if isinstance(body, dict) else None
     try:
-        message = NotifySchema().load(body if isinstance(body, dict) else {})
+        message = contract.NotifySchema().load(body if isinstance(body, dict) else {})
     except ValidationError as err:
         problems = "; ".join(describe_validation(err.messages))[:300]
-        return _rpc_error(request_id, -32600, f"invalid request: {problems}", 400)
+        return _rpc_error(request_id, contract.INVALID_REQUEST, f"invalid request: {problems}", 400)
     service = current_app.extensions.get("powerctl.fleet")
     if service is None:
-        return _rpc_error(request_id, -32000, "fleet sync is not configured ([fleet] url)", 409)
+        return _rpc_error(
+            request_id, contract.NOT_CONFIGURED, "fleet sync is not configured ([fleet] url)", 409
+        )
     held = store.held_version(current_app.extensions["powerctl.db"])
     offered = message["params"].get("version")
     audit().record(f"Fleet notify from {principal.describe()}: version {offered} offered, {held} held")
     if offered is None or held is None or offered > held:
         service.notify()
-    return json_response(
-        {"error": None, "method": METHOD, "id": message["id"], "result": {"version": held}}, 200
-    )
+    return json_response(contract.answer(message["id"], contract.NOTIFY, {"version": held}), 200)

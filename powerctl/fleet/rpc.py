@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import secrets
 import ssl
 import urllib.error
 import urllib.request
 
-from powerctl.fleet.bundle import METHOD
 from powerctl.fleet.errors import RemoteError, Unreachable
 
 MAX_ANSWER = 64 << 20  # 10,000 clients with a few hashes each is a few MB
-
-
-def request_body(version: int | None) -> dict:
-    """The call exactly as the reference has it: `params` is {} when no version is held."""
-    params = {} if version is None else {"version": version}
-    return {"id": secrets.token_hex(8), "api": "3", "method": METHOD, "params": params}
 
 
 def tls_context(fleet: dict) -> ssl.SSLContext:

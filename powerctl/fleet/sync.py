@@ -8,9 +8,9 @@ import sqlite3
 import threading
 from collections.abc import Callable
 
-from powerctl.fleet import certs, rotation, rpc
+from powerctl.fleet import certs, contract, rotation, rpc
 from powerctl.fleet.bundle import Bundle, parse_answer
-from powerctl.fleet.errors import BundleRefused, FleetError
+from powerctl.fleet.errors import BundleRefused, SyncError
 from powerctl.store import Database
 from powerctl.store import fleet as store
 
@@ -32,14 +32,14 @@ class FleetSync:
         self._thread: threading.Thread | None = None
 
     def sync(self, reason: str) -> int | None:
-        """Ask, validate and apply; return the version now held. FleetError when it failed."""
+        """Ask, validate and apply; return the version now held. SyncError when it failed."""
         with self._lock:
             held = store.held_version(self._db)
-            body = rpc.request_body(held)
+            body = contract.sync_call(held)
             try:
                 bundle = parse_answer(rpc.call(self._fleet, body), body["id"])
                 self.apply(bundle)
-            except FleetError as err:
+            except SyncError as err:
                 store.record_attempt(self._db, str(err))
                 self._record(f"Fleet sync ({reason}) failed, keeping version {held}: {err}")
                 raise
@@ -77,7 +77,7 @@ class FleetSync:
     def try_sync(self, reason: str) -> bool:
         try:
             self.sync(reason)
-        except FleetError:
+        except SyncError:
             return False
         except (sqlite3.Error, OSError) as err:  # the store itself failed: retry later
             log.error("fleet sync (%s) could not use the store: %s", reason, err)

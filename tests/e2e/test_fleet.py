@@ -13,8 +13,8 @@ import uuid as uuidlib
 
 import pytest
 
+from fleetserver.pki import certificate_id
 from powerctl.auth.bearer import encode_token, token_hash
-from powerctl.fleetserver.pki import certificate_id
 from tests.e2e.server_support import free_port
 from tests.fleet.gateway import connect, get, served_der, start_gateway, toml, until
 from tests.fleet.support import entry, fleet_config, make_ca, result, start_responder

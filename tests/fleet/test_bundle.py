@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from powerctl.fleet import BundleRefused, FleetError, RemoteError, Unreachable
+from powerctl.fleet import BundleRefused, RemoteError, SyncError, Unreachable
 from powerctl.store import fleet as store
 from tests.fleet.support import CLIENT_UUID, PEER_UUID, entry, make_ca, result
 
@@ -176,7 +176,7 @@ def test_request_is_the_reference_call_with_the_client_certificate(service, resp
 def test_an_untrusted_fleet_server_is_not_asked(service, responder, tmp_path):
     (tmp_path / "other-ca.pem").write_text(make_ca().cert_pem)
     service._fleet = {**service._fleet, "ca_file": str(tmp_path / "other-ca.pem")}
-    with pytest.raises(FleetError, match="unreachable"):
+    with pytest.raises(SyncError, match="unreachable"):
         service.sync("test")
     assert responder.calls == []
 

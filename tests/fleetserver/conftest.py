@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from powerctl.fleetserver import create_app, shutdown
-from powerctl.fleetserver.database import Database
+from fleetserver import create_app, shutdown
+from fleetserver.database import FleetDatabase
 from tests.fleetserver import postgres
 from tests.fleetserver.support import ADMIN_TOKEN, free_port
 
@@ -27,7 +27,7 @@ def pg_cluster():
 
 
 def _migrated(url: str) -> None:
-    db = Database(url)
+    db = FleetDatabase(url)
     try:
         db.migrate()
     finally:

@@ -148,7 +148,7 @@ def start_fleet_server(
     admin_token: str = ADMIN_TOKEN,
     extra: tuple[str, ...] = (),
 ) -> FleetServer:
-    """`powerctl fleet serve` on a free loopback port; `database` defaults to SQLite in data_dir."""
+    """`powerctl-fleet serve` on a free loopback port; `database` defaults to SQLite in data_dir."""
     port = port or free_port()
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -156,8 +156,7 @@ def start_fleet_server(
     args = [
         sys.executable,
         "-m",
-        "powerctl.cli",
-        "fleet",
+        "fleetserver",
         "serve",
         "--bind",
         f"127.0.0.1:{port}",

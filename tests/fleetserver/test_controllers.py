@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from powerctl.fleetserver.models import Controller
+from fleetserver.models import Controller
 from tests.fleetserver.conftest import Admin
 
 C1 = "95d8cd00-5bba-46e5-ae33-f1e4b2d65e6e"

@@ -6,12 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.models import Base
+from fleetserver.database import FleetDatabase
+from fleetserver.models import Base
 
 
 def test_migrating_an_empty_database_matches_the_models(empty_database_url):
-    db = Database(empty_database_url)
+    db = FleetDatabase(empty_database_url)
     try:
         db.migrate()
         db.migrate()  # a second start finds nothing to do

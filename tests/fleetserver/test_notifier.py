@@ -8,8 +8,8 @@ import stat
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.notify import Notifier
+from fleetserver import pki
+from fleetserver.notify import Notifier
 
 PEER = "2294ca46-c010-42dd-a4e1-91b467adc219"
 

@@ -18,11 +18,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import create_engine, inspect, text
 
+from fleetserver import pki
+from fleetserver.database import FleetDatabase, normalise_url
+from fleetserver.sync import sync
 from powerctl.fleet.bundle import parse_result
 from powerctl.fleet.certs import check
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.database import Database, normalise_url
-from powerctl.fleetserver.sync import sync
 from tests.fleetserver.conftest import Admin
 from tests.fleetserver.support import make_ca
 
@@ -321,7 +321,7 @@ def test_the_migration_upgrades_an_existing_database(empty_database_url, make_fl
     try:
         with engine.begin() as connection:
             config = Config()
-            config.set_main_option("script_location", "powerctl.fleetserver:migrations")
+            config.set_main_option("script_location", "fleetserver:migrations")
             config.attributes["connection"] = connection
             command.upgrade(config, "0001")
             connection.execute(
@@ -338,7 +338,7 @@ def test_the_migration_upgrades_an_existing_database(empty_database_url, make_fl
             )
     finally:
         engine.dispose()
-    db = Database(empty_database_url)
+    db = FleetDatabase(empty_database_url)
     try:
         db.migrate()
     finally:

@@ -8,8 +8,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from powerctl.fleetserver.errors import Refused
-from powerctl.fleetserver.sync import sync
+from fleetserver.errors import Refused
+from fleetserver.sync import sync
 from tests.fleetserver.support import make_ca
 
 C1 = "95d8cd00-5bba-46e5-ae33-f1e4b2d65e6e"

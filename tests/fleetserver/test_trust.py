@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from powerctl.fleetserver import create_app, shutdown
-from powerctl.fleetserver.trust import trust_file
+from fleetserver import create_app, shutdown
+from fleetserver.trust import trust_file
 from tests.fleetserver.conftest import Admin
 from tests.fleetserver.support import make_ca
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shlex
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,37 @@ def test_the_overlay_holds_the_venv_and_the_system_files_owned_by_root(builds):
     assert len({m.mtime for m in members}) == 1
     assert not names & {"usr", "usr/lib", "etc", "opt"}  # shared folders are filled, not claimed
     assert not any(name.endswith(("activate", "direct_url.json")) for name in names)
+
+
+def test_the_device_wheel_holds_the_gateway_and_not_the_fleet_server(builds):
+    wheel = next(builds[0].parent.glob("powerctl-*.whl"))
+    with zipfile.ZipFile(wheel) as packed:
+        names = packed.namelist()
+        documents = [json.loads(packed.read(name)) for name in names if name.endswith("openapi.json")]
+        info = next(name for name in names if name.endswith(".dist-info/METADATA")).rpartition("/")[0]
+        scripts = packed.read(f"{info}/entry_points.txt").decode()
+        metadata = packed.read(f"{info}/METADATA").decode()
+    assert "powerctl/cli.py" in names and "powerctl/fleet/contract.py" in names
+    assert not [name for name in names if name.split("/")[0] == "fleetserver"]
+    assert [doc["info"]["title"] for doc in documents] == ["powerctl REST-style API"]
+    assert "powerctl-fleet" not in scripts and "fleetserver" not in scripts
+    assert "Provides-Extra: fleet" not in metadata
+
+
+def test_the_devices_fleet_serve_says_the_fleet_server_is_not_installed(root):
+    done = subprocess.run(
+        [str(root / "opt/powerctl/bin/powerctl"), "fleet", "serve", "--bind", "127.0.0.1:1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env=clean_env(),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "the fleet server is not installed: pip install 'powerctl[fleet]'" in done.stderr
+    site = next((root / "opt/powerctl/lib").glob("python*/site-packages"))
+    assert not (site / "fleetserver").exists() and (site / "powerctl").is_dir()
 
 
 def test_the_venv_is_isolated_from_this_checkout(root):

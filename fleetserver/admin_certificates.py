@@ -6,10 +6,10 @@ import re
 
 from flask import Blueprint, jsonify, request
 
+from fleetserver import schemas, settings
+from fleetserver.admin import admins_only, body, fleet
+from fleetserver.pages import Page
 from powerctl.errors import NotFound
-from powerctl.fleetserver import schemas, settings
-from powerctl.fleetserver.admin import admins_only, body, fleet
-from powerctl.fleetserver.pages import Page
 
 bp = Blueprint("fleet_certificates", __name__)
 bp.before_request(admins_only)

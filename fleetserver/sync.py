@@ -1,4 +1,4 @@
-"""The answer to `cloud.access_keys_controller_sync` for the controller holding a certificate."""
+"""The answer to contract.SYNC for the controller holding a certificate."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.certificates import Status, issuing_ca
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Missing, Refused
-from powerctl.fleetserver.models import Certificate, Controller
+from fleetserver import pki
+from fleetserver.certificates import Status, issuing_ca
+from fleetserver.database import FleetDatabase
+from fleetserver.errors import Missing, Refused
+from fleetserver.models import Certificate, Controller
+from powerctl.fleet import contract
 
 if TYPE_CHECKING:
-    from powerctl.fleetserver.controllers import Controllers, Notice
+    from fleetserver.controllers import Controllers, Notice
 
 
 def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
@@ -25,17 +26,15 @@ def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
     clients: dict[str, list[str]] = {}
     for key in row.clients:
         clients.setdefault(key.client_uuid, []).append(key.token_hash)
-    peers = {p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)} for p in row.peers}
-    peers[fleet_peer] = {"id": "fleet", "tokens": [row.fleet_token]}
-    current = [{"certificate": row.server_cert_pem, "private": row.server_key_pem, "public_parent": chain}]
+    peers = {p.peer_uuid: (p.serial, list(p.tokens)) for p in row.peers}
+    peers[fleet_peer] = ("fleet", [row.fleet_token])
+    current = [(row.server_cert_pem, row.server_key_pem, chain)]
     if row.next_cert_pem is not None:
-        current.append(
-            {"certificate": row.next_cert_pem, "private": row.next_key_pem, "public_parent": chain}
-        )
-    return {"clients": clients, "peers": peers, "current": current, "version": row.version}
+        current.append((row.next_cert_pem, row.next_key_pem, chain))
+    return contract.bundle(row.version, clients, peers, current)
 
 
-def _auto_register(db: Database, der: bytes) -> NoReturn:
+def _auto_register(db: FleetDatabase, der: bytes) -> NoReturn:
     """Register an unknown certificate PENDING_ACTIVATION if its CA allows auto-registration."""
     cert = pki.load_der(der)
     with db.writing() as session:
@@ -80,7 +79,7 @@ def _checked_owner(session: Session, row: Certificate) -> Controller:
 
 
 def sync(
-    db: Database,
+    db: FleetDatabase,
     der: bytes | None,
     fleet_peer: str,
     chain: str,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import os
@@ -12,14 +11,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.models import AdminToken, Setting
+from fleetserver import pki
+from fleetserver.database import FleetDatabase
+from fleetserver.models import Setting
 
 
-def _get_or_create(db: Database, key: str, make: Callable[[], str]) -> str:
+def _get_or_create(db: FleetDatabase, key: str, make: Callable[[], str]) -> str:
     with db.writing() as session:
         row = session.get(Setting, key)
         if row is None:
@@ -28,17 +25,17 @@ def _get_or_create(db: Database, key: str, make: Callable[[], str]) -> str:
         return row.value
 
 
-def fleet_peer_uuid(db: Database) -> str:
+def fleet_peer_uuid(db: FleetDatabase) -> str:
     """The UUID the fleet server has as a peer in every controller's bundle."""
     return _get_or_create(db, "fleet_peer_uuid", lambda: str(uuid.uuid4()))
 
 
-def registration_code(db: Database) -> str:
+def registration_code(db: FleetDatabase) -> str:
     """The CN a CA's verification certificate must carry to prove possession of the CA key."""
     return _get_or_create(db, "registration_code", lambda: secrets.token_hex(32))
 
 
-def issuer(db: Database) -> tuple[str, str]:
+def issuer(db: FleetDatabase) -> tuple[str, str]:
     """The CA that issues controllers' HTTPS certificates: (cert PEM, key PEM)."""
     pair = _get_or_create(db, "issuer", lambda: json.dumps(pki.new_issuer()))
     cert, key = json.loads(pair)
@@ -78,7 +75,7 @@ def _days(name: str, text: str, positive: bool) -> float:
     return value
 
 
-def certificate_policy(db: Database, environ: Mapping[str, str] | None = None) -> CertificatePolicy:
+def certificate_policy(db: FleetDatabase, environ: Mapping[str, str] | None = None) -> CertificatePolicy:
     """The policy stored for the fleet; $POWERCTL_FLEET_SERVER_CERT_DAYS and
     $POWERCTL_FLEET_RENEW_BEFORE_DAYS, when set, replace the stored values (at every start)."""
     environ = os.environ if environ is None else environ
@@ -107,24 +104,3 @@ def certificate_policy(db: Database, environ: Mapping[str, str] | None = None) -
             f" {values['validity_days']:g})"
         )
     return CertificatePolicy(**values)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def add_admin_token(db: Database, token: str) -> None:
-    digest = token_hash(token)
-    with db.writing() as session:
-        if session.get(AdminToken, digest) is None:
-            session.add(AdminToken(token_hash=digest))
-
-
-def has_admin(db: Database) -> bool:
-    with db.reading() as session:
-        return session.scalars(select(AdminToken).limit(1)).first() is not None
-
-
-def is_admin(db: Database, token: str) -> bool:
-    with db.reading() as session:
-        return session.get(AdminToken, token_hash(token)) is not None

@@ -1,4 +1,4 @@
-"""`hub.offline.credentials.updated`: tell a controller its bundle changed, in the background."""
+"""contract.NOTIFY: tell a controller its bundle changed, in the background."""
 
 from __future__ import annotations
 
@@ -6,19 +6,18 @@ import datetime
 import http.client
 import json
 import logging
-import os
 import ssl
 import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from powerctl.auth.bearer import encode_token
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.controllers import Controllers, Notice
+from fleetserver import pki
+from fleetserver.controllers import Controllers, Notice
+from fleetserver.files import write_private
+from powerctl.fleet import contract
 
 log = logging.getLogger("powerctl.fleet")
 
@@ -104,12 +103,7 @@ class Notifier:
         with self._lock:
             if self._context is None or self._context_ends - now < datetime.timedelta(days=1):
                 cert, key = pki.issue_client(*self._issuer, self.fleet_peer, days=CLIENT_CERT_DAYS, now=now)
-                self._identity.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                temporary = self._identity.with_name(self._identity.name + ".new")
-                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(key + cert)
-                os.replace(temporary, self._identity)
+                write_private(self._identity, key + cert)
                 context = ssl.create_default_context(cadata=self._issuer[0])
                 context.load_cert_chain(self._identity)
                 self._context, self._context_ends = context, pki.validity(cert)[1]
@@ -118,8 +112,7 @@ class Notifier:
     def _post(self, notice: Notice, body: bytes, token: bool) -> None:
         headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"}
         if token:
-            bearer = f"{self.fleet_peer}.{encode_token(notice.token.encode())}"
-            headers["Authorization"] = f"Bearer {bearer}"
+            headers["Authorization"] = contract.peer_authorization(self.fleet_peer, notice.token)
         # notify_url is validated as https:// when it is stored
         request = urllib.request.Request(notice.url, body, headers, method="POST")  # noqa: S310
         with urllib.request.urlopen(  # noqa: S310
@@ -130,14 +123,7 @@ class Notifier:
             answer.read(65536)
 
     def _deliver(self, notice: Notice) -> None:
-        body = json.dumps(
-            {
-                "id": uuid.uuid4().hex,
-                "api": "3",
-                "method": "hub.offline.credentials.updated",
-                "params": {"version": notice.version},
-            }
-        ).encode()
+        body = json.dumps(contract.notify_call(notice.version)).encode()
         error = None
         try:
             try:

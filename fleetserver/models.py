@@ -32,8 +32,14 @@ class Setting(Base):
 
 
 class AdminToken(Base):
+    """An admin bearer token by its sha256; `id` names it in lists and revocations."""
+
     __tablename__ = "admin_tokens"
+    __table_args__ = (Index("admin_tokens_by_id", "id", unique=True),)
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))  # admins.Source
+    label: Mapped[str | None] = mapped_column(String(64))
     created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

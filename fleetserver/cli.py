@@ -1,24 +1,25 @@
-"""The `powerctl fleet` subcommands of the fleet server; `powerctl/cli.py` adds them."""
+"""The `powerctl-fleet` command (also `python -m fleetserver`): serve the fleet server."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+EXTRA_HINT = "pip install 'powerctl[fleet]'"
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import sqlalchemy  # noqa: F401
     except ImportError:
-        print("powerctl: fleet serve needs the fleet extra: pip install 'powerctl[fleet]'", file=sys.stderr)
+        print(f"powerctl-fleet: serving needs the fleet extra: {EXTRA_HINT}", file=sys.stderr)
         return 2
-    from powerctl.fleetserver.serve import serve
+    from fleetserver.serve import serve
 
     return serve(args.bind, args.database, args.data_dir, args.threads, args.workers, args.notify_retry)
 
 
 def add_serve(actions: argparse._SubParsersAction) -> None:
-    """Add `serve` to the `powerctl fleet` subparsers."""
     serve = actions.add_parser("serve", help="serve the fleet server under gunicorn (HTTPS)")
     serve.add_argument("--bind", help="HOST:PORT (default 127.0.0.1:8444)")
     serve.add_argument(
@@ -38,3 +39,15 @@ def add_serve(actions: argparse._SubParsersAction) -> None:
         "(default 60; 0: only when something changes)",
     )
     serve.set_defaults(func=cmd_serve)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="powerctl-fleet", description="The powerctl fleet server.")
+    actions = top.add_subparsers(dest="command", required=True)
+    add_serve(actions)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)

@@ -1,4 +1,4 @@
-"""`POST /rpc`: the controllers' JSON-RPC, identified by their TLS client certificate."""
+"""`POST /rpc`: the controllers' JSON-RPC (contract.SYNC), identified by their TLS client certificate."""
 
 from __future__ import annotations
 
@@ -6,18 +6,17 @@ import logging
 
 from flask import Blueprint, current_app, jsonify, request
 
-from powerctl.fleetserver.errors import Refused
-from powerctl.fleetserver.sync import sync
+from fleetserver.errors import Refused
+from fleetserver.sync import sync
+from powerctl.fleet import contract
 from powerctl.tls import peer_certificate
 
 bp = Blueprint("fleet_rpc", __name__)
 log = logging.getLogger("powerctl.fleet")
-SYNC = "cloud.access_keys_controller_sync"
 
 
-def _answer(ident, method, result=None, code: int | None = None, message: str = "", status=200):
-    error = None if code is None else {"code": code, "message": message}
-    return jsonify(error=error, method=method, id=ident, result=result), status
+def _error(ident, method, code: int, message: str, status: int):
+    return jsonify(contract.error_answer(ident, method, code, message)), status
 
 
 @bp.post("/rpc")
@@ -27,32 +26,32 @@ def rpc():
     except RecursionError:  # "[[[[...": nested too deeply to parse
         call = None
     if not isinstance(call, dict):
-        return _answer(None, None, code=-32700, message="the body must be a JSON object", status=400)
+        return _error(None, None, contract.PARSE_ERROR, "the body must be a JSON object", 400)
     ident, method, params = call.get("id"), call.get("method"), call.get("params", {})
     if (
         not isinstance(ident, str | int)
         or isinstance(ident, bool)
         or not isinstance(params, dict)
-        or call.get("api") != "3"
+        or call.get("api") != contract.API
     ):
-        return _answer(
+        return _error(
             None,
             method if isinstance(method, str) else None,
-            code=-32600,
-            message='invalid request: needs a string id, api "3", object params',
-            status=400,
+            contract.INVALID_REQUEST,
+            f'invalid request: needs a string id, api "{contract.API}", object params',
+            400,
         )
-    if method != SYNC:
-        return _answer(
+    if method != contract.SYNC:
+        return _error(
             ident,
             method if isinstance(method, str) else None,
-            code=-32601,
-            message=f"unknown method; this server answers {SYNC}",
-            status=404,
+            contract.METHOD_NOT_FOUND,
+            f"unknown method; this server answers {contract.SYNC}",
+            404,
         )
     version = params.get("version")
     if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
-        return _answer(ident, method, code=-32602, message="params.version must be an integer", status=400)
+        return _error(ident, method, contract.INVALID_PARAMS, "params.version must be an integer", 400)
     fleet = current_app.extensions["powerctl.fleet"]
     try:
         result = sync(
@@ -65,5 +64,5 @@ def rpc():
         )
     except Refused as err:
         log.info("sync refused: %s", err)
-        return _answer(ident, method, code=403, message=str(err), status=403)
-    return _answer(ident, method, result=result)
+        return _error(ident, method, contract.REFUSED, str(err), 403)
+    return jsonify(contract.answer(ident, method, result))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select
 
-from powerctl.fleetserver.errors import Invalid
+from fleetserver.errors import Invalid
 
 DEFAULT_SIZE = 25
 MAX_SIZE = 250

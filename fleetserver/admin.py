@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError, fields
 
+from fleetserver import schemas, settings
+from fleetserver.pages import Page
 from powerctl.errors import BadRequest, Unauthorized, describe_validation
-from powerctl.fleetserver import schemas, settings
-from powerctl.fleetserver.pages import Page
 
 bp = Blueprint("fleet_admin", __name__)
 
@@ -66,11 +66,14 @@ def uuid_arg(text: str, what: str = "uuid") -> str:
 
 
 def admins_only() -> None:
+    """The request's admin token, by id, in `g.admin`; else 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token or not settings.is_admin(fleet().db, token.strip()):
+    ident = fleet().admins.identify(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if ident is None:
         raise Unauthorized(
             "an admin token is required", headers={"WWW-Authenticate": 'Bearer realm="powerctl fleet"'}
         )
+    g.admin = ident
 
 
 bp.before_request(admins_only)

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from powerctl.fleetserver.errors import Invalid
+from fleetserver.errors import Invalid
 
 SERVER_CERT_DAYS = 825.0  # controllers' HTTPS certificates, unless the fleet's setting says else
 

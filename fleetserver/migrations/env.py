@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from powerctl.fleetserver.models import Base
+from fleetserver.models import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

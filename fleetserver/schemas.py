@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
 
-from powerctl.fleetserver.certificates import Status
+from fleetserver.certificates import Status
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HASH = validate.Regexp(r"[0-9a-f]{64}\Z", error="must be a sha256 hash: 64 lowercase hex digits")
@@ -15,6 +15,7 @@ PEER_TOKEN = validate.Regexp(
     r"[\x21-\x7e]{16,512}\Z", error="must be 16 to 512 printable ASCII characters, no spaces"
 )
 SERIAL = validate.Length(min=1, max=64)
+ADMIN_TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 MAX_TOKENS = 1000
 
 

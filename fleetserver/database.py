@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fleetserver.files import private_sqlite
+
 
 def default_url(data_dir: str) -> str:
     return "sqlite:///" + os.path.join(os.path.abspath(data_dir), "fleet.db")
@@ -47,12 +49,13 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
-class Database:
+class FleetDatabase:
     """Sessions for reading and for writing; on SQLite a writer holds the lock from BEGIN."""
 
     def __init__(self, url: str):
         self.url = normalise_url(url)
         if self.url.startswith("sqlite"):
+            private_sqlite(self.url)
             self._read = _sqlite_engine(self.url, immediate=False)
             self._write = _sqlite_engine(self.url, immediate=True)
         else:
@@ -66,13 +69,13 @@ class Database:
     def dialect(self) -> str:
         return self._read.dialect.name
 
-    def migrate(self) -> None:
+    def migrate(self, revision: str = "head") -> None:
         """Bring the schema to the newest revision (Alembic, on the writer's connection)."""
         config = Config()
-        config.set_main_option("script_location", "powerctl.fleetserver:migrations")
+        config.set_main_option("script_location", "fleetserver:migrations")
         with self._write.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

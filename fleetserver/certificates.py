@@ -7,11 +7,11 @@ import enum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from powerctl.fleetserver import pki
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Clash, Invalid, Missing
-from powerctl.fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
-from powerctl.fleetserver.pages import Page
+from fleetserver import pki
+from fleetserver.database import FleetDatabase
+from fleetserver.errors import Clash, Invalid, Missing
+from fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
+from fleetserver.pages import Page
 
 
 class Status(enum.StrEnum):
@@ -68,7 +68,7 @@ def check_key(controller: Controller, key: str) -> None:
 
 
 class Certificates:
-    def __init__(self, db: Database):
+    def __init__(self, db: FleetDatabase):
         self.db = db
 
     def register_ca(self, ca_pem: str, verification_pem: str, code: str, active: bool, auto: bool) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from powerctl.fleetserver.certificates import Certificates
+from fleetserver.certificates import Certificates
+from fleetserver.files import write_private
 
 log = logging.getLogger("powerctl.fleet")
 
@@ -36,10 +36,7 @@ class TrustFile:
         with self._lock:
             if self.path.exists() and self.path.read_text() == text:
                 return  # an unchanged file keeps the TLS context cached
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            scratch = self.path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-            scratch.write_text(text)
-            os.replace(scratch, self.path)
+            write_private(self.path, text)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="fleet-trust", daemon=True)

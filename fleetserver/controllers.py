@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from powerctl.fleetserver import pki, settings
-from powerctl.fleetserver.database import Database
-from powerctl.fleetserver.errors import Clash, Missing
-from powerctl.fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
-from powerctl.fleetserver.pages import Page
+from fleetserver import pki, settings
+from fleetserver.database import FleetDatabase
+from fleetserver.errors import Clash, Missing
+from fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
+from fleetserver.pages import Page
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _bump(row: Controller) -> Notice:
 class Controllers:
     def __init__(
         self,
-        db: Database,
+        db: FleetDatabase,
         issuer: tuple[str, str],
         policy: settings.CertificatePolicy | None = None,
         clock: Callable[[], datetime.datetime] = utcnow,

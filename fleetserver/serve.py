@@ -8,8 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
+from fleetserver.database import default_url
 from powerctl import tls
-from powerctl.fleetserver.database import default_url
 from powerctl.serve import Gateway, gunicorn_options
 
 
@@ -17,7 +17,7 @@ class FleetServer(Gateway):
     """Builds the fleet app inside the worker, like the gateway's gunicorn application."""
 
     def load(self):
-        from powerctl.fleetserver import create_app
+        from fleetserver import create_app
         from powerctl.serve import configure_logging
 
         configure_logging(self.syslog)
@@ -51,7 +51,7 @@ def trusting_context(trust_path: str):
 
 
 def _worker_exit(_server, worker) -> None:
-    from powerctl.fleetserver.app import shutdown
+    from fleetserver.app import shutdown
 
     app = getattr(worker, "wsgi", None)
     if app is not None and "powerctl.fleet" in getattr(app, "extensions", {}):
@@ -66,7 +66,7 @@ def serve(
     workers: int,
     notify_retry: float = 60.0,
 ) -> int:
-    from powerctl.fleetserver.trust import trust_file
+    from fleetserver.trust import trust_file
 
     if not notify_retry >= 0:  # NaN too
         print("powerctl fleet: --notify-retry must be 0 or more seconds", file=sys.stderr)

@@ -5,27 +5,27 @@ from __future__ import annotations
 from powerctl.errors import BadRequest, Conflict, NotFound
 
 
-class FleetError(Exception):
+class FleetServerError(Exception):
     """Root of the fleet server's store errors."""
 
 
-class Invalid(FleetError):
+class Invalid(FleetServerError):
     """Input that is well formed JSON but wrong (a certificate that does not verify, ...)."""
 
 
-class Missing(FleetError):
+class Missing(FleetServerError):
     """No such controller, client, peer or certificate."""
 
 
-class Clash(FleetError):
+class Clash(FleetServerError):
     """The request conflicts with the current state (already registered, still active, ...)."""
 
 
-class Refused(FleetError):
+class Refused(FleetServerError):
     """A sync call that may not have the bundle; the message says why, for the controller."""
 
 
-def as_api_error(err: FleetError):
+def as_api_error(err: FleetServerError):
     """The `powerctl.errors.ApiError` the store error answers as."""
     kind = {Invalid: BadRequest, Missing: NotFound, Clash: Conflict}.get(type(err), BadRequest)
     return kind(str(err))

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import secrets
 import sys
 from dataclasses import dataclass
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
+from fleetserver import admin, admin_certificates, admin_tokens, rpc, settings
+from fleetserver.admins import AdminTokens
+from fleetserver.certificates import Certificates
+from fleetserver.controllers import Controllers
+from fleetserver.database import FleetDatabase, default_url
+from fleetserver.errors import FleetServerError, as_api_error
+from fleetserver.notify import RETRY_SECONDS, Notifier
+from fleetserver.trust import TrustFile
 from powerctl import errors as http_errors
 from powerctl import openapi
-from powerctl.fleetserver import admin, admin_certificates, rpc, settings
-from powerctl.fleetserver.certificates import Certificates
-from powerctl.fleetserver.controllers import Controllers
-from powerctl.fleetserver.database import Database, default_url
-from powerctl.fleetserver.errors import FleetError, as_api_error
-from powerctl.fleetserver.notify import RETRY_SECONDS, Notifier
-from powerctl.fleetserver.trust import TrustFile
+
+log = logging.getLogger("powerctl.fleet")
 
 
 @dataclass
@@ -26,7 +29,8 @@ class Fleet:
     """Per-app state, in `app.extensions["powerctl.fleet"]`."""
 
     data_dir: str
-    db: Database
+    db: FleetDatabase
+    admins: AdminTokens
     controllers: Controllers
     certificates: Certificates
     notifier: Notifier
@@ -38,14 +42,13 @@ class Fleet:
         self.trust.refresh()
 
 
-def _ensure_admin(db: Database) -> None:
-    """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN, or a generated one printed once."""
+def _ensure_admin(admins: AdminTokens) -> None:
+    """The admin token from $POWERCTL_FLEET_ADMIN_TOKEN (replacing the one it gave before), or
+    when there is none at all a generated one, printed once."""
     given = os.environ.get("POWERCTL_FLEET_ADMIN_TOKEN")
     if given:
-        settings.add_admin_token(db, given)
-    elif not settings.has_admin(db):
-        token = secrets.token_urlsafe(32)
-        settings.add_admin_token(db, token)
+        log.info("admin token %s is the environment's", admins.from_environment(given))
+    elif (token := admins.ensure_one()) is not None:
         print(f"powerctl fleet: created the admin token: {token}", file=sys.stderr, flush=True)
 
 
@@ -59,9 +62,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["TESTING"] = bool(config.get("testing"))
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
 
-    db = Database(config.get("database") or default_url(data_dir))
+    db = FleetDatabase(config.get("database") or default_url(data_dir))
     db.migrate()
-    _ensure_admin(db)
+    admins = AdminTokens(db)
+    _ensure_admin(admins)
     chain = settings.issuer(db)
     controllers = Controllers(db, chain)
     notifier = Notifier(
@@ -74,7 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     )
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
-    fleet = Fleet(data_dir, db, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust)
+    fleet = Fleet(
+        data_dir, db, admins, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust
+    )
     app.extensions["powerctl.fleet"] = fleet
     trust.refresh()
     trust.start()
@@ -82,16 +88,17 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(admin_certificates.bp)
+    app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(rpc.bp)
-    openapi.init_app(app, openapi.FLEET_PACKAGE)  # GET /openapi.json, no auth
+    openapi.init_app(app, __package__)  # GET /openapi.json (fleetserver/openapi.json), no auth
     app.url_map.strict_slashes = False
 
     @app.get("/health")
     def health():
         return jsonify(status="ok", database=db.dialect)
 
-    @app.errorhandler(FleetError)
-    def fleet_error(err: FleetError):
+    @app.errorhandler(FleetServerError)
+    def fleet_error(err: FleetServerError):
         return http_errors.envelope(as_api_error(err).code, str(err))
 
     @app.errorhandler(IntegrityError)
