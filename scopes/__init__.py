@@ -17,7 +17,7 @@ literal characters. A scope without "?access=" grants every access word.
 
 from .errors import AmbiguousPath, NoSuchPath, ResolveError, ScopeError
 from .expand import TreeView, expand
-from .grants import GrantSet
+from .grants import Grants, GrantSet, Narrowed
 from .parse import parse_path, parse_scope
 from .path import ACCESS_WORDS, All, Filter, Keys, Name, One, Path, Scope, format_keys
 
@@ -27,8 +27,10 @@ __all__ = [
     "AmbiguousPath",
     "Filter",
     "GrantSet",
+    "Grants",
     "Keys",
     "Name",
+    "Narrowed",
     "NoSuchPath",
     "One",
     "Path",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from powerctl import access
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body
@@ -94,10 +95,9 @@ def others_seen(who: Principal, threads: Keys) -> Callable[[str], bool]:
     Only a scope counts, never covered_by: the right to start or stop opens the listing, not
     the threads of other clients.
     """
-    grants = who.grants
-    if grants is None:
+    if who.is_admin:
         return _everything
-    return lambda ident: grants.allows((*threads, ident, "label"), "get")
+    return lambda ident: access.covers(who, [(*threads, ident, "label")], "get")
 
 
 def _everything(_ident: str) -> bool:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 import scopes
-from powerctl.auth.sessions import SessionService, first_exceeding
+from powerctl import access
+from powerctl.auth.sessions import Bounds, SessionService, first_exceeding
 from powerctl.errors import BadRequest
 from powerctl.relay import Relay
 from powerctl.resources.roles import ROLE_NAME
 from powerctl.resources.values import label
-from powerctl.restapi.authorise import deny
 from powerctl.restapi.body import convert
-from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Collection, Keys, Value
 from powerctl.store import Database
 from powerctl.store import roles as role_store
 from powerctl.store import sessions as store
@@ -85,6 +87,35 @@ def resolve_outlets(relay: Relay, wanted: list[int | str]) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
+def bounds(root: Branch, outlets_at: Keys, also: Iterable[Keys] = ()) -> Bounds:
+    """What a session may ever reach: the tree but its admin-only subtrees (auth/), and of the
+    collection at `outlets_at` only the outlets it names; plus the leaves in `also` (metrics).
+
+    Written as scopes, compiled per outlet list: the session service applies them unseen.
+    """
+
+    def texts(node: Branch, prefix: Keys, rest: Keys, outlets: tuple[int, ...]) -> Iterator[str]:
+        for key, member in node.children.items():
+            here = (*prefix, key)
+            if member.admin_only:
+                continue
+            if rest[:1] != (key,):
+                yield scopes.format_keys(here)
+            elif len(rest) == 1:
+                if outlets:
+                    yield scopes.format_keys(here) + "=" + ",".join(map(str, outlets)) + "/"
+            else:
+                yield from texts(member, here, rest[1:], outlets)  # type: ignore[arg-type]
+
+    extra = [scopes.format_keys(keys) for keys in also]
+
+    def make(outlets: tuple[int, ...] | None) -> scopes.GrantSet:
+        rest = () if outlets is None else outlets_at
+        return scopes.GrantSet.compile([*texts(root, (), rest, outlets or ()), *extra])
+
+    return make
+
+
 def _describe(record: store.SessionRecord) -> dict:
     return {
         "whoami": record.sub,
@@ -110,7 +141,7 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
             wider = first_exceeding(who.grants, scopes.GrantSet.compile(role.scopes))
             if wider is not None:
                 reason = f"role {role.name} grants {wider.text} beyond the scopes of client {who.client}"
-                deny(who, reason, insufficient=True)
+                access.deny(who, reason, insufficient=True)
         issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
         only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
         audit.record(

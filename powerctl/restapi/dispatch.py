@@ -7,15 +7,15 @@ from functools import cached_property
 from flask import Blueprint, Response, current_app, g, redirect, request
 
 import scopes
-from powerctl.audit import audit
-from powerctl.auth import Principal, authenticator
-from powerctl.errors import BadRequest, Forbidden
+from powerctl import access
+from powerctl.auth import Principal
+from powerctl.errors import BadRequest
 from powerctl.restapi.authorise import Authorisation
 from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.methods import ACCESS, METHODS, check_methods
 from powerctl.restapi.tree import Collection, Keys, Tree, Value
 from powerctl.restapi.view import FilterForbidden, TreeView
-from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, raw_target
+from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response
 
 bp = Blueprint("restapi", __name__)
 
@@ -23,19 +23,25 @@ bp = Blueprint("restapi", __name__)
 @bp.route("/restapi", methods=METHODS, strict_slashes=False)
 @bp.route("/restapi/<path:_rest>", methods=METHODS)
 def dispatch(_rest: str = "") -> Response:
-    target = raw_target()
+    target = access.raw_target()
     path_text, _, query = target.partition("?")
     if not path_text.endswith("/"):
         code = 301 if request.method in ("GET", "HEAD") else 307
         return redirect(path_text + "/" + ("?" + query if query else ""), code=code)
-    principal = authenticator().authenticate(target)
+    principal = access.authenticate(target)
     g.principal = principal  # for values that depend on the caller, such as script/threads/
     method = effective_method()
     if method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
-        audit().record(f"access denied for {principal.describe()}: no X-CSRF header")
-        raise Forbidden("state-changing requests need an X-CSRF header or X-Requested-With: XMLHttpRequest")
+        access.deny(
+            principal,
+            "no X-CSRF header",
+            message="state-changing requests need an X-CSRF header or X-Requested-With: XMLHttpRequest",
+        )
     path = scopes.parse_path(path_text[len("/restapi") :])
-    return Request(current_app.extensions["powerctl.tree"], principal, path, method).run()
+    tree = current_app.extensions["powerctl.tree"]
+    if not principal.is_admin and tree.closed_to_clients(path):
+        access.require_admin(principal)
+    return Request(tree, principal, path, method).run()
 
 
 class Request(Authorisation):
@@ -51,7 +57,7 @@ class Request(Authorisation):
 
     def run(self) -> Response:
         targets = self.resolve()
-        check_methods(self.tree, self.principal, self.method, self.access, targets)
+        check_methods(self.principal, self.method, self.access, targets)
         self.authorise(targets)
         if self.access == "get":
             return self.get(targets)

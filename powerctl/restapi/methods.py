@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from powerctl.access import deny
 from powerctl.auth import Principal
 from powerctl.errors import MethodNotAllowed
-from powerctl.restapi.authorise import deny
-from powerctl.restapi.tree import Call, Collection, Keys, Tree, Value
+from powerctl.restapi.tree import Call, Collection, Keys, Value
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ACCESS = {
@@ -19,16 +19,12 @@ ACCESS = {
 }
 
 
-def check_methods(
-    tree: Tree, principal: Principal, method: str, access: str, targets: list[tuple[Keys, object]]
-) -> None:
+def check_methods(principal: Principal, method: str, access: str, targets: list[tuple[Keys, object]]) -> None:
     """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
     # A node object sits at one place in the tree, so one check per node covers its targets.
     unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
     for keys, node in unique:
         where = "/" + "/".join(keys) + "/"
-        if not principal.is_admin and tree.admin_only(keys):
-            deny(principal, f"{where} is for admins only")
         if access == "get" and isinstance(node, Call):
             raise MethodNotAllowed(f"{where} is a function: POST to it", ["POST"])
         if access == "invoke" and not invocable(node):

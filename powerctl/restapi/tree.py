@@ -132,14 +132,37 @@ class Tree:
             node = child(node, keys[:depth], key)
         return node
 
-    def admin_only(self, keys: Keys) -> bool:
-        """Whether the deepest node on the path that says so closes it to API clients."""
-        node: Node = self.root
-        closed = node.admin_only
-        for key in keys:
-            node = node.children[key] if isinstance(node, Branch) else node.item  # type: ignore[union-attr]
-            if node.admin_only:
-                closed = True
-            elif node.open_to_clients:
-                closed = False
-        return closed
+    def closed_to_clients(self, path: scopes.Path) -> bool:
+        """Whether a path reaches into an admin-only subtree, judged on the tree's shape alone.
+
+        Keys are not looked up, so a client learns nothing of which ids exist there: every
+        path under auth/clients/ is closed alike. The deepest node on the way that says so
+        decides (auth/sessions/ is open to clients inside admin-only auth/); a name the tree
+        does not have is closed if its parent is.
+        """
+        reached: list[tuple[Node, bool]] = [(self.root, self.root.admin_only)]
+        for segment in path.segments:
+            step: list[tuple[Node, bool]] = []
+            for node, closed in reached:
+                for member in _members(node, segment):
+                    reopened = member.open_to_clients and not member.admin_only
+                    step.append((member, member.admin_only or (closed and not reopened)))
+            if not step:
+                # nothing there: a 404 in the open tree tells no more than its listings do
+                return any(closed for _, closed in reached)
+            reached = step
+        return any(closed for _, closed in reached)
+
+
+def _members(node: Node, segment: scopes.Segment) -> list[Node]:
+    """The nodes a segment may select below `node`, whatever keys exist."""
+    if isinstance(node, Collection):
+        return [node.item]
+    if not isinstance(node, Branch):
+        return []
+    if isinstance(segment, scopes.Name):
+        member = node.children.get(segment.key)
+        return [] if member is None else [member]
+    if isinstance(segment, scopes.Keys):
+        return [node.children[key] for key in segment.keys if key in node.children]
+    return list(node.children.values())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 
 from flask import Response, request
 
@@ -24,16 +23,6 @@ def dumps(value: object) -> str:
 
 def json_response(value: object, status: int) -> Response:
     return Response(dumps(value), status=status, mimetype="application/json")
-
-
-def raw_target() -> str:
-    """The request target as the client sent it: digest `uri` and matrix syntax need it raw."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw and raw.startswith("/"):
-        return raw
-    path = quote(request.environ.get("PATH_INFO", "/").encode("latin-1"), safe="/;=,!:@$&+*'()~")
-    query = request.environ.get("QUERY_STRING")
-    return path + ("?" + query if query else "")
 
 
 def effective_method() -> str:
