@@ -63,7 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
                 "relay": relay_node(relay),
                 "meter": meter_node(controller),
                 "config": config_node(db, settings["server"], trail),
-                "script": script_node(runner),
+                "script": script_node(runner, OUTLETS, relay.count),
                 "network": network_node(build_network(settings["network"]), trail),
                 "auth": auth_node(
                     db,

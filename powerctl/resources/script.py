@@ -14,6 +14,7 @@ from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body
 from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.scripts import binding
 from powerctl.scripts.runner import Runner
 
 SOURCE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(\s*(.*?)\s*\)\s*")
@@ -104,7 +105,10 @@ def _everything(_ident: str) -> bool:
     return True
 
 
-def script_node(runner: Runner) -> Branch:
+def script_node(runner: Runner, outlets_at: Keys, outlet_count: int) -> Branch:
+    """`outlets_at` is where the outlets are mounted: a call is checked against the caller's
+    bounds on every outlet it may switch (a session narrowed to outlet 1 starts only functions
+    that stay on outlet 1)."""
     names = list(runner.functions)
 
     def describe(keys: Keys) -> dict:
@@ -113,6 +117,9 @@ def script_node(runner: Runner) -> Branch:
 
     def start(keys: Keys, body: Body, who: Principal) -> str:
         name, args = start_request(body)
+        outlets = binding.reached(runner.functions, name, tuple(args), outlet_count)
+        leaves = [(*outlets_at, str(index), "state") for index in sorted(outlets)]
+        access.require_within(who, leaves, "modify", f"function {name}")
         return runner.start(name, args, who)
 
     def stop(keys: Keys, body: Body, who: Principal) -> list[str]:
