@@ -7,7 +7,7 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 import scopes
-from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.restapi.tree import Collection, KeyPath, Value
 from powerctl.store import ClientRecord, Database
 from powerctl.store.credentials import denial
 
@@ -89,11 +89,11 @@ def as_json(record: ClientRecord) -> dict:
 
 
 def clients_node(db: Database, audit) -> Collection:
-    def read(keys: Keys) -> dict | None:
+    def read(keys: KeyPath) -> dict | None:
         record = db.client(keys[2])
         return None if record is None else as_json(record)
 
-    def write(keys: Keys, value: dict, who) -> None:
+    def write(keys: KeyPath, value: dict, who) -> None:
         record = ClientRecord(
             keys[2],
             value["name"],
@@ -111,7 +111,7 @@ def clients_node(db: Database, audit) -> Collection:
             + (denied if denial(db, keys[2]) else "")
         )
 
-    def delete(keys: Keys, who) -> None:
+    def delete(keys: KeyPath, who) -> None:
         db.delete_client(keys[2], who.actor())
         audit.record(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}")
 

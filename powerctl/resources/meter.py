@@ -8,7 +8,7 @@ import time
 from marshmallow import fields
 
 import hw
-from powerctl.restapi.tree import Branch, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Collection, KeyPath, Value
 
 FIELDS = {
     "name": fields.String(),
@@ -36,7 +36,7 @@ class Readings:
                 self._at = time.monotonic()
             return self._values
 
-    def field(self, keys: Keys, name: str) -> object:
+    def field(self, keys: KeyPath, name: str) -> object:
         reading = self.current().get(keys[2])
         return None if reading is None else getattr(reading, name)
 

@@ -6,14 +6,13 @@ import json
 import re
 from collections.abc import Callable
 
-from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from powerctl import access
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value
 from powerctl.scripts import binding
 from powerctl.scripts.runner import Runner
 
@@ -89,7 +88,7 @@ def stop_request(body: Body) -> list[str]:
     return value
 
 
-def others_seen(who: Principal, threads: Keys) -> Callable[[str], bool]:
+def others_seen(who: Principal, threads: KeyPath) -> Callable[[str], bool]:
     """Which threads a caller sees and stops besides its own: those its scopes cover.
 
     A thread is covered like any leaf, by a scope on script/threads/ or below it (all;/label/).
@@ -105,37 +104,36 @@ def _everything(_ident: str) -> bool:
     return True
 
 
-def script_node(runner: Runner, outlets_at: Keys, outlet_count: int) -> Branch:
+def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branch:
     """`outlets_at` is where the outlets are mounted: a call is checked against the caller's
     bounds on every outlet it may switch (a session narrowed to outlet 1 starts only functions
     that stay on outlet 1)."""
     names = list(runner.functions)
 
-    def describe(keys: Keys) -> dict:
+    def describe(keys: KeyPath) -> dict:
         args = runner.functions[keys[-1]].args
         return {"args": list(args)} if args else {}
 
-    def start(keys: Keys, body: Body, who: Principal) -> str:
+    def start(keys: KeyPath, body: Body, who: Principal) -> str:
         name, args = start_request(body)
         outlets = binding.reached(runner.functions, name, tuple(args), outlet_count)
         leaves = [(*outlets_at, str(index), "state") for index in sorted(outlets)]
         access.require_within(who, leaves, "modify", f"function {name}")
         return runner.start(name, args, who)
 
-    def stop(keys: Keys, body: Body, who: Principal) -> list[str]:
+    def stop(keys: KeyPath, body: Body, who: Principal) -> list[str]:
         return runner.stop(stop_request(body), who, others_seen(who, (*keys[:-1], "threads")))
 
-    def threads(prefix: Keys, _client: str | None) -> list[str]:
-        who = g.principal
+    def threads(prefix: KeyPath, who: Principal) -> list[str]:
         return [script.id for script in runner.visible(who, others_seen(who, prefix))]
 
-    def label(keys: Keys) -> str | None:
+    def label(keys: KeyPath) -> str | None:
         script = runner.thread(keys[-2])
         return None if script is None else script.label
 
     # Whoever may start or stop scripts may list the threads (its own, and those its scopes
     # cover: others_seen) and the functions it may start.
-    def starters(base: Keys, access: str) -> list[tuple[Keys, str]]:
+    def starters(base: KeyPath, access: str) -> list[tuple[KeyPath, str]]:
         if access != "get":
             return []
         return [
@@ -144,10 +142,10 @@ def script_node(runner: Runner, outlets_at: Keys, outlet_count: int) -> Branch:
             *(((*base, "user_functions", name), "invoke") for name in names),
         ]
 
-    def readers(base: Keys, function: Keys, access: str) -> list[tuple[Keys, str]]:
+    def readers(base: KeyPath, function: KeyPath, access: str) -> list[tuple[KeyPath, str]]:
         return [(function, "invoke"), ((*base, "start"), "invoke")] if access == "get" else []
 
-    def function_starters(keys: Keys, body: Body, access: str) -> list[tuple[Keys, str]]:
+    def function_starters(keys: KeyPath, body: Body, access: str) -> list[tuple[KeyPath, str]]:
         name = _named(body)
         return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
 

@@ -14,7 +14,7 @@ from powerctl.relay import Relay
 from powerctl.resources.roles import ROLE_NAME
 from powerctl.resources.values import label
 from powerctl.restapi.body import convert
-from powerctl.restapi.tree import Branch, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Collection, KeyPath, Value
 from powerctl.store import Database
 from powerctl.store import roles as role_store
 from powerctl.store import sessions as store
@@ -87,14 +87,14 @@ def resolve_outlets(relay: Relay, wanted: list[int | str]) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
-def bounds(root: Branch, outlets_at: Keys, also: Iterable[Keys] = ()) -> Bounds:
+def bounds(root: Branch, outlets_at: KeyPath, also: Iterable[KeyPath] = ()) -> Bounds:
     """What a session may ever reach: the tree but its admin-only subtrees (auth/), and of the
     collection at `outlets_at` only the outlets it names; plus the leaves in `also` (metrics).
 
     Written as scopes, compiled per outlet list: the session service applies them unseen.
     """
 
-    def texts(node: Branch, prefix: Keys, rest: Keys, outlets: tuple[int, ...]) -> Iterator[str]:
+    def texts(node: Branch, prefix: KeyPath, rest: KeyPath, outlets: tuple[int, ...]) -> Iterator[str]:
         for key, member in node.children.items():
             here = (*prefix, key)
             if member.admin_only:
@@ -128,7 +128,7 @@ def _describe(record: store.SessionRecord) -> dict:
 
 
 def sessions_node(db: Database, service: SessionService, relay: Relay, audit) -> Collection:
-    def create(_keys: Keys, body, who) -> dict:
+    def create(_keys: KeyPath, body, who) -> dict:
         wanted = convert(body, SessionRequestField(), WHERE)
         role = role_store.role(db, wanted["role"])
         if role is None:
@@ -150,11 +150,11 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
         )
         return {"token": issued.token, "expires": issued.expires}
 
-    def read(keys: Keys) -> dict | None:
+    def read(keys: KeyPath) -> dict | None:
         record = store.session(db, keys[2])
         return None if record is None else _describe(record)
 
-    def revoke(keys: Keys, who) -> None:
+    def revoke(keys: KeyPath, who) -> None:
         store.revoke_session(db, keys[2])
         audit.record(f"Session {keys[2]} revoked by {who.actor()}")
 
@@ -163,7 +163,9 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
 
     return Collection(
         keys=lambda _prefix: store.live_sessions(db, now()),
-        owned_keys=lambda _prefix, client: [] if client is None else store.live_sessions(db, now(), client),
+        owned_keys=lambda _prefix, who: (
+            [] if who.client is None else store.live_sessions(db, now(), who.client)
+        ),
         item=Value(fields.Raw(), read=read, delete=revoke),
         array=False,
         invoke=create,

@@ -8,8 +8,8 @@ import scopes
 from powerctl import access
 from powerctl.auth import Principal
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import Keys
-from powerctl.restapi.view import TreeView
+from powerctl.restapi.tree import KeyPath
+from powerctl.restapi.view import CallerView
 
 
 class Authorisation:
@@ -19,12 +19,12 @@ class Authorisation:
     """
 
     principal: Principal
-    view: TreeView
+    view: CallerView
     path: scopes.Path
     access: str
     body: Body
 
-    def leaves(self, targets: list[tuple[Keys, object]]) -> list[Keys]:
+    def leaves(self, targets: list[tuple[KeyPath, object]]) -> list[KeyPath]:
         if not targets:
             # A matrix that selected nothing is checked as the collection it selected from,
             # so an empty answer is no more than the caller could read there.
@@ -34,7 +34,7 @@ class Authorisation:
         # An empty container is checked as itself, so no one reads structure without a scope.
         return [leaf for keys, node in targets for leaf in (self.view.leaves(keys, node) or [keys])]
 
-    def selected_from(self) -> Keys:
+    def selected_from(self) -> KeyPath:
         """The keys named before the first selector of this request's path."""
         named = []
         for segment in self.path.segments:
@@ -43,17 +43,17 @@ class Authorisation:
             named.append(segment.key)
         return tuple(named)
 
-    def authorise(self, targets: list[tuple[Keys, object]]) -> None:
+    def authorise(self, targets: list[tuple[KeyPath, object]]) -> None:
         leaves = [] if self.principal.is_admin else self.leaves(targets)
         access.require(self.principal, leaves, self.access, self.view.field, self.covered)
 
     def deny(self, reason: str, insufficient: bool = False) -> NoReturn:
         access.deny(self.principal, reason, insufficient)
 
-    def may_read(self, keys_list: list[Keys]) -> bool:
+    def may_read(self, keys_list: list[KeyPath]) -> bool:
         return access.covers(self.principal, keys_list, "get", self.view.field, self.covered)
 
-    def covered(self, leaf: Keys, word: str) -> bool:
+    def covered(self, leaf: KeyPath, word: str) -> bool:
         """A leaf no scope covers is still allowed when its node's `covered_by` names another
         grant the caller holds: (leaf, access word) pairs, any one suffices. So invoke on
         script/user_functions/NAME/ lets a client start NAME through script/start/, whose body

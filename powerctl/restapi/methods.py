@@ -5,7 +5,7 @@ from __future__ import annotations
 from powerctl.access import deny
 from powerctl.auth import Principal
 from powerctl.errors import MethodNotAllowed
-from powerctl.restapi.tree import Call, Collection, Keys, Value
+from powerctl.restapi.tree import Call, Collection, KeyPath, Value
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 ACCESS = {
@@ -19,7 +19,9 @@ ACCESS = {
 }
 
 
-def check_methods(principal: Principal, method: str, access: str, targets: list[tuple[Keys, object]]) -> None:
+def check_methods(
+    principal: Principal, method: str, access: str, targets: list[tuple[KeyPath, object]]
+) -> None:
     """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
     # A node object sits at one place in the tree, so one check per node covers its targets.
     unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()

@@ -11,11 +11,12 @@ from marshmallow import fields
 import scopes
 
 if TYPE_CHECKING:
-    from powerctl.restapi.view import TreeView
+    from powerctl.auth import Principal
+    from powerctl.restapi.view import CallerView
 
-Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
+KeyPath = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
 # (target keys, request body, access word) -> (leaf, access word) pairs; any one authorises
-CoveredBy = Callable[[Keys, object, str], Iterable[tuple[Keys, str]]]
+CoveredBy = Callable[[KeyPath, object, str], Iterable[tuple[KeyPath, str]]]
 
 
 class Node:
@@ -37,12 +38,12 @@ class Value(Node):
     """A leaf holding one value; writable when it has `write` (or `write_many`)."""
 
     field: fields.Field
-    read: Callable[[Keys], object]
-    read_many: Callable[[list[Keys]], list] | None = None  # the same leaf of many outlets at once
-    write: Callable[[Keys, object, object], None] | None = None
-    write_many: Callable[[list[Keys], object, object], None] | None = None
-    check: Callable[[list[Keys], object], None] | None = None  # refuse a write before any starts
-    delete: Callable[[Keys, object], None] | None = None
+    read: Callable[[KeyPath], object]
+    read_many: Callable[[list[KeyPath]], list] | None = None  # the same leaf of many outlets at once
+    write: Callable[[KeyPath, object, object], None] | None = None
+    write_many: Callable[[list[KeyPath], object, object], None] | None = None
+    check: Callable[[list[KeyPath], object], None] | None = None  # refuse a write before any starts
+    delete: Callable[[KeyPath, object], None] | None = None
     admin_write: bool = False
     admin_only: bool = False
     covered_by: CoveredBy | None = None
@@ -56,9 +57,9 @@ class Value(Node):
 class Call(Node):
     """A function invoked with POST, such as an outlet's `cycle/`."""
 
-    invoke: Callable[[Keys, object, object], object]
+    invoke: Callable[[KeyPath, object, object], object]
     # several targets of one matrix POST at once, all or none (cycling outlets 0-7, one locked)
-    invoke_many: Callable[[list[Keys], object, object], list] | None = None
+    invoke_many: Callable[[list[KeyPath], object, object], list] | None = None
     admin_only: bool = False
     covered_by: CoveredBy | None = None
 
@@ -75,21 +76,21 @@ class Branch(Node):
 class Collection(Node):
     """Children computed at request time: an array (outlets) or a map (meter values)."""
 
-    keys: Callable[[Keys], Sequence[str]]
+    keys: Callable[[KeyPath], Sequence[str]]
     item: Node
     array: bool = True
     creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
     stable: bool = False  # keys never change while the app runs (outlets), so paths may be cached
     admin_only: bool = False
     open_to_clients: bool = False
-    invoke: Callable[[Keys, object, object], object] | None = None  # POST to the collection
-    # Members belong to clients: a non-admin caller sees only the keys this returns for its
-    # client id (None for a caller that is no client), as if the others did not exist.
-    owned_keys: Callable[[Keys, str | None], Sequence[str]] | None = None
+    invoke: Callable[[KeyPath, object, object], object] | None = None  # POST to the collection
+    # Members belong to callers: a non-admin sees only the keys this returns for it (the
+    # principal is passed in), as if the others did not exist.
+    owned_keys: Callable[[KeyPath, Principal], Sequence[str]] | None = None
     covered_by: CoveredBy | None = None
 
 
-def child(node: Node, prefix: Keys, key: str) -> Node:
+def child(node: Node, prefix: KeyPath, key: str) -> Node:
     """One step down the tree from `node` at `prefix`; KeyError when there is no such child."""
     if isinstance(node, Branch):
         return node.children[key]
@@ -103,11 +104,11 @@ class Tree:
     """The root plus lookups that walk it."""
 
     root: Branch
-    _resolved: dict[str, list[tuple[Keys, Node]]] = field(default_factory=dict)
+    _resolved: dict[str, list[tuple[KeyPath, Node]]] = field(default_factory=dict)
 
     MAX_RESOLVED = 1024
 
-    def resolve(self, path: scopes.Path, view: TreeView) -> list[tuple[Keys, Node]]:
+    def resolve(self, path: scopes.Path, view: CallerView) -> list[tuple[KeyPath, Node]]:
         """The targets a path names, with their nodes, item-major.
 
         A path without filters that only lists Branches and stable Collections always names
@@ -116,26 +117,36 @@ class Tree:
         cached = self._resolved.get(path.text)
         if cached is not None:
             return cached
-        view.volatile = False
         targets = [(keys, view.node(keys)) for keys in scopes.expand(path, view)]
-        filtered = any(getattr(segment, "filters", ()) for segment in path.segments)
-        if not view.volatile and not filtered:
+        if self.stable(path):
             if len(self._resolved) >= self.MAX_RESOLVED:
                 self._resolved.clear()
             self._resolved[path.text] = targets
         return targets
 
-    def node(self, keys: Keys) -> Node:
+    def node(self, keys: KeyPath) -> Node:
         """The node at a concrete path; KeyError when there is none."""
         node: Node = self.root
         for depth, key in enumerate(keys):
             node = child(node, keys[:depth], key)
         return node
 
+    def stable(self, path: scopes.Path) -> bool:
+        """Whether a path names the same targets for every caller while the app runs: it has
+        no filters and lists keys only of Branches and stable Collections (outlets)."""
+        reached: list[Node] = [self.root]
+        for segment in path.segments:
+            if getattr(segment, "filters", ()):
+                return False
+            if any(isinstance(node, Collection) and not node.stable for node in reached):
+                return False
+            reached = [member for node in reached for member in _members(node, segment)]
+        return True
+
     def closed_to_clients(self, path: scopes.Path) -> bool:
         """Whether a path reaches into an admin-only subtree, judged on the tree's shape alone.
 
-        Keys are not looked up, so a client learns nothing of which ids exist there: every
+        KeyPath are not looked up, so a client learns nothing of which ids exist there: every
         path under auth/clients/ is closed alike. The deepest node on the way that says so
         decides (auth/sessions/ is open to clients inside admin-only auth/); a name the tree
         does not have is closed if its parent is.
