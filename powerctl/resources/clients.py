@@ -7,7 +7,7 @@ import re
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 import scopes
-from powerctl.restapi.tree import Collection, KeyPath, Value
+from powerctl.restapi.tree import Collection, KeyPath, Value, member
 from powerctl.store import ClientRecord, Database
 from powerctl.store.credentials import denial
 
@@ -90,12 +90,12 @@ def as_json(record: ClientRecord) -> dict:
 
 def clients_node(db: Database, audit) -> Collection:
     def read(keys: KeyPath) -> dict | None:
-        record = db.client(keys[2])
+        record = db.client(member(keys))
         return None if record is None else as_json(record)
 
     def write(keys: KeyPath, value: dict, who) -> None:
         record = ClientRecord(
-            keys[2],
+            member(keys),
             value["name"],
             tuple(value["scopes"]),
             value["redirect_urls"],
@@ -106,14 +106,14 @@ def clients_node(db: Database, audit) -> Collection:
         db.put_client(record)
         denied = " (denied: its tokens stay refused until an admin lifts the denial)"
         audit.record(
-            f"Client {keys[2]} registered by {who.actor()}"
+            f"Client {member(keys)} registered by {who.actor()}"
             f" ({len(record.scopes)} scopes, {len(record.access_tokens)} tokens)"
-            + (denied if denial(db, keys[2]) else "")
+            + (denied if denial(db, member(keys)) else "")
         )
 
     def delete(keys: KeyPath, who) -> None:
-        db.delete_client(keys[2], who.actor())
-        audit.record(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}")
+        db.delete_client(member(keys), who.actor())
+        audit.record(f"Client {member(keys)} deleted with its tokens and denied by {who.actor()}")
 
     return Collection(
         keys=lambda _prefix: db.client_ids(),

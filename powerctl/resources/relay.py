@@ -6,11 +6,11 @@ from marshmallow import fields
 
 from powerctl.relay import Relay
 from powerctl.resources.values import Flag, label, seconds
-from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, owner
 
 
 def _index(keys: KeyPath) -> int:
-    return int(keys[2])
+    return int(owner(keys))
 
 
 def _indexes(keys_list: list[KeyPath]) -> list[int]:

@@ -12,7 +12,7 @@ from powerctl import access
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, member, owner
 from powerctl.scripts import binding
 from powerctl.scripts.runner import Runner
 
@@ -111,7 +111,7 @@ def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branc
     names = list(runner.functions)
 
     def describe(keys: KeyPath) -> dict:
-        args = runner.functions[keys[-1]].args
+        args = runner.functions[member(keys)].args
         return {"args": list(args)} if args else {}
 
     def start(keys: KeyPath, body: Body, who: Principal) -> str:
@@ -128,7 +128,7 @@ def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branc
         return [script.id for script in runner.visible(who, others_seen(who, prefix))]
 
     def label(keys: KeyPath) -> str | None:
-        script = runner.thread(keys[-2])
+        script = runner.thread(owner(keys))
         return None if script is None else script.label
 
     # Whoever may start or stop scripts may list the threads (its own, and those its scopes

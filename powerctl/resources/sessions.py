@@ -14,7 +14,7 @@ from powerctl.relay import Relay
 from powerctl.resources.roles import ROLE_NAME
 from powerctl.resources.values import label
 from powerctl.restapi.body import convert
-from powerctl.restapi.tree import Branch, Collection, KeyPath, Value
+from powerctl.restapi.tree import Branch, Collection, KeyPath, Value, member
 from powerctl.store import Database
 from powerctl.store import roles as role_store
 from powerctl.store import sessions as store
@@ -95,9 +95,9 @@ def bounds(root: Branch, outlets_at: KeyPath, also: Iterable[KeyPath] = ()) -> B
     """
 
     def texts(node: Branch, prefix: KeyPath, rest: KeyPath, outlets: tuple[int, ...]) -> Iterator[str]:
-        for key, member in node.children.items():
+        for key, below in node.children.items():
             here = (*prefix, key)
-            if member.admin_only:
+            if below.admin_only:
                 continue
             if rest[:1] != (key,):
                 yield scopes.format_keys(here)
@@ -105,7 +105,7 @@ def bounds(root: Branch, outlets_at: KeyPath, also: Iterable[KeyPath] = ()) -> B
                 if outlets:
                     yield scopes.format_keys(here) + "=" + ",".join(map(str, outlets)) + "/"
             else:
-                yield from texts(member, here, rest[1:], outlets)  # type: ignore[arg-type]
+                yield from texts(below, here, rest[1:], outlets)  # type: ignore[arg-type]
 
     extra = [scopes.format_keys(keys) for keys in also]
 
@@ -151,12 +151,12 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
         return {"token": issued.token, "expires": issued.expires}
 
     def read(keys: KeyPath) -> dict | None:
-        record = store.session(db, keys[2])
+        record = store.session(db, member(keys))
         return None if record is None else _describe(record)
 
     def revoke(keys: KeyPath, who) -> None:
-        store.revoke_session(db, keys[2])
-        audit.record(f"Session {keys[2]} revoked by {who.actor()}")
+        store.revoke_session(db, member(keys))
+        audit.record(f"Session {member(keys)} revoked by {who.actor()}")
 
     def now() -> int:
         return int(service.now())

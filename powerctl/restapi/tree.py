@@ -90,6 +90,20 @@ class Collection(Node):
     covered_by: CoveredBy | None = None
 
 
+def member(keys: KeyPath) -> str:
+    """The collection key a member node is called for: <id> of auth/clients/<id>/.
+
+    Keys count from the node itself, never from the root, so a resource does not depend on
+    where its branch is mounted.
+    """
+    return keys[-1]
+
+
+def owner(keys: KeyPath) -> str:
+    """The collection key of the member a field belongs to: <i> of relay/outlets/<i>/name/."""
+    return keys[-2]
+
+
 def child(node: Node, prefix: KeyPath, key: str) -> Node:
     """One step down the tree from `node` at `prefix`; KeyError when there is no such child."""
     if isinstance(node, Branch):
@@ -140,7 +154,7 @@ class Tree:
                 return False
             if any(isinstance(node, Collection) and not node.stable for node in reached):
                 return False
-            reached = [member for node in reached for member in _members(node, segment)]
+            reached = [below for node in reached for below in _members(node, segment)]
         return True
 
     def closed_to_clients(self, path: scopes.Path) -> bool:
@@ -155,9 +169,9 @@ class Tree:
         for segment in path.segments:
             step: list[tuple[Node, bool]] = []
             for node, closed in reached:
-                for member in _members(node, segment):
-                    reopened = member.open_to_clients and not member.admin_only
-                    step.append((member, member.admin_only or (closed and not reopened)))
+                for below in _members(node, segment):
+                    reopened = below.open_to_clients and not below.admin_only
+                    step.append((below, below.admin_only or (closed and not reopened)))
             if not step:
                 # nothing there: a 404 in the open tree tells no more than its listings do
                 return any(closed for _, closed in reached)
@@ -172,8 +186,8 @@ def _members(node: Node, segment: scopes.Segment) -> list[Node]:
     if not isinstance(node, Branch):
         return []
     if isinstance(segment, scopes.Name):
-        member = node.children.get(segment.key)
-        return [] if member is None else [member]
+        below = node.children.get(segment.key)
+        return [] if below is None else [below]
     if isinstance(segment, scopes.Keys):
         return [node.children[key] for key in segment.keys if key in node.children]
     return list(node.children.values())
