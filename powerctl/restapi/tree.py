@@ -119,6 +119,7 @@ class Tree:
 
     root: Branch
     _resolved: dict[str, list[tuple[KeyPath, Node]]] = field(default_factory=dict)
+    _closed: dict[str, bool] = field(default_factory=dict)
 
     MAX_RESOLVED = 1024
 
@@ -160,11 +161,20 @@ class Tree:
     def closed_to_clients(self, path: scopes.Path) -> bool:
         """Whether a path reaches into an admin-only subtree, judged on the tree's shape alone.
 
-        KeyPath are not looked up, so a client learns nothing of which ids exist there: every
+        Keys are not looked up, so a client learns nothing of which ids exist there: every
         path under auth/clients/ is closed alike. The deepest node on the way that says so
         decides (auth/sessions/ is open to clients inside admin-only auth/); a name the tree
-        does not have is closed if its parent is.
+        does not have is closed if its parent is. The answer depends on the path alone, so
+        it is remembered.
         """
+        known = self._closed.get(path.text)
+        if known is None:
+            if len(self._closed) >= self.MAX_RESOLVED:
+                self._closed.clear()
+            known = self._closed[path.text] = self._closed_to_clients(path)
+        return known
+
+    def _closed_to_clients(self, path: scopes.Path) -> bool:
         reached: list[tuple[Node, bool]] = [(self.root, self.root.admin_only)]
         for segment in path.segments:
             step: list[tuple[Node, bool]] = []
