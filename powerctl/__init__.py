@@ -32,6 +32,7 @@ from powerctl.resources.meter import meter_node
 from powerctl.resources.network import network_node
 from powerctl.resources.relay import relay_node
 from powerctl.resources.script import script_node
+from powerctl.resources.sessions import bounds as session_bounds
 from powerctl.resources.sessions import sessions_node
 from powerctl.restapi.tree import Branch
 from powerctl.scripts.runner import Runner
@@ -39,6 +40,8 @@ from powerctl.store import Database
 from powerctl.version import __version__
 
 __all__ = ["__version__", "create_app", "shutdown"]
+
+OUTLETS = ("relay", "outlets")  # where relay_node mounts the outlets; a session's bounds name them
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -66,14 +69,14 @@ def create_app(config: dict | None = None) -> Flask:
     runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"], db)
     app.extensions["powerctl.scripts"] = runner
 
-    restapi.init_app(
+    tree = restapi.init_app(
         app,
         Branch(
             {
                 "relay": relay_node(relay),
                 "meter": meter_node(controller),
                 "config": config_node(db, settings["server"], trail),
-                "script": script_node(runner),
+                "script": script_node(runner, OUTLETS, relay.count),
                 "network": network_node(build_network(settings["network"]), trail),
                 "auth": auth_node(
                     db,
@@ -84,6 +87,7 @@ def create_app(config: dict | None = None) -> Flask:
             }
         ),
     )
+    authenticator.sessions.bounds = session_bounds(tree.root, OUTLETS, also=[metrics.LEAF])
     fleet.init_app(app, db, trail, settings)
     metrics.init_app(app, controller)
     openapi.init_app(app)

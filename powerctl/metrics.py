@@ -10,14 +10,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 import hw
 import scopes
-from powerctl.audit import audit
-from powerctl.auth import authenticator
-from powerctl.restapi.authorise import deny
-from powerctl.restapi.wire import raw_target
+from powerctl import access
+from powerctl.auth import Principal
 from powerctl.version import __version__
 
 # The classic text format: every Prometheus release reads it, and our names are plain ASCII.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# /metrics is no part of the /restapi/ tree; a scope on /metrics/ lets a client scrape it, and
+# each series needs get on the tree leaf it shows (below OUTLETS and METERS).
+LEAF = ("metrics",)
+OUTLETS = ("relay", "outlets")
+METERS = ("meter", "values")
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 bp = Blueprint("metrics", __name__)
@@ -43,7 +46,7 @@ class Metrics:
         self.lockouts = Counter(
             "powerctl_lockouts", "Lockouts started after repeated failed logins", registry=self.registry
         )
-        self.registry.register(StateCollector(app, controller))
+        self.state = StateCollector(app, controller)
         # (method, status) -> its counter: labels() validates and locks on every call
         self._children: dict[tuple[str, int], Counter] = {}
 
@@ -65,26 +68,42 @@ class Metrics:
             self.lockouts.inc()
 
 
+class Scrape:
+    """One scrape as one caller may see it: the counters, then the state its grants allow."""
+
+    def __init__(self, metrics: Metrics, principal: Principal):
+        self.metrics = metrics
+        self.principal = principal
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.metrics.registry.collect()
+        yield from self.metrics.state.collect(self.principal)
+
+
 class StateCollector:
-    """Reads outlets, meters, boards and token use counts when Prometheus scrapes."""
+    """Reads outlets, meters, boards and token use counts when Prometheus scrapes.
+
+    Each series is one leaf of the /restapi/ tree read by the caller: an outlet's state is
+    shown as a `get` of relay/outlets/N/state/ would be (session bounds included), its name
+    label only if relay/outlets/N/name/ may be read too. Client ids and token counts are for
+    admins only, as auth/clients/ is.
+    """
 
     def __init__(self, app: Flask, controller: hw.Controller):
         self.app = app
         self.controller = controller
 
-    def describe(self) -> list[Metric]:
-        return []  # nothing to check at registration; reading the hardware there would be wasted
-
-    def collect(self) -> Iterator[Metric]:
+    def collect(self, principal: Principal) -> Iterator[Metric]:
         info = GaugeMetricFamily("powerctl_info", "The gateway's version", labels=["version"])
         info.add_metric([__version__], 1)
         yield info
-        yield from self.outlets()
-        yield from self.meters()
+        yield from self.outlets(principal)
+        yield from self.meters(principal)
         yield from self.boards()
-        yield from self.tokens()
+        if principal.is_admin:
+            yield from self.tokens()
 
-    def outlets(self) -> list[Metric]:
+    def outlets(self, principal: Principal) -> list[Metric]:
         relay = self.app.extensions["powerctl.relay"]
         labels = ["outlet", "name"]
         state = GaugeMetricFamily(
@@ -102,22 +121,30 @@ class StateCollector:
         )
         for index in range(relay.count):
             record = relay.outlet(index)
-            names = [str(index), record.name]
-            state.add_metric(names, float(record.state))
-            transient.add_metric(names, float(relay.transient(index)))
+
+            def may(name: str, index: int = index) -> bool:
+                return access.covers(principal, [(*OUTLETS, str(index), name)], scopes.Access.GET)
+
+            names = [str(index), record.name if may("name") else ""]
+            if may("state"):
+                state.add_metric(names, float(record.state))
+            if may("transient_state"):
+                transient.add_metric(names, float(relay.transient(index)))
             reported = relay.physical(index)
-            if reported is not None:
+            if reported is not None and may("physical_state"):
                 physical.add_metric(names, float(reported))
         return [state, transient, physical]
 
-    def meters(self) -> list[Metric]:
+    def meters(self, principal: Principal) -> list[Metric]:
         values = GaugeMetricFamily(
             "powerctl_meter_value",
             "Meter readings; absent while unreadable",
             labels=["id", "unit", "quantity"],
         )
         for meter_id, reading in self.controller.read_meters().items():
-            if reading.value is not None:
+            if reading.value is not None and access.covers(
+                principal, [(*METERS, meter_id, "value")], scopes.Access.GET
+            ):
                 values.add_metric([meter_id, reading.unit, reading.quantity], reading.value)
         return [values]
 
@@ -165,12 +192,10 @@ class StateCollector:
 @bp.get("/metrics", provide_automatic_options=False)
 @bp.get("/metrics/", provide_automatic_options=False)
 def scrape() -> Response:
-    principal = authenticator().authenticate(raw_target())
-    if principal.grants is not None and not principal.grants.allows(("metrics",), scopes.Access.GET):
-        deny(principal, "no get scope covers /metrics/", insufficient=True)
-    audit().record(f"access allowed for {principal.describe()}")
+    principal = access.authenticate()
+    access.require(principal, [LEAF], scopes.Access.GET)
     metrics: Metrics = current_app.extensions["powerctl.metrics"]
-    return Response(generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE})
+    return Response(generate_latest(Scrape(metrics, principal)), headers={"Content-Type": CONTENT_TYPE})
 
 
 def init_app(app: Flask, controller: hw.Controller) -> Metrics:

@@ -18,7 +18,7 @@ words added in later versions.
 
 from .errors import AmbiguousPath, NoSuchPath, ResolveError, ScopeError
 from .expand import TreeView, expand
-from .grants import GrantSet
+from .grants import Grants, GrantSet, Narrowed
 from .parse import parse_path, parse_scope
 from .path import Access, All, Filter, Keys, Name, One, Path, Scope, format_keys
 
@@ -28,8 +28,10 @@ __all__ = [
     "AmbiguousPath",
     "Filter",
     "GrantSet",
+    "Grants",
     "Keys",
     "Name",
+    "Narrowed",
     "NoSuchPath",
     "One",
     "Path",

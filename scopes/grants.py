@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from .parse import parse_scope
 from .path import Access, Attrs, Filter, Keys, Name, Scope, Segment, filters_match
@@ -102,6 +103,28 @@ def _covers(
     return answer
 
 
+class Grants(Protocol):
+    """What a caller's grants answer: a GrantSet, or one narrowed to bounds (Narrowed)."""
+
+    def allows(self, leaf: tuple[str, ...], access: str, attrs: Attrs | None = None) -> bool:
+        """Whether leaf may be accessed with this access word."""
+        ...
+
+    def first_uncovered(
+        self, leaves: Iterable[tuple[str, ...]], access: str, attrs: Attrs | None = None
+    ) -> tuple[str, ...] | None:
+        """The first leaf not allowed for access, or None when all are."""
+        ...
+
+    def covers_scope(self, other: Scope) -> bool:
+        """Whether every leaf other could cover is allowed for each of its words (never wrongly True)."""
+        ...
+
+    def within(self, leaf: tuple[str, ...], access: str) -> bool:
+        """Whether leaf lies inside the bounds these grants never pass, whatever their scopes."""
+        ...
+
+
 class GrantSet:
     """The scopes of one client, compiled for fast "is this leaf covered" questions."""
 
@@ -175,6 +198,10 @@ class GrantSet:
         """
         return all(_covers([self._root(word)], other.path.segments, {}) for word in other.access)
 
+    def within(self, leaf: tuple[str, ...], access: str) -> bool:
+        """A grant set has no bounds of its own: what its scopes allow is all there is."""
+        return True
+
     @property
     def scopes_text(self) -> tuple[str, ...]:
         """The source scope texts, sorted, for display."""
@@ -188,3 +215,34 @@ class GrantSet:
 
     def __repr__(self) -> str:
         return f"<GrantSet of {len(self._scopes)} scopes>"
+
+
+class Narrowed:
+    """Grants cut down to bounds: a leaf is allowed only when both allow it (a session's outlets).
+
+    The bounds are themselves grants, so the cut is expressed in scopes, not in tree positions.
+    """
+
+    __slots__ = ("_bounds", "_grants")
+
+    def __init__(self, grants: Grants, bounds: Grants) -> None:
+        self._grants = grants
+        self._bounds = bounds
+
+    def allows(self, leaf: tuple[str, ...], access: str, attrs: Attrs | None = None) -> bool:
+        return self._bounds.allows(leaf, access, attrs) and self._grants.allows(leaf, access, attrs)
+
+    def first_uncovered(
+        self, leaves: Iterable[tuple[str, ...]], access: str, attrs: Attrs | None = None
+    ) -> tuple[str, ...] | None:
+        for leaf in leaves:
+            if not self.allows(leaf, access, attrs):
+                return leaf
+        return None
+
+    def covers_scope(self, other: Scope) -> bool:
+        # whatever lies inside both sets lies inside their intersection
+        return self._bounds.covers_scope(other) and self._grants.covers_scope(other)
+
+    def within(self, leaf: tuple[str, ...], access: str) -> bool:
+        return self._bounds.allows(leaf, access) and self._grants.within(leaf, access)

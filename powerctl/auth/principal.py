@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scopes import GrantSet
+from scopes import Grants
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +15,7 @@ class Principal:
     name: str  # user name, the client's registered display name, or jwt:<whoami> of a session
     client: str | None  # client id for bearer callers
     addr: str
-    grants: GrantSet | None = None  # None for admins: they may do everything
+    grants: Grants | None = None  # None for admins: they may do everything
     role: str | None = None  # the role of a session token
 
     @property

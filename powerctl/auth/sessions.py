@@ -1,4 +1,4 @@
-"""Session tokens: short-lived JWTs (HS256, per-device key) naming a role, narrowed to outlets."""
+"""Session tokens: short-lived JWTs (HS256, per-device key) naming a role, narrowed to bounds."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def looks_like_jwt(credentials: str) -> bool:
     return credentials.startswith("eyJ") and credentials.count(".") == 2
 
 
-def first_exceeding(holder: scopes.GrantSet, wanted: Iterable[scopes.Scope]) -> scopes.Scope | None:
+def first_exceeding(holder: scopes.Grants, wanted: Iterable[scopes.Scope]) -> scopes.Scope | None:
     """The first wanted scope the holder's grants do not fully cover, or None: narrowing only."""
     for scope in wanted:
         if not holder.covers_scope(scope):
@@ -38,36 +38,10 @@ def first_exceeding(holder: scopes.GrantSet, wanted: Iterable[scopes.Scope]) -> 
     return None
 
 
-class SessionGrants:
-    """A role's grants narrowed to some outlets and kept out of auth/; GrantSet's query API."""
-
-    __slots__ = ("_outlets", "_role")
-
-    def __init__(self, role: scopes.GrantSet, outlets: frozenset[str] | None):
-        self._role = role
-        self._outlets = outlets
-
-    def allows(self, leaf: tuple[str, ...], access: scopes.Access, attrs=None) -> bool:
-        if leaf[:1] == ("auth",):
-            return False  # a session never mints, lists or revokes sessions, whatever its role
-        if (
-            self._outlets is not None
-            and leaf[:2] == ("relay", "outlets")
-            and (len(leaf) < 3 or leaf[2] not in self._outlets)
-        ):
-            return False
-        return self._role.allows(leaf, access, attrs)
-
-    def first_uncovered(
-        self, leaves: Iterable[tuple[str, ...]], access: scopes.Access, attrs=None
-    ) -> tuple[str, ...] | None:
-        for leaf in leaves:
-            if not self.allows(leaf, access, attrs):
-                return leaf
-        return None
-
-    def covers_scope(self, _other: scopes.Scope) -> bool:
-        return False  # conservative: nothing is ever narrowed from a session
+# The bounds of a session: given its outlets (None for every outlet), the grants it may never
+# pass, whatever its role says. The app builds them from its tree (resources.sessions.bounds).
+Bounds = Callable[[tuple[int, ...] | None], scopes.Grants]
+NOWHERE = scopes.GrantSet.compile(())  # until the app says otherwise, a session reaches nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +68,7 @@ class SessionService:
         self._cache: OrderedDict[tuple, object] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_size = cache_size
+        self.bounds: Bounds = lambda _outlets: NOWHERE
 
     def issue(
         self,
@@ -152,10 +127,10 @@ class SessionService:
                     f" creator client {state.client!r} (jwt:{claims['sub']})"
                 )
         outlets = claims.get("outlets")
-        restriction = None if outlets is None else frozenset(str(i) for i in outlets)
-        return Principal(
-            "bearer", "jwt:" + claims["sub"], None, addr, SessionGrants(role_grants, restriction), role=role
-        )  # type: ignore[arg-type]
+        key = None if outlets is None else tuple(sorted(set(outlets)))
+        bounds = self._cached(("bounds", key), lambda: self.bounds(key))
+        grants = scopes.Narrowed(role_grants, bounds)  # type: ignore[arg-type]
+        return Principal("bearer", "jwt:" + claims["sub"], None, addr, grants, role=role)
 
     def _decode(self, token: str) -> dict:
         if len(token) > MAX_TOKEN_CHARS:

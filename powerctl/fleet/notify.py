@@ -7,11 +7,12 @@ from cryptography.x509.oid import NameOID
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 
+from powerctl import access
 from powerctl.audit import audit
 from powerctl.auth import Principal, authenticator
-from powerctl.errors import Forbidden, MethodNotAllowed, describe_validation
+from powerctl.errors import MethodNotAllowed, describe_validation
 from powerctl.fleet import contract
-from powerctl.restapi.wire import json_response, raw_target
+from powerctl.restapi.wire import json_response
 from powerctl.store import fleet as store
 from powerctl.tls import peer_certificate
 
@@ -33,8 +34,11 @@ def certificate_peer() -> Principal | None:
     serial = store.peer_serial(current_app.extensions["powerctl.db"], uuid) if uuid else None
     addr = request.remote_addr or "unknown"
     if serial is None:
-        audit().record(f"access denied for {addr}: client certificate {uuid[:64]!r} names no fleet peer")
-        raise Forbidden("the client certificate does not name a fleet peer of this controller")
+        access.refuse(
+            addr,
+            f"client certificate {uuid[:64]!r} names no fleet peer",
+            "the client certificate does not name a fleet peer of this controller",
+        )
     # the peer role's grants, as a peer token gets: never None, which would mean an admin
     return Principal("certificate", f"peer {serial}", uuid, addr, authenticator().bearer.role_grants("peer"))
 
@@ -58,10 +62,13 @@ def notify() -> Response:
     if "HTTP_AUTHORIZATION" not in request.environ:
         principal = certificate_peer()
     if principal is None:
-        principal = authenticator().authenticate(raw_target())
-    if principal.scheme not in ("peer", "certificate"):
-        audit().record(f"access denied for {principal.describe()}: only fleet peers may notify")
-        raise Forbidden("only a fleet peer token may notify this controller")
+        principal = access.authenticate()
+    access.require_scheme(
+        principal,
+        ("peer", "certificate"),
+        "only fleet peers may notify",
+        "only a fleet peer token may notify this controller",
+    )
     body = request.get_json(silent=True)
     request_id = body.get("id") if isinstance(body, dict) else None
     try:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 import hw
+from powerctl import access
 from powerctl.audit import Audit
 from powerctl.auth.principal import Principal
 from powerctl.domain import PowerctlError
@@ -212,16 +213,8 @@ class Bridge:
             )
             return
         leaf = ("relay", "outlets", str(index), "state")
-        grants = principal.grants
-        if (
-            grants is not None
-            and grants.first_uncovered([leaf], Access.MODIFY, self._relay.attrs) is not None
-        ):
-            self._audit.record(
-                f"access denied for {principal.describe()}: no modify scope covers /{'/'.join(leaf)}/"
-            )
+        if access.check(principal, [leaf], Access.MODIFY, self._relay.attrs, self._audit) is not None:
             return
-        self._audit.record(f"access allowed for {principal.describe()}")
         try:
             self._relay.set_state([index], word == "ON", principal.actor())
         except (PowerctlError, hw.HardwareError) as err:  # locked, offline: in the trail, state republished

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from powerctl import access
 from powerctl.audit import Audit
 from powerctl.auth import Authenticator, Principal
 from powerctl.auth.bearer import InvalidToken
@@ -89,17 +90,12 @@ class PduDaemon:
             raise PduError(
                 403, f"hostname {request.hostname}: its client {client} is not registered or is denied"
             )
-        leaf, access = self._leaf(request.command, index)
-        grants = principal.grants
-        if grants is not None and grants.first_uncovered([leaf], access, self._relay.attrs) is not None:
-            where = "/" + "/".join(leaf) + "/"
-            self._audit.record(f"access denied for {principal.describe()}: no {access} scope covers {where}")
+        leaf, word = self._leaf(request.command, index)
+        refused = access.check(principal, [leaf], word, self._relay.attrs, self._audit)
+        if refused is not None:
             raise PduError(
-                403,
-                f"{request.hostname} may not {request.command} port {request.port}:"
-                f" no {access} scope covers {where}",
+                403, f"{request.hostname} may not {request.command} port {request.port}: {refused}"
             )
-        self._audit.record(f"access allowed for {principal.describe()}")
         return Action(request.command, index, delay, principal, request.hostname)
 
     def _outlet(self, port: str) -> int:

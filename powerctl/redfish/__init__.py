@@ -6,6 +6,7 @@ scopes govern both surfaces; docs/redfish.md has the table.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -64,7 +65,8 @@ def resource(rule: str, **handlers):
         response.headers.setdefault("Allow", allowed)
         return response
 
-    bp.add_url_rule(rule, f"rf{len(bp.deferred_functions)}", view, methods=ALL_METHODS, strict_slashes=False)
+    endpoint = re.sub(r"[^A-Za-z0-9]+", "_", rule.removeprefix("/redfish")).strip("_") or "redfish"
+    bp.add_url_rule(rule, endpoint, view, methods=ALL_METHODS, strict_slashes=False)
 
 
 def _json_body() -> object:
@@ -89,21 +91,24 @@ resource(
 )
 
 
-def _authenticated(render):
+def _outlet_reader(render):
+    """A resource above the outlets: for anyone who may read some outlet's state (403 else)."""
+
     def handler(**kwargs) -> Response:
-        _state().gate.principal()
+        state = _state()
+        state.gate.sees_outlets(state.gate.principal())
         return wire.document(render(**kwargs))
 
     return handler
 
 
-resource("/redfish/v1/PowerEquipment", get=_authenticated(service.power_equipment))
-resource("/redfish/v1/PowerEquipment/RackPDUs", get=_authenticated(service.rack_pdus))
+resource("/redfish/v1/PowerEquipment", get=_outlet_reader(service.power_equipment))
+resource("/redfish/v1/PowerEquipment/RackPDUs", get=_outlet_reader(service.rack_pdus))
 
 
 def _rack_pdu() -> Response:
     state = _state()
-    state.gate.principal()
+    state.gate.sees_outlets(state.gate.principal())
     health = "OK" if state.relay.online else "Warning"
     return wire.document(service.rack_pdu(state.relay.setting("name"), state.identity, health))
 
@@ -124,9 +129,7 @@ class _NotFound(ApiError):
 
 def _outlets() -> Response:
     state = _state()
-    principal = state.gate.principal()
-    members = [i for i in range(state.relay.count) if state.gate.shown(principal, i) >= {rf_outlets.REQUIRED}]
-    state.gate.allowed(principal)
+    members = state.gate.sees_outlets(state.gate.principal())
     return wire.document(rf_outlets.outlets(members))
 
 
@@ -145,6 +148,8 @@ def _outlet_patch(outlet_id: str) -> Response:
     state = _state()
     principal = state.gate.principal()
     index = _outlet_index(outlet_id)
+    # who may change nothing of this outlet learns nothing of how to word a PATCH
+    state.gate.may_any(principal, [(w.leaf(index), Access.MODIFY) for w in rf_outlets.WRITABLE.values()])
     plan = rf_outlets.patch_plan(_json_body(), index)
     state.gate.require(principal, [writable.leaf(index) for writable, _ in plan], Access.MODIFY)
     actor = principal.actor()
@@ -157,6 +162,10 @@ def _power_control(outlet_id: str) -> Response:
     state = _state()
     principal = state.gate.principal()
     index = _outlet_index(outlet_id)
+    state.gate.may_any(
+        principal,
+        [(rf_outlets.leaf(index, "state"), Access.MODIFY), (rf_outlets.leaf(index, "cycle"), Access.INVOKE)],
+    )
     wanted = rf_outlets.power_control_plan(_json_body())
     if wanted == "PowerCycle":
         state.gate.require(principal, [rf_outlets.leaf(index, "cycle")], Access.INVOKE)
@@ -175,7 +184,7 @@ resource(f"{rf_outlets.OUTLETS}/<outlet_id>/Actions/{rf_outlets.POWER_CONTROL}",
 # sessions
 def _session_service() -> Response:
     state = _state()
-    state.gate.principal()
+    state.gate.admin()  # Redfish sessions are the admins'; clients use their own tokens
     return wire.document(session_service(state.sessions.timeout))
 
 

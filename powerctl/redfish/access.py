@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from flask import request
 
+from powerctl import access
 from powerctl.audit import audit
 from powerctl.auth import Principal, authenticator
 from powerctl.errors import Unauthorized
 from powerctl.redfish import outlets as rf_outlets
 from powerctl.redfish.sessions import RedfishSessions
 from powerctl.relay import Relay
-from powerctl.restapi.authorise import deny
-from powerctl.restapi.wire import raw_target
 from scopes import Access
 
 
@@ -34,20 +33,18 @@ class Gatekeeper:
                 authenticator().refuse(addr, "unknown or expired Redfish session", identity="redfish-session")
                 raise Unauthorized("the X-Auth-Token is not an open session; log in again")
             return Principal("redfish-session", session.user, None, addr)
-        return authenticator().authenticate(raw_target())
+        return access.authenticate()
 
     def login(self, user: str, password: str) -> Principal:
         return authenticator().password_login(user, password, request.remote_addr or "unknown")
 
     def admin(self) -> Principal:
         principal = self.principal()
-        if not principal.is_admin:
-            deny(principal, "Redfish sessions are for admins only")
+        access.require_admin(principal, "Redfish sessions are for admins only")
         return principal
 
-    def covered(self, principal: Principal, leaves: list[tuple[str, ...]], access: Access) -> bool:
-        grants = principal.grants
-        return grants is None or grants.first_uncovered(leaves, access, self._relay.attrs) is None
+    def covered(self, principal: Principal, leaves: list[tuple[str, ...]], word: Access) -> bool:
+        return access.covers(principal, leaves, word, self._relay.attrs)
 
     def shown(self, principal: Principal, index: int) -> set[str]:
         """The Outlet properties the caller may read."""
@@ -57,17 +54,29 @@ class Gatekeeper:
             if self.covered(principal, [leaf(index)], Access.GET)
         }
 
-    def require(self, principal: Principal, leaves: list[tuple[str, ...]], access: Access) -> None:
-        """All or nothing: every leaf covered for `access`, or 403 naming the first that is not."""
-        grants = principal.grants
-        if grants is not None:
-            missing = grants.first_uncovered(leaves, access, self._relay.attrs)
-            if missing is not None:
-                deny(principal, f"no {access} scope covers /{'/'.join(missing)}/", insufficient=True)
-        self.allowed(principal)
+    def sees_outlets(self, principal: Principal) -> list[int]:
+        """The outlets whose state the caller may read: at least one (audited), or 403."""
+        leaf = rf_outlets.READABLE[rf_outlets.REQUIRED]
+        members = [i for i in range(self._relay.count) if self.covered(principal, [leaf(i)], Access.GET)]
+        if not members:
+            access.deny(
+                principal, "no get scope covers any /relay/outlets/N/physical_state/", insufficient=True
+            )
+        access.allow(principal)
+        return members
+
+    def may_any(self, principal: Principal, wanted: list[tuple[tuple[str, ...], Access]]) -> None:
+        """403 (audited) unless the caller may do at least one of these, before its body is read."""
+        if not any(self.covered(principal, [leaf], word) for leaf, word in wanted):
+            first, word = wanted[0]
+            access.deny(principal, f"no {word} scope covers {access.where(first)}", insufficient=True)
+
+    def require(self, principal: Principal, leaves: list[tuple[str, ...]], word: Access) -> None:
+        """All or nothing: every leaf covered for `word`, or 403 naming the first that is not."""
+        access.require(principal, leaves, word, self._relay.attrs)
 
     def allowed(self, principal: Principal) -> None:
-        audit().record(f"access allowed for {principal.describe()}")
+        access.allow(principal)
 
     def audit(self, line: str) -> None:
         audit().record(line)

@@ -9,7 +9,7 @@ from marshmallow import fields
 from powerctl.errors import BadRequest
 from powerctl.resources.clients import clients_node
 from powerctl.resources.roles import roles_node
-from powerctl.restapi.tree import Branch, Collection, Node, Value
+from powerctl.restapi.tree import Branch, Collection, Node, Value, member, owner
 from powerctl.store import Database
 from powerctl.store.credentials import denied_ids, deny, lift_denial
 
@@ -23,23 +23,23 @@ def denied_node(db: Database, audit) -> Collection:
 
     def check(keys_list, value) -> None:
         for keys in keys_list:
-            if value != keys[2]:
+            if value != member(keys):
                 raise BadRequest(
-                    f"the value of auth/denied/{keys[2]}/ is the id itself",
-                    errors={"value": f"must be {keys[2]!r}"},
+                    f"the value of auth/denied/{member(keys)}/ is the id itself",
+                    errors={"value": f"must be {member(keys)!r}"},
                 )
 
     def add(keys, _value, who) -> None:
-        with audit.change(f"Client {keys[2]} denied by {who.actor()}"):
-            deny(db, keys[2], who.actor())
+        with audit.change(f"Client {member(keys)} denied by {who.actor()}"):
+            deny(db, member(keys), who.actor())
 
     def lift(keys, who) -> None:
-        with audit.change(f"Client {keys[2]} denial lifted by {who.actor()}"):
-            lift_denial(db, keys[2])
+        with audit.change(f"Client {member(keys)} denial lifted by {who.actor()}"):
+            lift_denial(db, member(keys))
 
     return Collection(
         keys=lambda _prefix: denied_ids(db),
-        item=Value(fields.String(), read=lambda keys: keys[2], write=add, check=check, delete=lift),
+        item=Value(fields.String(), read=lambda keys: member(keys), write=add, check=check, delete=lift),
         creatable=lambda key: DENIABLE_ID.fullmatch(key) is not None,
     )
 
@@ -47,7 +47,7 @@ def denied_node(db: Database, audit) -> Collection:
 def auth_node(db: Database, audit, sessions: Node, fleet: Node | None = None) -> Branch:
     user = Branch(
         {
-            "name": Value(fields.String(), read=lambda keys: keys[2]),
+            "name": Value(fields.String(), read=owner),
             "is_admin": Value(fields.Boolean(), read=lambda _keys: True),
         }
     )

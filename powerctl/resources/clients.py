@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 import scopes
 from powerctl.audit import counted
-from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.restapi.tree import Collection, KeyPath, Value, member
 from powerctl.store import ClientRecord, Database
 from powerctl.store.credentials import MAX_USE_COUNT, denial
 
@@ -90,13 +90,13 @@ def as_json(record: ClientRecord) -> dict:
 
 
 def clients_node(db: Database, audit) -> Collection:
-    def read(keys: Keys) -> dict | None:
-        record = db.client(keys[2])
+    def read(keys: KeyPath) -> dict | None:
+        record = db.client(member(keys))
         return None if record is None else as_json(record)
 
-    def write(keys: Keys, value: dict, who) -> None:
+    def write(keys: KeyPath, value: dict, who) -> None:
         record = ClientRecord(
-            keys[2],
+            member(keys),
             value["name"],
             tuple(value["scopes"]),
             value["redirect_urls"],
@@ -108,14 +108,14 @@ def clients_node(db: Database, audit) -> Collection:
         with audit.change() as lines:
             db.put_client(record)
             lines.append(
-                f"Client {keys[2]} registered by {who.actor()}"
+                f"Client {member(keys)} registered by {who.actor()}"
                 f" ({counted(len(record.scopes), 'scope')}, {counted(len(record.access_tokens), 'token')})"
-                + (denied if denial(db, keys[2]) else "")
+                + (denied if denial(db, member(keys)) else "")
             )
 
-    def delete(keys: Keys, who) -> None:
-        with audit.change(f"Client {keys[2]} deleted with its tokens and denied by {who.actor()}"):
-            db.delete_client(keys[2], who.actor())
+    def delete(keys: KeyPath, who) -> None:
+        with audit.change(f"Client {member(keys)} deleted with its tokens and denied by {who.actor()}"):
+            db.delete_client(member(keys), who.actor())
 
     return Collection(
         keys=lambda _prefix: db.client_ids(),

@@ -8,7 +8,7 @@ import time
 from marshmallow import fields
 
 import hw
-from powerctl.restapi.tree import Branch, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Collection, KeyPath, Value, owner
 
 FIELDS = {
     "name": fields.String(),
@@ -36,8 +36,8 @@ class Readings:
                 self._at = time.monotonic()
             return self._values
 
-    def field(self, keys: Keys, name: str) -> object:
-        reading = self.current().get(keys[2])
+    def field(self, keys: KeyPath, name: str) -> object:
+        reading = self.current().get(owner(keys))
         return None if reading is None else getattr(reading, name)
 
 
@@ -55,5 +55,5 @@ def meter_node(controller: hw.Controller) -> Branch:
         found = {r.bus for r in readings.current().values() if r.bus is not None}
         return [str(bus) for bus in sorted(found)]
 
-    bus = Branch({"name": Value(fields.String(), read=lambda keys: f"Bus {keys[2]}")})
+    bus = Branch({"name": Value(fields.String(), read=lambda keys: f"Bus {owner(keys)}")})
     return Branch({"values": values, "buses": Collection(keys=buses, item=bus)})

@@ -6,17 +6,17 @@ from marshmallow import fields, validate
 
 from powerctl.relay import RECOVERY_MODES, Relay
 from powerctl.resources.values import Flag, label, seconds
-from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, owner
 from powerctl.version import __version__
 
 MODEL = "powerctl"
 
 
-def _index(keys: Keys) -> int:
-    return int(keys[2])
+def _index(keys: KeyPath) -> int:
+    return int(owner(keys))
 
 
-def _indexes(keys_list: list[Keys]) -> list[int]:
+def _indexes(keys_list: list[KeyPath]) -> list[int]:
     return [_index(keys) for keys in keys_list]
 
 
@@ -33,11 +33,11 @@ def _outlet_field(relay: Relay, name: str, field: fields.Field) -> Value:
 def _switch(relay: Relay, persist: bool) -> Value:
     if persist:
 
-        def read(keys: Keys) -> bool:
+        def read(keys: KeyPath) -> bool:
             return relay.outlet(_index(keys)).state
     else:
 
-        def read(keys: Keys) -> bool:
+        def read(keys: KeyPath) -> bool:
             return relay.transient(_index(keys))
 
     return Value(

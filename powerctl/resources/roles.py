@@ -8,7 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from powerctl.resources.clients import check_scopes
 from powerctl.resources.values import label
-from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.restapi.tree import Collection, KeyPath, Value, member
 from powerctl.store import Database
 from powerctl.store import roles as store
 
@@ -39,20 +39,20 @@ def as_json(record: store.RoleRecord) -> dict:
 
 
 def roles_node(db: Database, audit) -> Collection:
-    def read(keys: Keys) -> dict | None:
-        record = store.role(db, keys[2])
+    def read(keys: KeyPath) -> dict | None:
+        record = store.role(db, member(keys))
         return None if record is None else as_json(record)
 
-    def write(keys: Keys, value: dict, who) -> None:
+    def write(keys: KeyPath, value: dict, who) -> None:
         with audit.change(
-            f"Role {keys[2]} set by {who.actor()} ({len(value['scopes'])} scopes);"
+            f"Role {member(keys)} set by {who.actor()} ({len(value['scopes'])} scopes);"
             " its sessions follow it from the next request"
         ):
-            store.put_role(db, keys[2], tuple(value["scopes"]), value["description"])
+            store.put_role(db, member(keys), tuple(value["scopes"]), value["description"])
 
-    def delete(keys: Keys, who) -> None:
-        with audit.change(f"Role {keys[2]} deleted by {who.actor()}; its sessions are revoked"):
-            store.delete_role(db, keys[2])
+    def delete(keys: KeyPath, who) -> None:
+        with audit.change(f"Role {member(keys)} deleted by {who.actor()}; its sessions are revoked"):
+            store.delete_role(db, member(keys))
 
     return Collection(
         keys=lambda _prefix: store.role_names(db),

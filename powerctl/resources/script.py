@@ -6,13 +6,14 @@ import json
 import re
 from collections.abc import Callable
 
-from flask import g
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from powerctl import access
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body, loads_text
-from powerctl.restapi.tree import Branch, Call, Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, member, owner
+from powerctl.scripts import binding
 from powerctl.scripts.runner import Runner
 from scopes import Access
 
@@ -88,48 +89,52 @@ def stop_request(body: Body) -> list[str]:
     return value
 
 
-def others_seen(who: Principal, threads: Keys) -> Callable[[str], bool]:
+def others_seen(who: Principal, threads: KeyPath) -> Callable[[str], bool]:
     """Which threads a caller sees and stops besides its own: those its scopes cover.
 
     A thread is covered like any leaf, by a scope on script/threads/ or below it (all;/label/).
     Only a scope counts, never covered_by: the right to start or stop opens the listing, not
     the threads of other clients.
     """
-    grants = who.grants
-    if grants is None:
+    if who.is_admin:
         return _everything
-    return lambda ident: grants.allows((*threads, ident, "label"), Access.GET)
+    return lambda ident: access.covers(who, [(*threads, ident, "label")], Access.GET)
 
 
 def _everything(_ident: str) -> bool:
     return True
 
 
-def script_node(runner: Runner) -> Branch:
+def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branch:
+    """`outlets_at` is where the outlets are mounted: a call is checked against the caller's
+    bounds on every outlet it may switch (a session narrowed to outlet 1 starts only functions
+    that stay on outlet 1)."""
     names = list(runner.functions)
 
-    def describe(keys: Keys) -> dict:
-        args = runner.functions[keys[-1]].args
+    def describe(keys: KeyPath) -> dict:
+        args = runner.functions[member(keys)].args
         return {"args": list(args)} if args else {}
 
-    def start(keys: Keys, body: Body, who: Principal) -> str:
+    def start(keys: KeyPath, body: Body, who: Principal) -> str:
         name, args = start_request(body)
+        outlets = binding.reached(runner.functions, name, tuple(args), outlet_count)
+        leaves = [(*outlets_at, str(index), "state") for index in sorted(outlets)]
+        access.require_within(who, leaves, Access.MODIFY, f"function {name}")
         return runner.start(name, args, who)
 
-    def stop(keys: Keys, body: Body, who: Principal) -> list[str]:
+    def stop(keys: KeyPath, body: Body, who: Principal) -> list[str]:
         return runner.stop(stop_request(body), who, others_seen(who, (*keys[:-1], "threads")))
 
-    def threads(prefix: Keys, _client: str | None) -> list[str]:
-        who = g.principal
+    def threads(prefix: KeyPath, who: Principal) -> list[str]:
         return [script.id for script in runner.visible(who, others_seen(who, prefix))]
 
-    def label(keys: Keys) -> str | None:
-        script = runner.thread(keys[-2])
+    def label(keys: KeyPath) -> str | None:
+        script = runner.thread(owner(keys))
         return None if script is None else script.label
 
     # Whoever may start or stop scripts may list the threads (its own, and those its scopes
     # cover: others_seen) and the functions it may start.
-    def starters(base: Keys, access: Access) -> list[tuple[Keys, Access]]:
+    def starters(base: KeyPath, access: Access) -> list[tuple[KeyPath, Access]]:
         if access != Access.GET:
             return []
         return [
@@ -138,10 +143,10 @@ def script_node(runner: Runner) -> Branch:
             *(((*base, "user_functions", name), Access.INVOKE) for name in names),
         ]
 
-    def readers(base: Keys, function: Keys, access: Access) -> list[tuple[Keys, Access]]:
+    def readers(base: KeyPath, function: KeyPath, access: Access) -> list[tuple[KeyPath, Access]]:
         return [(function, Access.INVOKE), ((*base, "start"), Access.INVOKE)] if access == Access.GET else []
 
-    def function_starters(keys: Keys, body: Body, access: Access) -> list[tuple[Keys, Access]]:
+    def function_starters(keys: KeyPath, body: Body, access: Access) -> list[tuple[KeyPath, Access]]:
         name = _named(body)
         return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
 

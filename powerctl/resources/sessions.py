@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 import scopes
-from powerctl.auth.sessions import SessionService, first_exceeding
+from powerctl import access
+from powerctl.auth.sessions import Bounds, SessionService, first_exceeding
 from powerctl.errors import BadRequest
 from powerctl.relay import Relay
 from powerctl.resources.roles import ROLE_NAME
 from powerctl.resources.values import label
-from powerctl.restapi.authorise import deny
 from powerctl.restapi.body import convert
-from powerctl.restapi.tree import Collection, Keys, Value
+from powerctl.restapi.tree import Branch, Collection, KeyPath, Value, member
 from powerctl.store import Database
 from powerctl.store import roles as role_store
 from powerctl.store import sessions as store
@@ -85,6 +87,35 @@ def resolve_outlets(relay: Relay, wanted: list[int | str]) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
+def bounds(root: Branch, outlets_at: KeyPath, also: Iterable[KeyPath] = ()) -> Bounds:
+    """What a session may ever reach: the tree but its admin-only subtrees (auth/), and of the
+    collection at `outlets_at` only the outlets it names; plus the leaves in `also` (metrics).
+
+    Written as scopes, compiled per outlet list: the session service applies them unseen.
+    """
+
+    def texts(node: Branch, prefix: KeyPath, rest: KeyPath, outlets: tuple[int, ...]) -> Iterator[str]:
+        for key, below in node.children.items():
+            here = (*prefix, key)
+            if below.admin_only:
+                continue
+            if rest[:1] != (key,):
+                yield scopes.format_keys(here)
+            elif len(rest) == 1:
+                if outlets:
+                    yield scopes.format_keys(here) + "=" + ",".join(map(str, outlets)) + "/"
+            else:
+                yield from texts(below, here, rest[1:], outlets)  # type: ignore[arg-type]
+
+    extra = [scopes.format_keys(keys) for keys in also]
+
+    def make(outlets: tuple[int, ...] | None) -> scopes.GrantSet:
+        rest = () if outlets is None else outlets_at
+        return scopes.GrantSet.compile([*texts(root, (), rest, outlets or ()), *extra])
+
+    return make
+
+
 def _describe(record: store.SessionRecord) -> dict:
     return {
         "whoami": record.sub,
@@ -97,7 +128,7 @@ def _describe(record: store.SessionRecord) -> dict:
 
 
 def sessions_node(db: Database, service: SessionService, relay: Relay, audit) -> Collection:
-    def create(_keys: Keys, body, who) -> dict:
+    def create(_keys: KeyPath, body, who) -> dict:
         wanted = convert(body, SessionRequestField(), WHERE)
         role = role_store.role(db, wanted["role"])
         if role is None:
@@ -110,7 +141,7 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
             wider = first_exceeding(who.grants, scopes.GrantSet.compile(role.scopes))
             if wider is not None:
                 reason = f"role {role.name} grants {wider.text} beyond the scopes of client {who.client}"
-                deny(who, reason, insufficient=True)
+                access.deny(who, reason, insufficient=True)
         only = "" if outlets is None else f", outlets {','.join(map(str, outlets))}"
         with audit.change() as lines:
             issued = service.issue(who, wanted["whoami"], role, outlets, wanted["ttl"])
@@ -120,20 +151,22 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
             )
         return {"token": issued.token, "expires": issued.expires}
 
-    def read(keys: Keys) -> dict | None:
-        record = store.session(db, keys[2])
+    def read(keys: KeyPath) -> dict | None:
+        record = store.session(db, member(keys))
         return None if record is None else _describe(record)
 
-    def revoke(keys: Keys, who) -> None:
-        with audit.change(f"Session {keys[2]} revoked by {who.actor()}"):
-            store.revoke_session(db, keys[2])
+    def revoke(keys: KeyPath, who) -> None:
+        with audit.change(f"Session {member(keys)} revoked by {who.actor()}"):
+            store.revoke_session(db, member(keys))
 
     def now() -> int:
         return int(service.now())
 
     return Collection(
         keys=lambda _prefix: store.live_sessions(db, now()),
-        owned_keys=lambda _prefix, client: [] if client is None else store.live_sessions(db, now(), client),
+        owned_keys=lambda _prefix, who: (
+            [] if who.client is None else store.live_sessions(db, now(), who.client)
+        ),
         item=Value(fields.Raw(), read=read, delete=revoke),
         array=False,
         invoke=create,

@@ -1,28 +1,15 @@
-"""Authorisation of a request: every leaf covered by a scope or a `covered_by` grant, audited."""
+"""What a /restapi/ request asks the access gate: its leaves, and the `covered_by` grants."""
 
 from __future__ import annotations
 
 from typing import NoReturn
 
 import scopes
-from powerctl.audit import audit
+from powerctl import access
 from powerctl.auth import Principal
-from powerctl.errors import Forbidden
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import Keys
-from powerctl.restapi.view import TreeView
-
-
-def deny(principal: Principal, reason: str, insufficient: bool = False) -> NoReturn:
-    """Audit and refuse with 403; `insufficient` marks a missing scope for bearer clients."""
-    audit().record(f"access denied for {principal.describe()}: {reason}")
-    headers = {}
-    if insufficient:
-        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
-    raise Forbidden(
-        f"client {principal.client} may not do this: {reason}" if principal.client else reason,
-        headers=headers,
-    )
+from powerctl.restapi.tree import KeyPath
+from powerctl.restapi.view import CallerView
 
 
 class Authorisation:
@@ -32,12 +19,12 @@ class Authorisation:
     """
 
     principal: Principal
-    view: TreeView
+    view: CallerView
     path: scopes.Path
     access: scopes.Access
     body: Body
 
-    def leaves(self, targets: list[tuple[Keys, object]]) -> list[Keys]:
+    def leaves(self, targets: list[tuple[KeyPath, object]]) -> list[KeyPath]:
         if not targets:
             # A matrix that selected nothing is checked as the collection it selected from,
             # so an empty answer is no more than the caller could read there.
@@ -47,7 +34,7 @@ class Authorisation:
         # An empty container is checked as itself, so no one reads structure without a scope.
         return [leaf for keys, node in targets for leaf in (self.view.leaves(keys, node) or [keys])]
 
-    def selected_from(self) -> Keys:
+    def selected_from(self) -> KeyPath:
         """The keys named before the first selector of this request's path."""
         named = []
         for segment in self.path.segments:
@@ -56,41 +43,22 @@ class Authorisation:
             named.append(segment.key)
         return tuple(named)
 
-    def authorise(self, targets: list[tuple[Keys, object]]) -> None:
-        grants = self.principal.grants
-        if grants is not None:
-            missing = self.first_uncovered(self.leaves(targets), self.access)
-            if missing is not None:
-                where = "/" + "/".join(missing) + "/"
-                self.deny(f"no {self.access} scope covers {where}", insufficient=True)
-        audit().record(f"access allowed for {self.principal.describe()}")
+    def authorise(self, targets: list[tuple[KeyPath, object]]) -> None:
+        leaves = [] if self.principal.is_admin else self.leaves(targets)
+        access.require(self.principal, leaves, self.access, self.view.field, self.covered)
 
     def deny(self, reason: str, insufficient: bool = False) -> NoReturn:
-        deny(self.principal, reason, insufficient)
+        access.deny(self.principal, reason, insufficient)
 
-    def may_read(self, keys_list: list[Keys]) -> bool:
-        return self.first_uncovered(keys_list, scopes.Access.GET) is None
+    def may_read(self, keys_list: list[KeyPath]) -> bool:
+        return access.covers(self.principal, keys_list, scopes.Access.GET, self.view.field, self.covered)
 
-    def first_uncovered(self, leaves: list[Keys], access: scopes.Access) -> Keys | None:
-        """The first leaf the caller may not `access`, or None.
-
-        A leaf no scope covers is still allowed when its node's `covered_by` names another
+    def covered(self, leaf: KeyPath, word: scopes.Access) -> bool:
+        """A leaf no scope covers is still allowed when its node's `covered_by` names another
         grant the caller holds: (leaf, access word) pairs, any one suffices. So invoke on
         script/user_functions/NAME/ lets a client start NAME through script/start/, whose body
-        names it. Leaves a scope covers never reach the hook, so the common path is unchanged.
+        names it.
         """
-        grants = self.principal.grants
-        if grants is None:
-            return None
-        missing = grants.first_uncovered(leaves, access, self.view.field)
-        if missing is None:
-            return None
-        for leaf in leaves[leaves.index(missing) :]:
-            if not (grants.allows(leaf, access, self.view.field) or self.covered(leaf, access)):
-                return leaf
-        return None
-
-    def covered(self, leaf: Keys, access: scopes.Access) -> bool:
         try:
             hook = self.view.node(leaf).covered_by
         except KeyError:  # a key a PUT is about to create
@@ -99,6 +67,6 @@ class Authorisation:
             return False
         body = Body("empty") if self.access == scopes.Access.GET else self.body
         return any(
-            self.principal.grants.allows(other, word, self.view.field)  # type: ignore[union-attr]
-            for other, word in hook(leaf, body, access)
+            access.covers(self.principal, [other], other_word, self.view.field)
+            for other, other_word in hook(leaf, body, word)
         )

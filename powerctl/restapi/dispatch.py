@@ -4,26 +4,18 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from flask import Blueprint, Response, current_app, g, redirect, request
+from flask import Blueprint, Response, current_app, redirect, request
 
 import scopes
-from powerctl.audit import audit
-from powerctl.auth import Principal, authenticator
-from powerctl.errors import BadRequest, Forbidden
+from powerctl import access
+from powerctl.auth import Principal
+from powerctl.errors import BadRequest
 from powerctl.restapi.authorise import Authorisation
 from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.methods import ACCESS, METHODS, check_methods
-from powerctl.restapi.tree import Collection, Keys, Tree, Value
-from powerctl.restapi.view import FilterForbidden, TreeView
-from powerctl.restapi.wire import (
-    csrf_ok,
-    depth_limit,
-    dumps,
-    effective_method,
-    json_response,
-    no_content,
-    raw_target,
-)
+from powerctl.restapi.tree import Collection, KeyPath, Tree, Value
+from powerctl.restapi.view import CallerView
+from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, no_content
 
 bp = Blueprint("restapi", __name__)
 
@@ -31,19 +23,24 @@ bp = Blueprint("restapi", __name__)
 @bp.route("/restapi", methods=METHODS, strict_slashes=False)
 @bp.route("/restapi/<path:_rest>", methods=METHODS)
 def dispatch(_rest: str = "") -> Response:
-    target = raw_target()
+    target = access.raw_target()
     path_text, _, query = target.partition("?")
     if not path_text.endswith("/"):
         code = 301 if request.method in ("GET", "HEAD") else 307
         return redirect(path_text + "/" + ("?" + query if query else ""), code=code)
-    principal = authenticator().authenticate(target)
-    g.principal = principal  # for values that depend on the caller, such as script/threads/
+    principal = access.authenticate(target)
     method = effective_method()
     if method not in ("GET", "HEAD", "OPTIONS") and not csrf_ok():
-        audit().record(f"access denied for {principal.describe()}: no X-CSRF header")
-        raise Forbidden("state-changing requests need an X-CSRF header or X-Requested-With: XMLHttpRequest")
+        access.deny(
+            principal,
+            "no X-CSRF header",
+            message="state-changing requests need an X-CSRF header or X-Requested-With: XMLHttpRequest",
+        )
     path = scopes.parse_path(path_text[len("/restapi") :])
-    return Request(current_app.extensions["powerctl.tree"], principal, path, method).run()
+    tree = current_app.extensions["powerctl.tree"]
+    if not principal.is_admin and tree.closed_to_clients(path):
+        access.require_admin(principal)
+    return Request(tree, principal, path, method).run()
 
 
 class Request(Authorisation):
@@ -51,7 +48,7 @@ class Request(Authorisation):
 
     def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str):
         self.tree = tree
-        self.view = TreeView(tree, principal.grants, principal.client)
+        self.view = CallerView(tree, principal, self.covered)
         self.principal = principal
         self.path = path
         self.method = method
@@ -59,7 +56,7 @@ class Request(Authorisation):
 
     def run(self) -> Response:
         targets = self.resolve()
-        check_methods(self.tree, self.principal, self.method, self.access, targets)
+        check_methods(self.principal, self.method, self.access, targets)
         self.authorise(targets)
         if self.access == scopes.Access.GET:
             return self.get(targets)
@@ -71,23 +68,17 @@ class Request(Authorisation):
             return self.put(targets)
         return self.invoke(targets)
 
-    def resolve(self) -> list[tuple[Keys, object]]:
-        while True:
-            try:
-                return self.tree.resolve(self.path, self.view)
-            except FilterForbidden as err:
-                # a field its `covered_by` lets the caller read may be filtered on, too
-                if err.leaf in self.view.opened or not self.covered(err.leaf, scopes.Access.GET):
-                    self.deny(f"filtering on {_where(err.leaf)} needs get access to it", insufficient=True)
-                self.view.opened.add(err.leaf)
-            except scopes.NoSuchPath as err:
-                creatable = self.creatable(err)
-                if creatable is None:
-                    raise
-                parent = self.tree.node(creatable[:-1])
-                return [(creatable, parent.item)]  # type: ignore[attr-defined]
+    def resolve(self) -> list[tuple[KeyPath, object]]:
+        try:
+            return self.tree.resolve(self.path, self.view)
+        except scopes.NoSuchPath as err:
+            creatable = self.creatable(err)
+            if creatable is None:
+                raise
+            parent = self.tree.node(creatable[:-1])
+            return [(creatable, parent.item)]  # type: ignore[attr-defined]
 
-    def creatable(self, err: scopes.NoSuchPath) -> Keys | None:
+    def creatable(self, err: scopes.NoSuchPath) -> KeyPath | None:
         """A PUT naming a new key of a collection that accepts new keys, such as a client."""
         segments = self.path.segments
         if self.method != "PUT" or len(err.prefix) != len(segments) - 1:
@@ -107,7 +98,7 @@ class Request(Authorisation):
     def body(self) -> Body:  # type: ignore[override]
         return read_body()
 
-    def get(self, targets: list[tuple[Keys, object]]) -> Response:
+    def get(self, targets: list[tuple[KeyPath, object]]) -> Response:
         depth = depth_limit()
         node = targets[0][1] if targets else None  # a filter may match nothing
         if (
@@ -124,7 +115,7 @@ class Request(Authorisation):
             return json_response(values, 207)
         return json_response(values[0], status)
 
-    def put(self, targets: list[tuple[Keys, object]]) -> Response:
+    def put(self, targets: list[tuple[KeyPath, object]]) -> Response:
         body = read_body()
         converted = [
             (keys, node, convert(body, node.field, _where(keys)))  # type: ignore[union-attr]
@@ -138,7 +129,7 @@ class Request(Authorisation):
             return no_content()
         return json_response([node.read(keys) for keys, node in targets], 207)  # type: ignore[union-attr]
 
-    def invoke(self, targets: list[tuple[Keys, object]]) -> Response:
+    def invoke(self, targets: list[tuple[KeyPath, object]]) -> Response:
         many = getattr(targets[0][1], "invoke_many", None)
         if len(targets) > 1 and many is not None and all(n is targets[0][1] for _, n in targets):
             results = many([keys for keys, _ in targets], self.body, self.principal)
@@ -151,13 +142,13 @@ class Request(Authorisation):
         return json_response(results[0], 200)
 
 
-def _where(keys: Keys) -> str:
+def _where(keys: KeyPath) -> str:
     return "/" + "/".join(keys) + "/"
 
 
-def _write_all(converted: list[tuple[Keys, Value, object]], principal: Principal) -> None:
+def _write_all(converted: list[tuple[KeyPath, Value, object]], principal: Principal) -> None:
     """Write values grouped by node, so a batch (several outlets) is one call that can sequence."""
-    groups: dict[int, tuple[Value, list[Keys], list[object]]] = {}
+    groups: dict[int, tuple[Value, list[KeyPath], list[object]]] = {}
     for keys, node, value in converted:
         group = groups.setdefault(id(node), (node, [], []))
         group[1].append(keys)

@@ -11,11 +11,12 @@ from marshmallow import fields
 import scopes
 
 if TYPE_CHECKING:
-    from powerctl.restapi.view import TreeView
+    from powerctl.auth import Principal
+    from powerctl.restapi.view import CallerView
 
-Keys = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
+KeyPath = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
 # (target keys, request body, access word) -> (leaf, access word) pairs; any one authorises
-CoveredBy = Callable[[Keys, object, scopes.Access], Iterable[tuple[Keys, scopes.Access]]]
+CoveredBy = Callable[[KeyPath, object, scopes.Access], Iterable[tuple[KeyPath, scopes.Access]]]
 
 
 class Node:
@@ -37,12 +38,12 @@ class Value(Node):
     """A leaf holding one value; writable when it has `write` (or `write_many`)."""
 
     field: fields.Field
-    read: Callable[[Keys], object]
-    read_many: Callable[[list[Keys]], list] | None = None  # the same leaf of many outlets at once
-    write: Callable[[Keys, object, object], None] | None = None
-    write_many: Callable[[list[Keys], object, object], None] | None = None
-    check: Callable[[list[Keys], object], None] | None = None  # refuse a write before any starts
-    delete: Callable[[Keys, object], None] | None = None
+    read: Callable[[KeyPath], object]
+    read_many: Callable[[list[KeyPath]], list] | None = None  # the same leaf of many outlets at once
+    write: Callable[[KeyPath, object, object], None] | None = None
+    write_many: Callable[[list[KeyPath], object, object], None] | None = None
+    check: Callable[[list[KeyPath], object], None] | None = None  # refuse a write before any starts
+    delete: Callable[[KeyPath, object], None] | None = None
     admin_write: bool = False
     admin_only: bool = False
     covered_by: CoveredBy | None = None
@@ -56,9 +57,9 @@ class Value(Node):
 class Call(Node):
     """A function invoked with POST, such as an outlet's `cycle/`."""
 
-    invoke: Callable[[Keys, object, object], object]
+    invoke: Callable[[KeyPath, object, object], object]
     # several targets of one matrix POST at once, all or none (cycling outlets 0-7, one locked)
-    invoke_many: Callable[[list[Keys], object, object], list] | None = None
+    invoke_many: Callable[[list[KeyPath], object, object], list] | None = None
     admin_only: bool = False
     covered_by: CoveredBy | None = None
 
@@ -75,21 +76,35 @@ class Branch(Node):
 class Collection(Node):
     """Children computed at request time: an array (outlets) or a map (meter values)."""
 
-    keys: Callable[[Keys], Sequence[str]]
+    keys: Callable[[KeyPath], Sequence[str]]
     item: Node
     array: bool = True
     creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
     stable: bool = False  # keys never change while the app runs (outlets), so paths may be cached
     admin_only: bool = False
     open_to_clients: bool = False
-    invoke: Callable[[Keys, object, object], object] | None = None  # POST to the collection
-    # Members belong to clients: a non-admin caller sees only the keys this returns for its
-    # client id (None for a caller that is no client), as if the others did not exist.
-    owned_keys: Callable[[Keys, str | None], Sequence[str]] | None = None
+    invoke: Callable[[KeyPath, object, object], object] | None = None  # POST to the collection
+    # Members belong to callers: a non-admin sees only the keys this returns for it (the
+    # principal is passed in), as if the others did not exist.
+    owned_keys: Callable[[KeyPath, Principal], Sequence[str]] | None = None
     covered_by: CoveredBy | None = None
 
 
-def child(node: Node, prefix: Keys, key: str) -> Node:
+def member(keys: KeyPath) -> str:
+    """The collection key a member node is called for: <id> of auth/clients/<id>/.
+
+    Keys count from the node itself, never from the root, so a resource does not depend on
+    where its branch is mounted.
+    """
+    return keys[-1]
+
+
+def owner(keys: KeyPath) -> str:
+    """The collection key of the member a field belongs to: <i> of relay/outlets/<i>/name/."""
+    return keys[-2]
+
+
+def child(node: Node, prefix: KeyPath, key: str) -> Node:
     """One step down the tree from `node` at `prefix`; KeyError when there is no such child."""
     if isinstance(node, Branch):
         return node.children[key]
@@ -103,11 +118,12 @@ class Tree:
     """The root plus lookups that walk it."""
 
     root: Branch
-    _resolved: dict[str, list[tuple[Keys, Node]]] = field(default_factory=dict)
+    _resolved: dict[str, list[tuple[KeyPath, Node]]] = field(default_factory=dict)
+    _closed: dict[str, bool] = field(default_factory=dict)
 
     MAX_RESOLVED = 1024
 
-    def resolve(self, path: scopes.Path, view: TreeView) -> list[tuple[Keys, Node]]:
+    def resolve(self, path: scopes.Path, view: CallerView) -> list[tuple[KeyPath, Node]]:
         """The targets a path names, with their nodes, item-major.
 
         A path without filters that only lists Branches and stable Collections always names
@@ -116,30 +132,72 @@ class Tree:
         cached = self._resolved.get(path.text)
         if cached is not None:
             return cached
-        view.volatile = False
         targets = [(keys, view.node(keys)) for keys in scopes.expand(path, view)]
-        filtered = any(getattr(segment, "filters", ()) for segment in path.segments)
-        if not view.volatile and not filtered:
+        if self.stable(path):
             if len(self._resolved) >= self.MAX_RESOLVED:
                 self._resolved.clear()
             self._resolved[path.text] = targets
         return targets
 
-    def node(self, keys: Keys) -> Node:
+    def node(self, keys: KeyPath) -> Node:
         """The node at a concrete path; KeyError when there is none."""
         node: Node = self.root
         for depth, key in enumerate(keys):
             node = child(node, keys[:depth], key)
         return node
 
-    def admin_only(self, keys: Keys) -> bool:
-        """Whether the deepest node on the path that says so closes it to API clients."""
-        node: Node = self.root
-        closed = node.admin_only
-        for key in keys:
-            node = node.children[key] if isinstance(node, Branch) else node.item  # type: ignore[union-attr]
-            if node.admin_only:
-                closed = True
-            elif node.open_to_clients:
-                closed = False
-        return closed
+    def stable(self, path: scopes.Path) -> bool:
+        """Whether a path names the same targets for every caller while the app runs: it has
+        no filters and lists keys only of Branches and stable Collections (outlets)."""
+        reached: list[Node] = [self.root]
+        for segment in path.segments:
+            if getattr(segment, "filters", ()):
+                return False
+            if any(isinstance(node, Collection) and not node.stable for node in reached):
+                return False
+            reached = [below for node in reached for below in _members(node, segment)]
+        return True
+
+    def closed_to_clients(self, path: scopes.Path) -> bool:
+        """Whether a path reaches into an admin-only subtree, judged on the tree's shape alone.
+
+        Keys are not looked up, so a client learns nothing of which ids exist there: every
+        path under auth/clients/ is closed alike. The deepest node on the way that says so
+        decides (auth/sessions/ is open to clients inside admin-only auth/); a name the tree
+        does not have is closed if its parent is. The answer depends on the path alone, so
+        it is remembered.
+        """
+        known = self._closed.get(path.text)
+        if known is None:
+            if len(self._closed) >= self.MAX_RESOLVED:
+                self._closed.clear()
+            known = self._closed[path.text] = self._closed_to_clients(path)
+        return known
+
+    def _closed_to_clients(self, path: scopes.Path) -> bool:
+        reached: list[tuple[Node, bool]] = [(self.root, self.root.admin_only)]
+        for segment in path.segments:
+            step: list[tuple[Node, bool]] = []
+            for node, closed in reached:
+                for below in _members(node, segment):
+                    reopened = below.open_to_clients and not below.admin_only
+                    step.append((below, below.admin_only or (closed and not reopened)))
+            if not step:
+                # nothing there: a 404 in the open tree tells no more than its listings do
+                return any(closed for _, closed in reached)
+            reached = step
+        return any(closed for _, closed in reached)
+
+
+def _members(node: Node, segment: scopes.Segment) -> list[Node]:
+    """The nodes a segment may select below `node`, whatever keys exist."""
+    if isinstance(node, Collection):
+        return [node.item]
+    if not isinstance(node, Branch):
+        return []
+    if isinstance(segment, scopes.Name):
+        below = node.children.get(segment.key)
+        return [] if below is None else [below]
+    if isinstance(segment, scopes.Keys):
+        return [node.children[key] for key in segment.keys if key in node.children]
+    return list(node.children.values())

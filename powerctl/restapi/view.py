@@ -5,30 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import scopes
-from powerctl.restapi.tree import Branch, Call, Collection, Keys, Node, Tree, Value, child
+from powerctl import access
+from powerctl.auth import Principal
+from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Node, Tree, Value, child
 
 
-class FilterForbidden(Exception):
-    """A request filters on a field its caller may not read."""
-
-    def __init__(self, leaf: Keys):
-        super().__init__(leaf)
-        self.leaf = leaf
-
-
-class TreeView:
+class CallerView:
     """The tree as one caller sees it; implements scopes.TreeView for expanding requests."""
 
-    def __init__(self, tree: Tree, grants: scopes.GrantSet | None, client: str | None = None):
+    def __init__(self, tree: Tree, principal: Principal, covered: access.Extra | None = None):
         self.tree = tree
-        self.grants = grants  # None for admins
-        self.admin = grants is None
-        self.client = client
-        self.volatile = False  # set when a listing came from a collection whose keys may change
-        self._nodes: dict[Keys, Node] = {}
-        self.opened: set[Keys] = set()  # fields a `covered_by` grant lets this caller filter on
+        self.principal = principal
+        self.admin = principal.is_admin
+        self.covered = covered  # the grants the tree's covered_by names, asked for filter fields
+        self._nodes: dict[KeyPath, Node] = {}
 
-    def node(self, keys: Keys) -> Node:
+    def node(self, keys: KeyPath) -> Node:
         """Tree.node, remembered for the rest of this request."""
         node = self._nodes.get(keys)
         if node is None:
@@ -39,32 +31,29 @@ class TreeView:
     def visible(self, node: Node) -> bool:
         return self.admin or not node.admin_only
 
-    def children(self, prefix: Keys) -> Sequence[str] | None:
+    def children(self, prefix: KeyPath) -> Sequence[str] | None:
         node = self.node(prefix)
         if isinstance(node, Branch):
             return node.children.keys()  # type: ignore[return-value]
         if isinstance(node, Collection):
-            self.volatile = self.volatile or not node.stable
             return self._keys(prefix, node)
         return None
 
-    def _keys(self, prefix: Keys, node: Collection) -> Sequence[str]:
+    def _keys(self, prefix: KeyPath, node: Collection) -> Sequence[str]:
         if node.owned_keys is not None and not self.admin:
-            return node.owned_keys(prefix, self.client)
+            return node.owned_keys(prefix, self.principal)
         return node.keys(prefix)
 
-    def attr(self, prefix: Keys, name: str) -> object:
+    def attr(self, prefix: KeyPath, name: str) -> object:
         """A field a request filters on: the caller must be allowed to read it."""
         leaf = (*prefix, name)
-        if (
-            self.grants is not None
-            and leaf not in self.opened
-            and not self.grants.allows(leaf, scopes.Access.GET, self.field)
-        ):
-            raise FilterForbidden(leaf)
+        if not access.covers(self.principal, [leaf], scopes.Access.GET, self.field, self.covered):
+            access.deny(
+                self.principal, f"filtering on {access.where(leaf)} needs get access to it", insufficient=True
+            )
         return self.field(prefix, name)
 
-    def field(self, prefix: Keys, name: str) -> object:
+    def field(self, prefix: KeyPath, name: str) -> object:
         """A field's value as the server sees it, e.g. for a scope's own filters."""
         node = self.node(prefix)
         if isinstance(node, Branch):
@@ -73,24 +62,24 @@ class TreeView:
                 return member.read((*prefix, name))
         raise KeyError(name)
 
-    def leaves(self, keys: Keys, node: Node) -> list[Keys]:
+    def leaves(self, keys: KeyPath, node: Node) -> list[KeyPath]:
         """Every readable leaf at or under `keys` that this caller can see."""
         if isinstance(node, Value):
             return [keys]
-        out: list[Keys] = []
+        out: list[KeyPath] = []
         for key, member in self.items(keys, node):
             if isinstance(member, Value | Branch | Collection) and self.visible(member):
                 out += self.leaves((*keys, key), member)
         return out
 
-    def items(self, keys: Keys, node: Node) -> list[tuple[str, Node]]:
+    def items(self, keys: KeyPath, node: Node) -> list[tuple[str, Node]]:
         if isinstance(node, Branch):
             return list(node.children.items())
         if isinstance(node, Collection):
             return [(key, node.item) for key in self._keys(keys, node)]
         return []
 
-    def render(self, keys: Keys, node: Node, depth: int | None, base: int) -> object:
+    def render(self, keys: KeyPath, node: Node, depth: int | None, base: int) -> object:
         """The JSON value of a node; containers deeper than `depth` become {"$ref": ...}."""
         if isinstance(node, Value):
             return node.read(keys)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
 
 from flask import Response, request
 
@@ -31,16 +30,6 @@ def no_content() -> Response:
     response = Response(status=204)
     del response.headers["Content-Type"]
     return response
-
-
-def raw_target() -> str:
-    """The request target as the client sent it: digest `uri` and matrix syntax need it raw."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
-    if raw and raw.startswith("/"):
-        return raw
-    path = quote(request.environ.get("PATH_INFO", "/").encode("latin-1"), safe="/;=,!:@$&+*'()~")
-    query = request.environ.get("QUERY_STRING")
-    return path + ("?" + query if query else "")
 
 
 def effective_method() -> str:

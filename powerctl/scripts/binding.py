@@ -67,3 +67,35 @@ def check(
 
     function = functions[name]
     walk(function, values, "")
+
+
+def reached(
+    functions: Mapping[str, Function], name: str, values: tuple[int, ...], outlet_count: int
+) -> frozenset[int]:
+    """Every outlet a call may switch, through its calls: a selector that is not a list of
+    indexes (all;locked=false) is read when the step runs, so it may reach any outlet."""
+    every = frozenset(range(outlet_count))
+    found: set[int] = set()
+    seen: set[tuple[str, tuple[int | None, ...]]] = set()
+
+    def walk(function: Function, values: tuple[int | None, ...]) -> None:
+        if (function.name, values) in seen:
+            return
+        seen.add((function.name, values))
+        bound = dict(zip(function.args, values, strict=True))
+        for step in function.steps:
+            if step.action == "call":
+                walk(functions[step.function], tuple(value(arg, bound) for arg in step.args))  # type: ignore[misc]
+            elif isinstance(step.outlets, scopes.Path):
+                segment = step.outlets.segments[0]
+                literal = isinstance(segment, scopes.Name | scopes.Keys)
+                found.update(literal_indexes(step.outlets) if literal else every)
+            else:
+                for item in step.outlets:
+                    index = value(item, bound)
+                    found.update(every if index is None else {index})  # type: ignore[arg-type]
+
+    function = functions.get(name)
+    if function is not None and len(values) == len(function.args):
+        walk(function, values)
+    return frozenset(found)

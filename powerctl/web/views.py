@@ -10,13 +10,13 @@ import secrets
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 import scopes
+from powerctl import access
 from powerctl.audit import audit
-from powerctl.auth import Principal, authenticator
+from powerctl.auth import Principal
 from powerctl.auth.bearer import encode_token, token_hash
 from powerctl.errors import BadRequest, NotFound
 from powerctl.resources.clients import CLIENT_ID
-from powerctl.restapi.authorise import deny
-from powerctl.restapi.wire import no_content, raw_target
+from powerctl.restapi.wire import no_content
 from powerctl.store.credentials import add_token, remove_token
 from powerctl.web import page
 
@@ -38,13 +38,12 @@ SECURITY_HEADERS = {
 
 def guard(changes: bool = False) -> Principal:
     """An admin, or 401/403; a request that changes something must carry the page's token."""
-    principal = authenticator().authenticate(raw_target())
-    if not principal.is_admin:
-        deny(principal, "the settings page is for admins only")
+    principal = access.authenticate()
+    access.require_admin(principal, "the settings page is for admins only")
     csrf = current_app.extensions["powerctl.csrf"]
     if changes and not csrf.valid(principal.name, request.headers.get("X-CSRF", "")):
-        deny(principal, "the settings page's X-CSRF token is missing or stale; reload the page")
-    audit().record(f"access allowed for {principal.describe()}")
+        access.deny(principal, "the settings page's X-CSRF token is missing or stale; reload the page")
+    access.allow(principal)
     return principal
 
 

@@ -9,7 +9,7 @@ from urllib.parse import quote_from_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.test_clients import EXAMPLE_1, HELLO_HASH
+from tests.api.clients_support import EXAMPLE_1, HELLO_HASH
 from tests.support import ADMIN_PASSWORD
 
 BOUNDED = settings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.api.test_clients import EXAMPLE_1, register
+from tests.api.clients_support import EXAMPLE_1, register
 from tests.support import ADMIN_PASSWORD, Api, digest_authorization
 
 

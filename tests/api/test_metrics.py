@@ -182,3 +182,34 @@ def powerctl_version() -> str:
     from powerctl.version import __version__
 
     return __version__
+
+
+def _outlets_shown(scraped: dict, metric: str) -> dict[str, str]:
+    return {dict(labels)["outlet"]: dict(labels)["name"] for name, labels in scraped if name == metric}
+
+
+def test_a_session_narrowed_to_one_outlet_scrapes_only_that_outlet_and_no_client(app, admin):
+    register(admin, "other", {"/relay/": True}, {HELLO_HASH: {"remaining_use_count": 7}})
+    role = {"/metrics/?access=get": True, "/relay/outlets/all;/=name,state,physical_state/?access=get": True}
+    assert admin.put("/restapi/auth/roles/watch/", json={"scopes": role}).status_code == 204
+    made = admin.post("/restapi/auth/sessions/", json={"whoami": "a@b", "role": "watch", "outlets": [1]})
+    scraped = samples(Api(admin.client, bearer=made.json["token"]).get("/metrics"))
+    assert _outlets_shown(scraped, "powerctl_outlet_state") == {"1": "Outlet 2"}
+    assert _outlets_shown(scraped, "powerctl_outlet_physical_state") == {"1": "Outlet 2"}
+    assert _outlets_shown(scraped, "powerctl_outlet_transient_state") == {}  # not in the role
+    assert not any(name.startswith("powerctl_client_") for name, _ in scraped)
+
+
+def test_a_client_scrapes_what_its_scopes_read_and_never_client_ids(app, admin):
+    register(
+        admin,
+        "prom",
+        {"/metrics/?access=get": True, "/relay/outlets/=2,3/state/?access=get": True},
+        {HELLO_HASH: {"remaining_use_count": 5}},
+    )
+    response = Api(admin.client, bearer="prom.SGVsbG8").get("/metrics")
+    scraped = samples(response)
+    assert _outlets_shown(scraped, "powerctl_outlet_state") == {"2": "", "3": ""}  # names need get on name
+    assert not any(name.startswith("powerctl_meter_") for name, _ in scraped)
+    assert "prom" not in response.get_data(as_text=True)
+    assert value(samples(admin.get("/metrics")), "powerctl_client_token_uses_remaining", client="prom") == 4

@@ -1,0 +1,159 @@
+"""The one access gate: authenticate a request, decide on its leaves, audit, allow or refuse.
+
+Every surface (the /restapi/ tree, /metrics, the settings page, fleet notify) turns a request
+into a Principal with `authenticate`, names the leaves it touches with an access word, and asks
+here: all or nothing, the first uncovered leaf named, one audit line either way. No other module
+reads grants or writes an "access allowed/denied" line for a principal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+from urllib.parse import quote
+
+from flask import request
+
+from powerctl.audit import Audit, audit
+from powerctl.auth import Principal, authenticator
+from powerctl.errors import Forbidden
+
+Leaf = tuple[str, ...]
+# Grants a surface knows besides scopes (the tree's covered_by): asked only for uncovered leaves.
+Extra = Callable[[Leaf, str], bool]
+ADMINS_ONLY = "this path is for admins only"
+
+
+def authenticate(target: str | None = None) -> Principal:
+    """The caller of this request (its raw target, if the surface has read it), or 401/403."""
+    return authenticator().authenticate(raw_target() if target is None else target)
+
+
+def raw_target() -> str:
+    """The request target as the client sent it: digest `uri` and matrix syntax need it raw."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    path = quote(request.environ.get("PATH_INFO", "/").encode("latin-1"), safe="/;=,!:@$&+*'()~")
+    query = request.environ.get("QUERY_STRING")
+    return path + ("?" + query if query else "")
+
+
+def where(leaf: Leaf) -> str:
+    return "/" + "/".join(leaf) + "/"
+
+
+def first_uncovered(
+    principal: Principal,
+    leaves: Sequence[Leaf],
+    access: str,
+    attrs: object = None,
+    extra: Extra | None = None,
+) -> Leaf | None:
+    """The first leaf the principal may not `access`, or None (admins may do everything).
+
+    Leaves a scope covers never reach `extra`, so the common path costs one trie walk a leaf.
+    """
+    grants = principal.grants
+    if grants is None:
+        return None
+    missing = grants.first_uncovered(leaves, access, attrs)
+    if missing is None or extra is None:
+        return missing
+    for leaf in leaves[leaves.index(missing) :]:
+        if not (grants.allows(leaf, access, attrs) or extra(leaf, access)):
+            return leaf
+    return None
+
+
+def covers(
+    principal: Principal,
+    leaves: Sequence[Leaf],
+    access: str,
+    attrs: object = None,
+    extra: Extra | None = None,
+) -> bool:
+    """Whether every leaf is allowed, without an audit line: for what a surface only shows."""
+    return first_uncovered(principal, leaves, access, attrs, extra) is None
+
+
+def require(
+    principal: Principal,
+    leaves: Sequence[Leaf],
+    access: str,
+    attrs: object = None,
+    extra: Extra | None = None,
+) -> None:
+    """Allow (audited) when every leaf is covered, else refuse naming the first that is not."""
+    missing = first_uncovered(principal, leaves, access, attrs, extra)
+    if missing is not None:
+        deny(principal, f"no {access} scope covers {where(missing)}", insufficient=True)
+    allow(principal)
+
+
+def check(
+    principal: Principal, leaves: Sequence[Leaf], access: str, attrs: object, trail: Audit
+) -> str | None:
+    """require() for a surface outside an HTTP request (MQTT, the pdudaemon listener): the same
+    decision and audit line, written to `trail`; the refusal's reason, or None when allowed.
+
+    The surface answers a refusal in its own protocol (a pdudaemon 403 line, a dropped MQTT
+    command); nothing it asked for happens.
+    """
+    missing = first_uncovered(principal, leaves, access, attrs)
+    if missing is not None:
+        reason = f"no {access} scope covers {where(missing)}"
+        trail.record(f"access denied for {principal.describe()}: {reason}")
+        return reason
+    trail.record(f"access allowed for {principal.describe()}")
+    return None
+
+
+def require_within(principal: Principal, leaves: Sequence[Leaf], access: str, what: str) -> None:
+    """Refuse when a leaf lies outside the bounds of the principal's grants (a session's outlets).
+
+    Bounds hold whatever the scopes say: a call that acts on leaves on the caller's behalf (a
+    script switching outlets) is checked against them before anything runs.
+    """
+    grants = principal.grants
+    if grants is None:
+        return
+    for leaf in leaves:
+        if not grants.within(leaf, access):
+            deny(principal, f"{what} reaches {where(leaf)}, outside this token's bounds", insufficient=True)
+
+
+def require_admin(principal: Principal, reason: str = ADMINS_ONLY) -> None:
+    """Refuse anyone but an admin, with the same answer wherever it is asked."""
+    if not principal.is_admin:
+        deny(principal, reason)
+
+
+def require_scheme(principal: Principal, schemes: Sequence[str], reason: str, message: str) -> None:
+    """Refuse a principal not authenticated by one of `schemes` (fleet notify: peers only)."""
+    if principal.scheme not in schemes:
+        deny(principal, reason, message=message)
+    allow(principal)
+
+
+def allow(principal: Principal) -> None:
+    audit().record(f"access allowed for {principal.describe()}")
+
+
+def deny(
+    principal: Principal, reason: str, insufficient: bool = False, message: str | None = None
+) -> NoReturn:
+    """Audit and refuse with 403; `insufficient` marks a missing scope for bearer clients."""
+    audit().record(f"access denied for {principal.describe()}: {reason}")
+    headers = {}
+    if insufficient:
+        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    if message is None:
+        message = f"client {principal.client} may not do this: {reason}" if principal.client else reason
+    raise Forbidden(message, headers=headers)
+
+
+def refuse(addr: str, reason: str, message: str) -> NoReturn:
+    """Audit and refuse with 403 a caller that is no principal (a certificate naming no peer)."""
+    audit().record(f"access denied for {addr}: {reason}")
+    raise Forbidden(message)
