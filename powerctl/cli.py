@@ -144,7 +144,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="powerctl", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="serve the gateway under gunicorn")
+    serve = sub.add_parser("serve", help="serve the gateway (HTTPS by default)")
     serve.add_argument("--bind", help="HOST:PORT (default 127.0.0.1:8443)")
     serve.add_argument("--data-dir", help="data directory (default $POWERCTL_DATA_DIR or ./var)")
     serve.add_argument("--config", help="TOML configuration file")
