@@ -118,9 +118,10 @@ class Connection:
                             await self._receive()
                         elif isinstance(event, h11.Data):
                             body += event.data
-                            if len(body) > self.limits.max_body:
-                                whole = False  # chunked and too long: cut, werkzeug answers 413
-                                break
+                            if len(body) > self.limits.max_body:  # chunked, and too long
+                                # werkzeug would read a cut body as whole: answer here instead
+                                await self._refuse(413, "request body too large")
+                                return None
                         elif isinstance(event, h11.EndOfMessage):
                             break
                         else:
@@ -172,7 +173,11 @@ class Connection:
         head += b"content-length: %d\r\n\r\n" % len(answer.body)
         self.writer.write(head + answer.body)
         try:
+            # Read on (and drop) what the client still sends, for a second at most: closing
+            # with unread bytes resets the connection, and the reset can beat the answer.
             async with asyncio.timeout(1.0):
                 await self.writer.drain()
+                while await self.reader.read(READ):
+                    pass
         except TimeoutError:
             pass

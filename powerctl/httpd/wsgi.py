@@ -34,7 +34,7 @@ class Answer:
 
 
 def environ(request: h11.Request, body: bytes, peer: Peer) -> dict:
-    """The WSGI environ of `request` with its `body` read whole (or cut past the size limit)."""
+    """The WSGI environ of `request` with its `body`, read whole."""
     target = request.target
     if target[:1] != b"/" and target != b"*":  # absolute form: http://host/path?query
         parts = urlsplit(target)
@@ -60,7 +60,7 @@ def environ(request: h11.Request, body: bytes, peer: Peer) -> dict:
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
-        # the body is all here; a chunked one cut past the limit makes werkzeug answer 413
+        # the body is all here (or, too large by its Content-Length, not read: werkzeug says 413)
         "wsgi.input_terminated": True,
         "powerctl.tls": peer.tls,
     }
