@@ -34,7 +34,7 @@ def listen(bind: str, backlog: int = 2048) -> socket.socket:
     host, _, port = bind.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"  # noqa: S104 - ":PORT" asks for every interface
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, int(port)))
     sock.listen(backlog)
@@ -134,6 +134,9 @@ class Server:
                 log.warning("accept failed: %s", err)
                 await asyncio.sleep(0.1)
                 continue
+            # asyncio turns Nagle off only on sockets whose proto says TCP; an answer held back
+            # behind TLS session tickets would otherwise wait for a delayed ACK (40 ms)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             host = address[0]
             if not self._admit(host):
                 self._turn_away(sock, host)
