@@ -37,6 +37,7 @@ class _TellingSSLProtocol(sslproto.SSLProtocol):
             self._on_handshake_complete(None)
 
 
+SHUTDOWN_TIMEOUT = 2.0
 _CAN_TELL = callable(getattr(sslproto.SSLProtocol, "_do_handshake", None))
 
 
@@ -51,11 +52,25 @@ async def accept(
         return transport, protocol
     if not _CAN_TELL:  # another asyncio: its own TLS, alerts or not
         transport, _ = await loop.connect_accepted_socket(
-            lambda: protocol, sock, ssl=context, ssl_handshake_timeout=timeout
+            lambda: protocol,
+            sock,
+            ssl=context,
+            ssl_handshake_timeout=timeout,
+            ssl_shutdown_timeout=SHUTDOWN_TIMEOUT,
         )
         return transport, protocol
     done = loop.create_future()
-    tls = _TellingSSLProtocol(loop, protocol, context, done, server_side=True, ssl_handshake_timeout=timeout)
+    tls = _TellingSSLProtocol(
+        loop,
+        protocol,
+        context,
+        done,
+        server_side=True,
+        ssl_handshake_timeout=timeout,
+        # a closing connection waits this long for the client's close_notify (asyncio: 30 s),
+        # holding its descriptor after the per-address count has let it go
+        ssl_shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
     raw, _ = await loop.connect_accepted_socket(lambda: tls, sock)
     try:
         await done
