@@ -137,8 +137,9 @@ def test_a_connection_that_does_not_finish_its_request_is_closed_at_the_deadline
         elapsed = closed_after(sock, drip)
     finally:
         sock.close()
-    # the deadline is 1 s (the header's counts from accept, the body's from its header)
-    assert 0.8 <= elapsed < 4.0, elapsed
+    # the deadline is 1 s (the header's counts from accept, before a handshake that may be
+    # slow on a loaded machine; the body's from its header): closed then, not at once
+    assert 0.3 <= elapsed < 4.0, elapsed
 
 
 def test_an_idle_keep_alive_connection_is_closed_after_its_timeout(strict):
