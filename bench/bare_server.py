@@ -1,30 +1,21 @@
-"""Serve the baseline app with exactly the gunicorn settings of `powerctl serve --http`."""
+"""Serve the baseline app with exactly the server settings of `powerctl serve --http`."""
 
 from __future__ import annotations
 
 import sys
 
 from bare_app import app
-from gunicorn.app.base import BaseApplication
 
+from powerctl import httpd
 from powerctl.config import load
-from powerctl.serve import gunicorn_options
+from powerctl.serve import configure_logging, server_options
 
 
-class Bare(BaseApplication):
-    def __init__(self, bind: str, config_file: str | None = None):
-        server = load({"server": {"bind": bind, "tls": False}}, config_file)["server"]
-        self.options = gunicorn_options(server)
-        self.options.pop("worker_exit")
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return app
+def main(bind: str, config_file: str | None = None) -> int:
+    server = load({"server": {"bind": bind, "tls": False}}, config_file)["server"]
+    configure_logging(None)  # the same access log as the gateway's
+    return httpd.serve(lambda: app, bind, **server_options(server))
 
 
 if __name__ == "__main__":
-    Bare(*sys.argv[1:3]).run()
+    sys.exit(main(*sys.argv[1:3]))

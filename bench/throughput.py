@@ -1,7 +1,8 @@
 """Bearer GET all;/physical_state/ through the gateway vs a bare Flask endpoint, same server.
 
-Both run under the production server settings of `powerctl serve` (gunicorn, one worker,
-gthread, 16 threads), plain HTTP so that TLS cost does not hide the gateway's own cost.
+Both run under the production server settings of `powerctl serve` (powerctl.httpd: one process,
+requests read on its event loop, 16 app threads), plain HTTP so that TLS cost does not hide the
+gateway's own cost.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def start_bare(config: list[str]) -> tuple[subprocess.Popen, str]:
 def in_process(requests_each: int = 3000, rounds: int = 5) -> tuple[float, float]:
     """Microseconds per request through Flask's test client, no server: (gateway, bare).
 
-    The same request as under gunicorn, minus the server; the best of `rounds` for each.
+    The same request as under the server, minus the server; the best of `rounds` for each.
     """
     import timeit
 

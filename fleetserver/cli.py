@@ -20,7 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def add_serve(actions: argparse._SubParsersAction) -> None:
-    serve = actions.add_parser("serve", help="serve the fleet server under gunicorn (HTTPS)")
+    serve = actions.add_parser("serve", help="serve the fleet server (HTTPS)")
     serve.add_argument("--bind", help="HOST:PORT (default 127.0.0.1:8444)")
     serve.add_argument(
         "--database",

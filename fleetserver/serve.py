@@ -1,4 +1,4 @@
-"""`powerctl fleet serve`: the fleet server under gunicorn, HTTPS with optional client certs."""
+"""`powerctl fleet serve`: the fleet server on powerctl.httpd, HTTPS with optional client certs."""
 
 from __future__ import annotations
 
@@ -9,29 +9,17 @@ import threading
 from pathlib import Path
 
 from fleetserver.database import default_url
-from powerctl import tls
-from powerctl.serve import Gateway, gunicorn_options
+from powerctl import httpd, tls
 
 
-class FleetServer(Gateway):
-    """Builds the fleet app inside the worker, like the gateway's gunicorn application."""
-
-    def load(self):
-        from fleetserver import create_app
-        from powerctl.serve import configure_logging
-
-        configure_logging(self.syslog)
-        return create_app(self.app_config)
-
-
-def trusting_context(trust_path: str):
-    """gunicorn's `ssl_context` hook: ask for a client certificate and verify it against the
+def trusting_context(trust_path: str, certfile: str, keyfile: str):
+    """The server's TLS hook: ask for a client certificate and verify it against the
     registered CAs, re-reading them whenever the app rewrites the file (new CA, no restart).
     A certificate from an unknown CA fails the handshake; status checks happen per request."""
     lock = threading.Lock()
     cached: dict = {}
 
-    def hook(_conf, default_factory) -> ssl.SSLContext:
+    def hook() -> ssl.SSLContext:
         try:
             info = os.stat(trust_path)
             stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
@@ -39,7 +27,7 @@ def trusting_context(trust_path: str):
             stamp = None
         with lock:
             if cached.get("stamp", ()) != stamp:
-                context = default_factory()
+                context = tls.server_context(certfile, keyfile)
                 context.verify_mode = ssl.CERT_OPTIONAL
                 pems = Path(trust_path).read_text() if stamp else ""
                 if pems.strip():
@@ -48,14 +36,6 @@ def trusting_context(trust_path: str):
             return cached["context"]
 
     return hook
-
-
-def _worker_exit(_server, worker) -> None:
-    from fleetserver.app import shutdown
-
-    app = getattr(worker, "wsgi", None)
-    if app is not None and "powerctl.fleet" in getattr(app, "extensions", {}):
-        shutdown(app)
 
 
 def serve(
@@ -74,18 +54,8 @@ def serve(
     data_dir = os.path.abspath(data_dir or os.environ.get("POWERCTL_FLEET_DATA_DIR") or "var/fleet")
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
     bind = bind or "127.0.0.1:8444"
-    options = gunicorn_options({"bind": bind, "threads": threads})
     host = bind.rpartition(":")[0].strip("[]")
-    options["certfile"], options["keyfile"] = tls.ensure_certificate(data_dir, host)
-    options.update(
-        workers=workers,
-        worker_exit=_worker_exit,
-        proc_name="powerctl-fleet",
-        control_socket_disable=True,
-        cert_reqs=ssl.CERT_OPTIONAL,
-        accesslog=None,
-        ssl_context=trusting_context(str(trust_file(data_dir))),
-    )
+    context = trusting_context(str(trust_file(data_dir)), *tls.ensure_certificate(data_dir, host))
     database = database or default_url(data_dir)
     shown = database.split("@")[-1] if "@" in database else database
     print(
@@ -93,7 +63,23 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
-    FleetServer(
-        {"data_dir": data_dir, "database": database, "notify_retry_seconds": notify_retry}, options
-    ).run()
-    return 0
+    app_config = {"data_dir": data_dir, "database": database, "notify_retry_seconds": notify_retry}
+
+    def build():
+        from fleetserver import create_app
+        from powerctl.serve import configure_logging
+
+        configure_logging(None, access=False)
+        return create_app(app_config)
+
+    def on_exit(app) -> None:
+        from fleetserver.app import shutdown
+
+        shutdown(app)
+
+    # behind a load balancer every controller shares its address: raise the cap there
+    cap = int(os.environ.get("POWERCTL_FLEET_CONNECTIONS_PER_ADDRESS") or httpd.Limits.per_address)
+    limits = httpd.Limits(per_address=cap)
+    return httpd.serve(
+        build, bind, limits=limits, threads=threads, tls=context, on_exit=on_exit, workers=workers
+    )

@@ -58,6 +58,11 @@ class ServerSection(_Strict):
     syslog = fields.String(load_default=None, allow_none=True)
     threads = fields.Integer(load_default=16, validate=validate.Range(1, 256))
     max_body_bytes = fields.Integer(load_default=1 << 20, validate=validate.Range(1024, 1 << 26))
+    # what a slow or silent client may cost (docs/deployment.md)
+    header_timeout = fields.Float(load_default=10.0, validate=validate.Range(0.5, 300))
+    keepalive_timeout = fields.Float(load_default=5.0, validate=validate.Range(0.1, 300))
+    body_timeout = fields.Float(load_default=30.0, validate=validate.Range(1, 3600))
+    connections_per_address = fields.Integer(load_default=64, validate=validate.Range(1, 100_000))
     # addresses or networks of reverse proxies whose X-Forwarded-For is believed
     trusted_proxies = fields.List(fields.String(validate=_network), load_default=list)
 
@@ -135,18 +140,6 @@ class PduDaemonSection(_Strict):
         values=fields.Nested(PduHostname),
         load_default=dict,
     )
-
-    @validates_schema(skip_on_field_errors=True)
-    def _h11_installed(self, data: dict, **_kwargs) -> None:
-        if not data["hostnames"]:
-            return
-        try:
-            import h11  # noqa: F401
-        except ImportError:
-            raise ValidationError(
-                "needs the pdudaemon extra, which is not installed: pip install 'powerctl[pdudaemon]'",
-                "hostnames",
-            ) from None
 
 
 class FleetSection(_Strict):

@@ -1,4 +1,4 @@
-"""`powerctl serve`: the gateway under gunicorn, one worker process with threads."""
+"""`powerctl serve`: the gateway in one process, requests read on an event loop (powerctl.httpd)."""
 
 from __future__ import annotations
 
@@ -7,35 +7,14 @@ import logging.handlers
 import socket
 import sys
 
-from gunicorn.app.base import BaseApplication
-
 import hw
-from powerctl import bootstrap, tls
+from powerctl import bootstrap, httpd, tls
 from powerctl import config as config_mod
 
 
-class Gateway(BaseApplication):
-    """Gunicorn application that builds the app inside the worker, never in the arbiter."""
-
-    def __init__(self, app_config: dict, options: dict, syslog: str | None = None):
-        self.app_config = app_config
-        self.options = options
-        self.syslog = syslog
-        super().__init__()
-
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        from powerctl import create_app
-
-        configure_logging(self.syslog)
-        return create_app(self.app_config)
-
-
-def configure_logging(syslog: str | None) -> None:
-    """Audit and hardware lines at INFO to stderr, and to syslog when an address is given.
+def configure_logging(syslog: str | None, access: bool = True) -> None:
+    """Audit and hardware lines at INFO to stderr, and to syslog when an address is given;
+    the access log (one line per answer) to stdout.
 
     Audit lines are emitted by the audit writer thread, never on a request's own time.
     """
@@ -51,34 +30,28 @@ def configure_logging(syslog: str | None) -> None:
         logger.setLevel(logging.INFO)
         logger.handlers = handlers
         logger.propagate = False
+    stdout = logging.StreamHandler(sys.stdout)
+    stdout.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("powerctl.access")
+    logger.setLevel(logging.INFO if access else logging.WARNING)
+    logger.handlers = [stdout]
+    logger.propagate = False
 
 
-def _worker_exit(_server, worker) -> None:
-    from powerctl import shutdown
-
-    app = getattr(worker, "wsgi", None)
-    if app is not None and hasattr(app, "extensions"):
-        shutdown(app)
-
-
-def gunicorn_options(server: dict) -> dict:
-    """The production server settings; `bench/` runs its baseline app with the same ones."""
-    # The hardware has one owner: a single worker process; threads give concurrency.
+def server_options(server: dict) -> dict:
+    """The production server settings of `[server]`; `bench/` serves its baseline app with them."""
     return {
-        "bind": server["bind"],
-        "workers": 1,
-        "worker_class": "gthread",
+        "limits": httpd.Limits(
+            header_timeout=server["header_timeout"],
+            keepalive_timeout=server["keepalive_timeout"],
+            body_timeout=server["body_timeout"],
+            per_address=server["connections_per_address"],
+            max_body=server["max_body_bytes"],
+        ),
+        # The hardware has one owner: one process; its threads give concurrency.
         "threads": server["threads"],
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "preload_app": False,
-        "worker_exit": _worker_exit,
-        "accesslog": "-",
-        "errorlog": "-",
-        "loglevel": "info",
-        "limit_request_line": 8190,
-        "limit_request_fields": 200,
-        "proc_name": "powerctl",
+        # behind a proxy every client shares its address: the per-address cap would starve them
+        "exempt": server["trusted_proxies"],
     }
 
 
@@ -119,14 +92,12 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
         print(f"powerctl: cannot listen on {server['bind']}: {problem}", file=sys.stderr)
         return 2
     bootstrap.ensure_data_dir(settings["data_dir"])
-    options = gunicorn_options(server)
-    scheme = "http"
+    context = None
     if server["tls"]:
         host = server["bind"].rpartition(":")[0].strip("[]")
         tls.ensure_certificate(settings["data_dir"], host)
-        options["certfile"], options["keyfile"] = tls.served_pair(settings["data_dir"])
-        options["ssl_context"] = tls.live_context(settings["data_dir"])
-        scheme = "https"
+        context = tls.live_context(settings["data_dir"])
+    scheme = "https" if context else "http"
     print(
         f"powerctl: serving {scheme}://{server['bind']}/restapi/ (data in {settings['data_dir']})",
         file=sys.stderr,
@@ -135,5 +106,16 @@ def serve(bind: str | None, data_dir: str | None, config_file: str | None, http:
     app_config = dict(overrides, data_dir=settings["data_dir"])
     if config_file:
         app_config["config_file"] = config_file
-    Gateway(app_config, options, server["syslog"]).run()
-    return 0
+
+    def build():
+        from powerctl import create_app
+
+        configure_logging(server["syslog"])
+        return create_app(app_config)
+
+    def on_exit(app) -> None:
+        from powerctl import shutdown
+
+        shutdown(app)
+
+    return httpd.serve(build, server["bind"], tls=context, on_exit=on_exit, **server_options(server))

@@ -72,10 +72,18 @@ def served_pair(data_dir: str) -> tuple[str, str | None]:
 def peer_certificate(environ: dict) -> bytes | None:
     """The DER client certificate the TLS layer verified for this connection, if any.
 
-    Gunicorn hands the request its TLS socket in the WSGI environ; plain HTTP has none.
+    The server (powerctl.httpd) hands the request its connection's SSLObject in the WSGI
+    environ; plain HTTP has none.
     """
-    getpeercert = getattr(environ.get("gunicorn.socket"), "getpeercert", None)
+    getpeercert = getattr(environ.get("powerctl.tls"), "getpeercert", None)
     return getpeercert(binary_form=True) if getpeercert is not None else None
+
+
+def server_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
+    """The server side's defaults (TLS 1.2 or later, Python's ciphers) with the pair loaded."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certfile, keyfile)
+    return context
 
 
 def fleet_chain(data_dir: str) -> Path:
@@ -92,9 +100,9 @@ def _stamp(path: str | Path) -> tuple | None:
 
 
 def live_context(data_dir: str):
-    """Gunicorn's `ssl_context` hook: one SSLContext per worker, rebuilt when its files change.
+    """The server's TLS hook: one SSLContext per process, rebuilt when its files change.
 
-    Gunicorn calls the hook for every accepted connection. When the served pair or the fleet's
+    The server calls the hook for every accepted connection. When the served pair or the fleet's
     chain changes (a fleet sync, in this or any process), the next handshakes get a context
     built from the new files; connections already open keep theirs, so none is dropped. Files
     that fail to load are logged and the previous context kept.
@@ -107,15 +115,14 @@ def live_context(data_dir: str):
     state: dict = {"context": None, "stamp": None}
     log = logging.getLogger("powerctl")
 
-    def build(default_factory, certfile: str, keyfile: str | None, chain: Path | None):
-        context = default_factory()  # gunicorn's own settings (ciphers, ...) first
-        context.load_cert_chain(certfile, keyfile)
+    def build(certfile: str, keyfile: str | None, chain: Path | None):
+        context = server_context(certfile, keyfile)
         if chain is not None:
             context.load_verify_locations(cafile=str(chain))
             context.verify_mode = ssl.CERT_OPTIONAL
         return context
 
-    def hook(_config, default_factory) -> ssl.SSLContext:  # per accepted connection
+    def hook() -> ssl.SSLContext:  # per accepted connection
         certfile, keyfile = served_pair(data_dir)
         chain = fleet_chain(data_dir)
         stamp = (_stamp(certfile), _stamp(chain))
@@ -124,9 +131,7 @@ def live_context(data_dir: str):
                 return state["context"]
             first, state["stamp"] = state["context"] is None, stamp
             try:
-                state["context"] = build(
-                    default_factory, certfile, keyfile, chain if stamp[1] is not None else None
-                )
+                state["context"] = build(certfile, keyfile, chain if stamp[1] is not None else None)
                 if not first:
                     log.info("TLS certificate and peer chain reloaded from %s", certfile)
             except (OSError, ssl.SSLError) as err:
@@ -134,7 +139,7 @@ def live_context(data_dir: str):
                     "TLS files in %s not loaded, keeping the previous ones: %s", Path(certfile).parent, err
                 )
                 if state["context"] is None:
-                    state["context"] = default_factory()
+                    raise
             return state["context"]
 
     return hook

@@ -45,12 +45,13 @@ def test_the_check_sees_a_lazy_import():
 
 
 # What the fleet server takes of the gateway: the wire contract, and the HTTP plumbing both
-# servers share (error envelope, OpenAPI route, TLS helpers, the gunicorn application).
+# servers share (error envelope, OpenAPI route, TLS helpers, the event-loop server, logging).
 GATEWAY_MODULES = {
     "powerctl.fleet.contract",
     "powerctl.errors",
     "powerctl.openapi",
     "powerctl.tls",
+    "powerctl.httpd",
     "powerctl.serve",
 }
 

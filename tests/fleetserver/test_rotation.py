@@ -47,7 +47,7 @@ def names(pem: str) -> list[str]:
 
 
 class Socket:
-    """What gunicorn hands the app: the TLS socket with the controller's client certificate."""
+    """What the server hands the app: the TLS connection with the controller's client certificate."""
 
     def __init__(self, data: bytes):
         self.data = data
@@ -93,7 +93,7 @@ class Fleet:
     def rpc(self, me) -> dict:
         """The sync call as a controller makes it, through POST /rpc."""
         answer = self.app.test_client().post(
-            "/rpc", json=SYNC, environ_base={"gunicorn.socket": Socket(der(me))}
+            "/rpc", json=SYNC, environ_base={"powerctl.tls": Socket(der(me))}
         )
         assert answer.status_code == 200, answer.json
         return answer.json["result"]
