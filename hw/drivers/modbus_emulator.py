@@ -89,7 +89,9 @@ class ModbusEmulator:
     async def _action(self, code: int, start: int, address: int, count: int, registers: list, values) -> None:
         if code in (1, 5, 15):
             self._registers = registers
-        self.requests.append((code, address, count))
+        # pymodbus calls back twice for a write: with the values, then to read the result
+        if code not in (5, 15) or values is not None:
+            self.requests.append((code, address, count))
         return None
 
     def stop(self) -> None:
