@@ -16,8 +16,6 @@ from hw.drivers.modbus_emulator import ModbusEmulator
 from hw.registry import MissingExtra
 from tests.support import wait_for
 
-pytest.importorskip("pymodbus")
-
 TIMEOUT = 1.0
 POLL = 0.05
 READ_COILS, WRITE_COIL, WRITE_COILS = 1, 5, 15

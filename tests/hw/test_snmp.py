@@ -16,8 +16,6 @@ from hw.drivers.snmp_emulator import SnmpAgent
 from hw.registry import MissingExtra
 from tests.support import wait_for
 
-pytest.importorskip("snmpsim")
-
 TIMEOUT = 1.5  # generous: snmpsim and pysnmp share two loaded cores with the rest of the suite
 POLL = 0.1
 APC_COMMAND = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4"
