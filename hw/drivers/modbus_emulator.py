@@ -32,6 +32,7 @@ class ModbusEmulator:
         self.count = coils
         self.port = port or free_tcp_port()
         self.requests: list[tuple[int, int, int]] = []  # (function code, address, count), in order
+        self.arrivals: list[float] = []  # time.monotonic() of each request's arrival
         self._values = [False] * coils
         self._registers: list[int] | None = None
         self._server = None
@@ -91,6 +92,7 @@ class ModbusEmulator:
             self._registers = registers
         # pymodbus calls back twice for a write: with the values, then to read the result
         if code not in (5, 15) or values is not None:
+            self.arrivals.append(time.monotonic())
             self.requests.append((code, address, count))
         return None
 

@@ -104,6 +104,13 @@ class SnmpAgent:
             return json.loads(self.state_file.read_text())
         return {}
 
+    def sets(self) -> list[tuple[float, str, int]]:
+        """Every SET the agent accepted, in order: (time.time() on arrival, OID, value written)."""
+        with contextlib.suppress(FileNotFoundError):
+            lines = Path(f"{self.state_file}.log").read_text().splitlines()
+            return [(float(at), oid, int(value)) for at, oid, value in (line.split() for line in lines)]
+        return []
+
     def start(self, wait: float = 30.0) -> None:
         """Start serving and wait until the agent listens (indexing the data file comes first)."""
         if self.running:

@@ -192,6 +192,7 @@ def test_a_set_whose_answer_is_lost_is_read_back_not_sent_again(agent, boards, s
     hw.set_outlet(4, True)
     assert relay.dropped == 1
     assert relay.sets == 1  # the GET after the lost answer showed it had been applied
+    assert [oid for _, oid, _ in pdu.sets()] == [f"{APC_COMMAND}.5"]
     assert outlet_values(pdu, "apc-rpdu")[4] is True
     assert hw.physical_states()[4] is True
 

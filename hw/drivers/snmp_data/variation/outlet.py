@@ -10,12 +10,14 @@ Record syntax, values after the tag `2:outlet`, comma separated:
 
 Module options (`--variation-module-options=outlet:<path>`): a JSON file holding every cell that
 was set; it is read at start and rewritten after each SET, so state survives a restart of the
-agent and a test can read it.
+agent and a test can read it. Each SET is also appended to <path>.log as "<time.time()> <oid>
+<value>", so tests and benchmarks see every SET and when it arrived.
 """
 # ruff: noqa: F821
 
 import json
 import os
+import time
 
 from pysnmp.proto import rfc1902
 from pysnmp.smi import error
@@ -48,6 +50,7 @@ def variate(oid, tag, value, **context):
         shown = _pairs(settings["map"]).get(str(source), settings.get("value", "0"))
         return oid, tag, rfc1902.Integer32(int(shown))
     if context["setFlag"]:
+        arrived = time.time()
         written = str(int(context["origValue"]))
         if "accept" in settings and written not in settings["accept"].split(";"):
             raise error.WrongValueError(name=oid, idx=index)
@@ -56,6 +59,8 @@ def variate(oid, tag, value, **context):
             with open(moduleContext["path"] + ".new", "w") as file:
                 json.dump(cells, file)
             os.replace(moduleContext["path"] + ".new", moduleContext["path"])
+            with open(moduleContext["path"] + ".log", "a") as log:
+                log.write(f"{arrived} {oid} {written}\n")
     return oid, tag, rfc1902.Integer32(cells.get(str(oid), int(settings.get("value", "0"))))
 
 
