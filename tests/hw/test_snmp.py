@@ -7,6 +7,8 @@ import socket
 import sys
 import threading
 import time
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -279,3 +281,20 @@ def test_a_config_naming_snmp_without_pysnmp_names_the_extra(monkeypatch):
     with pytest.raises(HardwareConfigError, match=needs) as refused:
         parse_config({"boards": [{"driver": "snmp", "host": "h", "profile": "apc-rpdu", "relays": 8}]})
     assert isinstance(refused.value.__cause__, MissingExtra)
+
+
+def test_the_example_configs_mixed_rack_is_valid():
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "powerctl.toml"
+    lines = example.read_text().splitlines()
+    start = lines.index("# [hardware]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line.removeprefix("#").removeprefix(" "))
+    hardware = parse_config(tomllib.loads("\n".join(block))["hardware"])
+    assert [(board.name, board.driver, board.relays) for board in hardware.boards] == [
+        ("pdu", "snmp", 8),
+        ("io", "modbus", 4),
+        ("bench", "numato", 4),
+    ]
