@@ -33,9 +33,9 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"server for {url} exited")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not up yet, or busy starting
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 

@@ -12,7 +12,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["throughput", "slow_clients", "authorise", "serial_latency", "fleet_sync", "fleet_server"]
+BENCHMARKS = [
+    "throughput",
+    "slow_clients",
+    "authorise",
+    "serial_latency",
+    "network_latency",
+    "fleet_sync",
+    "fleet_server",
+]
 
 
 def main(names: list[str]) -> int:

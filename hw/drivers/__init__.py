@@ -8,4 +8,6 @@ DEFAULT = "sim"  # the driver of a board whose table has no `driver` key
 BUILTIN = (
     EntryPoint("sim", "hw.drivers.sim:DRIVER", GROUP),
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
+    EntryPoint("snmp", "hw.drivers.snmp:DRIVER", GROUP),
+    EntryPoint("modbus", "hw.drivers.modbus:DRIVER", GROUP),
 )

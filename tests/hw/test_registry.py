@@ -127,7 +127,10 @@ def test_built_in_drivers_are_registered():
 def test_unknown_driver_is_a_config_error_naming_the_known_ones():
     with pytest.raises(HardwareConfigError) as caught:
         parse_config({"boards": [{"driver": "x10"}]})
-    assert str(caught.value) == 'board "board0": hardware.boards[0].driver: "x10" is not one of sim, numato'
+    assert (
+        str(caught.value)
+        == 'board "board0": hardware.boards[0].driver: "x10" is not one of sim, numato, snmp, modbus'
+    )
 
 
 def test_config_naming_a_plugin_driver_builds_a_working_board(site):
@@ -162,7 +165,8 @@ MISTAKES = [
     ({"driver": "acme", "relays": 8}, "hardware.boards[0].relays: must be 1 to 4, got 8"),
     (
         {"driver": "x10"},
-        'hardware.boards[0].driver: "x10" is not one of sim, numato, acme, broken, needy, wrong',
+        'hardware.boards[0].driver: "x10" is not one of sim, numato, snmp, modbus, acme, broken, needy,'
+        " wrong",
     ),
     (
         {"driver": "broken"},
@@ -229,7 +233,7 @@ def test_a_broken_plugin_stops_only_the_configs_that_name_it(site):
 def test_emulator_lists_and_runs_the_emulators_of_plugins_too(site):
     listed = run(site, "", "-m", "hw.emulator", "--list")
     assert listed.returncode == 0, listed.stderr
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["numato", "acme"]
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["numato", "snmp", "modbus", "acme"]
     assert 'driver "broken"' in listed.stderr  # a broken plugin is named, and listing goes on
     ran = run(site, "", "-m", "hw.emulator", "acme", "--fast")
     assert ran.returncode == 0, ran.stderr
@@ -239,8 +243,8 @@ def test_emulator_lists_and_runs_the_emulators_of_plugins_too(site):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("sim",), 'driver "sim" has no emulator (drivers with one: numato)'),
-        (("x10",), 'unknown driver "x10" (known: sim, numato)'),
+        (("sim",), 'driver "sim" has no emulator (drivers with one: numato, snmp, modbus)'),
+        (("x10",), 'unknown driver "x10" (known: sim, numato, snmp, modbus)'),
     ],
 )
 def test_emulator_refuses_drivers_without_one(args, message):
