@@ -66,7 +66,11 @@ class Relay:
     @property
     def online(self) -> bool:
         """Whether every board answers."""
-        return all(state is not None for state in self._hw.physical_states())
+        return all(handle.status == "online" for handle in self._hw.boards)
+
+    def board_online(self, index: int) -> bool:
+        """Whether the board of outlet `index` answers (its physical state is then current)."""
+        return self._hw.board_of(index).status == "online"
 
     def close(self) -> None:
         with self._lock:

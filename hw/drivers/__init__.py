@@ -9,4 +9,6 @@ BUILTIN = (
     EntryPoint("sim", "hw.drivers.sim:DRIVER", GROUP),
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
     EntryPoint("dli", "hw.drivers.dli:DRIVER", GROUP),
+    EntryPoint("shelly", "hw.drivers.shelly:DRIVER", GROUP),
+    EntryPoint("tasmota", "hw.drivers.tasmota:DRIVER", GROUP),
 )
