@@ -29,6 +29,7 @@ class ShellyDevice:
         self.nonce = secrets.token_hex(8)
         self.delay = 0.0
         self.lock = threading.Lock()
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), method) of each call
 
     def authorised(self, header: str | None) -> bool:
         """RFC 7616 digest with SHA-256, as Shelly Gen2 checks it (user admin, qop auth)."""
@@ -46,6 +47,7 @@ class ShellyDevice:
 
     def call(self, request: dict) -> dict:
         method, params = request.get("method"), request.get("params") or {}
+        self.arrivals.append((time.monotonic(), str(method)))
         index = params.get("id")
         with self.lock:
             if not isinstance(index, int) or not 0 <= index < len(self.outputs):

@@ -22,8 +22,10 @@ class TasmotaDevice:
         self.delay = 0.0
         self.broken = False
         self.lock = threading.Lock()
+        self.arrivals: list[tuple[float, str]] = []  # (time.monotonic(), cmnd) of each request
 
     def answer(self, query: dict[str, str]) -> dict:
+        self.arrivals.append((time.monotonic(), query.get("cmnd", "")))
         if self.password is not None and (query.get("user"), query.get("password")) != (
             self.user,
             self.password,
