@@ -18,6 +18,7 @@ BENCHMARKS = [
     "authorise",
     "serial_latency",
     "network_latency",
+    "http_latency",
     "fleet_sync",
     "fleet_server",
 ]

@@ -10,4 +10,7 @@ BUILTIN = (
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
     EntryPoint("snmp", "hw.drivers.snmp:DRIVER", GROUP),
     EntryPoint("modbus", "hw.drivers.modbus:DRIVER", GROUP),
+    EntryPoint("dli", "hw.drivers.dli:DRIVER", GROUP),
+    EntryPoint("shelly", "hw.drivers.shelly:DRIVER", GROUP),
+    EntryPoint("tasmota", "hw.drivers.tasmota:DRIVER", GROUP),
 )

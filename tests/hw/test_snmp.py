@@ -76,7 +76,8 @@ def test_each_profile_applies_targets_switches_and_reads_back(profile, agent, bo
     pdu = agent(profile)
     targets = [True, False] * 4
     hw = boards([entry(pdu)], targets)
-    assert hw.board_of(0).status == "online"
+    # online after the first round, or, on a loaded machine, after the next
+    assert wait_for(lambda: hw.board_of(0).status == "online", TIMEOUT * 4)
     # outlets already off (the data files start off) get no SET
     assert outlet_values(pdu, profile) == [True, None] * 4
     assert hw.physical_states() == targets
@@ -221,7 +222,8 @@ def test_an_outlet_the_pdu_does_not_have_is_a_protocol_error(agent, stack):
     hw = stack.enter_context(build_controller({"poll_interval": POLL, "boards": [entry(pdu, relays=9)]}))
     hw.start([False] * 9)
     assert hw.board_of(0).status == "offline"
-    assert "outlet 9: the agent answered" in hw.board_of(0).last_error
+    # each reopen fails the same way (a round that timed out under load says so instead, once)
+    assert wait_for(lambda: "outlet 9: the agent answered" in (hw.board_of(0).last_error or ""), 5)
     with pytest.raises(BoardUnavailable):
         hw.set_outlet(0, True)
 
