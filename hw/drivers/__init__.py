@@ -8,4 +8,5 @@ DEFAULT = "sim"  # the driver of a board whose table has no `driver` key
 BUILTIN = (
     EntryPoint("sim", "hw.drivers.sim:DRIVER", GROUP),
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
+    EntryPoint("kmtronic", "hw.drivers.kmtronic:DRIVER", GROUP),
 )

@@ -16,9 +16,14 @@ import pytest
 
 from hw import HardwareConfigError, build_controller
 from hw.config import parse_config
+from hw.drivers import BUILTIN
 from hw.registry import Driver, MissingExtra, import_extra, lookup, names
 
 ROOT = Path(__file__).resolve().parents[2]
+
+BUILT_IN = [entry.name for entry in BUILTIN]  # every built-in driver, in registration order
+KNOWN = ", ".join(BUILT_IN)
+EMULATED = [name for name in BUILT_IN if lookup(name).emulator is not None]
 
 # A tiny in-memory relay board with one setting of its own, and an emulator that says hello.
 ACME = """
@@ -120,14 +125,15 @@ def run(site: Path, code: str = "", *args: str) -> subprocess.CompletedProcess:
 
 
 def test_built_in_drivers_are_registered():
-    assert names()[:2] == ["sim", "numato"]
-    assert all(isinstance(lookup(name), Driver) for name in ("sim", "numato"))
+    assert BUILT_IN[:2] == ["sim", "numato"]
+    assert names()[: len(BUILT_IN)] == BUILT_IN
+    assert all(isinstance(lookup(name), Driver) for name in BUILT_IN)
 
 
 def test_unknown_driver_is_a_config_error_naming_the_known_ones():
     with pytest.raises(HardwareConfigError) as caught:
         parse_config({"boards": [{"driver": "x10"}]})
-    assert str(caught.value) == 'board "board0": hardware.boards[0].driver: "x10" is not one of sim, numato'
+    assert str(caught.value) == f'board "board0": hardware.boards[0].driver: "x10" is not one of {KNOWN}'
 
 
 def test_config_naming_a_plugin_driver_builds_a_working_board(site):
@@ -162,7 +168,7 @@ MISTAKES = [
     ({"driver": "acme", "relays": 8}, "hardware.boards[0].relays: must be 1 to 4, got 8"),
     (
         {"driver": "x10"},
-        'hardware.boards[0].driver: "x10" is not one of sim, numato, acme, broken, needy, wrong',
+        'hardware.boards[0].driver: "x10" is not one of ' + KNOWN + ", acme, broken, needy, wrong",
     ),
     (
         {"driver": "broken"},
@@ -229,7 +235,7 @@ def test_a_broken_plugin_stops_only_the_configs_that_name_it(site):
 def test_emulator_lists_and_runs_the_emulators_of_plugins_too(site):
     listed = run(site, "", "-m", "hw.emulator", "--list")
     assert listed.returncode == 0, listed.stderr
-    assert [line.split()[0] for line in listed.stdout.splitlines()] == ["numato", "acme"]
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == [*EMULATED, "acme"]
     assert 'driver "broken"' in listed.stderr  # a broken plugin is named, and listing goes on
     ran = run(site, "", "-m", "hw.emulator", "acme", "--fast")
     assert ran.returncode == 0, ran.stderr
@@ -239,8 +245,8 @@ def test_emulator_lists_and_runs_the_emulators_of_plugins_too(site):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("sim",), 'driver "sim" has no emulator (drivers with one: numato)'),
-        (("x10",), 'unknown driver "x10" (known: sim, numato)'),
+        (("sim",), f'driver "sim" has no emulator (drivers with one: {", ".join(EMULATED)})'),
+        (("x10",), f'unknown driver "x10" (known: {KNOWN})'),
     ],
 )
 def test_emulator_refuses_drivers_without_one(args, message):
@@ -256,7 +262,7 @@ def test_emulator_without_arguments_lists_the_built_in_ones():
         [sys.executable, "-m", "hw.emulator"], capture_output=True, text=True, timeout=30, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[0] == "numato"
+    assert [line.split()[0] for line in result.stdout.splitlines()] == EMULATED
 
 
 def test_import_extra_names_what_to_install():
