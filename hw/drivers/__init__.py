@@ -9,4 +9,5 @@ BUILTIN = (
     EntryPoint("sim", "hw.drivers.sim:DRIVER", GROUP),
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
     EntryPoint("kmtronic", "hw.drivers.kmtronic:DRIVER", GROUP),
+    EntryPoint("lcus", "hw.drivers.lcus:DRIVER", GROUP),
 )
