@@ -10,4 +10,5 @@ BUILTIN = (
     EntryPoint("numato", "hw.drivers.numato:DRIVER", GROUP),
     EntryPoint("kmtronic", "hw.drivers.kmtronic:DRIVER", GROUP),
     EntryPoint("lcus", "hw.drivers.lcus:DRIVER", GROUP),
+    EntryPoint("hidrelay", "hw.drivers.hidrelay:DRIVER", GROUP),
 )
