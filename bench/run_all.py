@@ -12,7 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["throughput", "authorise", "serial_latency", "fleet_sync", "fleet_server"]
+BENCHMARKS = [
+    "throughput",
+    "authorise",
+    "serial_latency",
+    "serial_drivers_latency",
+    "fleet_sync",
+    "fleet_server",
+]
 
 
 def main(names: list[str]) -> int:
