@@ -51,6 +51,9 @@ class LcusBoard(Board):
         # Nothing to ask the module: an open port is all the proof there is.
         self._port.open()
         self._port.check_alive()
+        # The port goes away only with the module's USB power, and it powers up with every relay
+        # off: so the controller's rewrite of the targets is reported (and audited) as a change.
+        self._commanded = [False] * self.relay_count
 
     def close(self) -> None:
         self._port.close()

@@ -111,11 +111,11 @@ def gateway(lcus, make_app):
     emu = lcus(4)
     board = {"name": "bench", "driver": "lcus", "url": emu.path, "relays": 4, "timeout": 0.5}
     app = make_app(hardware={"poll_interval": 0.05, "boards": [board, {"name": "side", "relays": 4}]})
-    return emu, Api(app.test_client())
+    return emu, Api(app.test_client()), app
 
 
 def test_the_gateway_switches_an_lcus_outlet_and_survives_an_unplugging(gateway):
-    emu, admin = gateway
+    emu, admin, app = gateway
     assert wait_for(lambda: emu.relays == [True] * 4)  # configured states at start
     assert admin.put("/restapi/relay/outlets/2/state/", data="value=false", **FORM).status_code == 204
     assert wait_for(lambda: emu.relays == [True, True, False, True])
@@ -132,3 +132,5 @@ def test_the_gateway_switches_an_lcus_outlet_and_survives_an_unplugging(gateway)
         lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM).status_code == 204
     )
     assert wait_for(lambda: emu.relays[0] is False)
+    lines = app.extensions["powerctl.audit"].tail(50)
+    assert 'Outlet 2: Physical state set to On by relay hardware (board "bench" back online)' in lines
