@@ -98,6 +98,7 @@ class HidRelayBoard(Board):
         backend = self._backend() if callable(self._backend) else self._backend
         found = self._call(lambda: backend.enumerate(VENDOR_ID, PRODUCT_ID), "enumerate", deadline)
         boards: dict[str, HidDevice] = {}
+        sizes: dict[str, int] = {}
         try:
             for info in found:
                 product = PRODUCT.fullmatch(info.get("product_string") or "")
@@ -112,6 +113,7 @@ class HidRelayBoard(Board):
                     continue
                 if self.serial in (None, serial):
                     boards[serial] = device
+                    sizes[serial] = int(product.group(1))
                 else:
                     device.close()
             if not boards:
@@ -120,6 +122,10 @@ class HidRelayBoard(Board):
             if len(boards) > 1:
                 listed = ", ".join(sorted(boards))
                 message = f"several USBRelay boards are plugged in ({listed}): set serial to pick one"
+                raise BoardUnavailable(message, self.name, self.url)
+            serial, size = next(iter(sizes.items()))
+            if size != self.relay_count:
+                message = f'board "{serial}" is a USBRelay{size}, but relays = {self.relay_count}'
                 raise BoardUnavailable(message, self.name, self.url)
         except BaseException:
             for device in boards.values():

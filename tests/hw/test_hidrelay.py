@@ -103,6 +103,8 @@ def test_serial_picks_one_of_several_boards(bus, opened):
     board = opened(bus, 2, serial="ZZZ01")
     board.set_relay(1, True, deadline())
     assert other.states == [False, True] and bus.boards[0].mask == 0
+    with pytest.raises(BoardUnavailable, match=r'board "ZZZ01" is a USBRelay2, but relays = 4'):
+        HidRelayBoard("hid", 4, serial="ZZZ01", backend=bus).open(deadline())
     with pytest.raises(BoardUnavailable, match='no USBRelay board with serial "NOPE0"'):
         HidRelayBoard("hid", 2, serial="NOPE0", backend=bus).open(deadline())
 

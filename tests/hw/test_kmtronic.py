@@ -1,5 +1,9 @@
 """The KMTronic driver against its emulator on a real pty: through hw, and through the gateway."""
 
+import os
+import select
+import subprocess
+import sys
 import time
 
 import pytest
@@ -138,3 +142,25 @@ def test_the_gateway_switches_a_kmtronic_outlet_and_survives_an_outage(gateway):
         lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM).status_code == 204
     )
     assert emu.relays[0] is False
+
+
+def test_the_emulator_runs_as_a_command_and_answers_on_its_pty(tmp_path):
+    link = tmp_path / "ttyKM"
+    command = [sys.executable, "-m", "hw.emulator", "kmtronic", "--relays", "4", "--link", str(link)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith("/dev/pts/")
+        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+        try:
+            os.write(fd, bytes([0xFF, 2, 1, 0xFF, 9, 0]))
+            answer = b""
+            while len(answer) < 4 and select.select([fd], [], [], 5)[0]:
+                answer += os.read(fd, 8)
+            assert answer == bytes([0, 1, 0, 0])
+        finally:
+            os.close(fd)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert not link.exists()
