@@ -99,6 +99,7 @@ class HidRelayBoard(Board):
         found = self._call(lambda: backend.enumerate(VENDOR_ID, PRODUCT_ID), "enumerate", deadline)
         boards: dict[str, HidDevice] = {}
         sizes: dict[str, int] = {}
+        refused: list[str] = []  # why a matching device could not be opened or read
         try:
             for info in found:
                 product = PRODUCT.fullmatch(info.get("product_string") or "")
@@ -108,9 +109,14 @@ class HidRelayBoard(Board):
                 try:
                     self._call(partial(device.open_path, info["path"]), "open", deadline)
                     serial, _ = self._read(device, deadline)
-                except (BoardUnavailable, BoardProtocolError):
+                except (BoardUnavailable, BoardProtocolError) as exc:
                     device.close()
+                    refused.append(exc.message)
                     continue
+                if serial in boards:  # clones that share one serial cannot be told apart
+                    device.close()
+                    message = f'several USBRelay boards have the serial "{serial}"'
+                    raise BoardUnavailable(message, self.name, self.url)
                 if self.serial in (None, serial):
                     boards[serial] = device
                     sizes[serial] = int(product.group(1))
@@ -118,7 +124,8 @@ class HidRelayBoard(Board):
                     device.close()
             if not boards:
                 wanted = f'with serial "{self.serial}" ' if self.serial else ""
-                raise BoardUnavailable(f"no USBRelay board {wanted}is plugged in", self.name, self.url)
+                why = f" ({'; '.join(refused)})" if refused else ""
+                raise BoardUnavailable(f"no USBRelay board {wanted}is plugged in{why}", self.name, self.url)
             if len(boards) > 1:
                 listed = ", ".join(sorted(boards))
                 message = f"several USBRelay boards are plugged in ({listed}): set serial to pick one"

@@ -221,3 +221,16 @@ def test_the_gateway_switches_a_hid_outlet_and_survives_an_unplugging(gateway):
         lambda: admin.put("/restapi/relay/outlets/0/state/", data="value=false", **FORM).status_code == 204
     )
     assert board.states[0] is False
+
+
+def test_clones_sharing_a_serial_are_refused_and_open_failures_are_named(bus):
+    bus.add(serial="QAAMZ", relays=4)
+    with pytest.raises(BoardUnavailable, match='several USBRelay boards have the serial "QAAMZ"'):
+        HidRelayBoard("hid", 4, backend=bus).open(deadline())
+    bus.boards[:] = [bus.boards[0]]
+    bus.extra.append({"path": b"elsewhere", "product_string": "USBRelay2"})  # cannot be opened
+    bus.boards[0].unplug()
+    with pytest.raises(
+        BoardUnavailable, match=r"no USBRelay board is plugged in \(open failed: open failed\)"
+    ):
+        HidRelayBoard("hid", 4, backend=bus).open(deadline())
