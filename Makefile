@@ -10,7 +10,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,snmp,modbus,mqtt,http]'
+	$(BIN)/pip install --quiet -e '.[test,snmp,modbus,mqtt,http,hid]'
 	$(MAKE) --no-print-directory pduclient
 	touch $(STAMP)
 

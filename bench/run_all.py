@@ -17,6 +17,7 @@ BENCHMARKS = [
     "slow_clients",
     "authorise",
     "serial_latency",
+    "serial_drivers_latency",
     "network_latency",
     "http_latency",
     "fleet_sync",

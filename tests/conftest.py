@@ -8,6 +8,15 @@ import powerctl
 from tests.support import ADMIN_PASSWORD, Api
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--real-hardware",
+        action="store_true",
+        default=False,
+        help="also run the hardware suites that drive a plugged board (tests/hw/test_hidrelay.py)",
+    )
+
+
 @pytest.fixture
 def make_app(tmp_path, monkeypatch):
     """Build apps on one data directory; every app built is shut down after the test."""

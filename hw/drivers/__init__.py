@@ -13,4 +13,7 @@ BUILTIN = (
     EntryPoint("dli", "hw.drivers.dli:DRIVER", GROUP),
     EntryPoint("shelly", "hw.drivers.shelly:DRIVER", GROUP),
     EntryPoint("tasmota", "hw.drivers.tasmota:DRIVER", GROUP),
+    EntryPoint("kmtronic", "hw.drivers.kmtronic:DRIVER", GROUP),
+    EntryPoint("lcus", "hw.drivers.lcus:DRIVER", GROUP),
+    EntryPoint("hidrelay", "hw.drivers.hidrelay:DRIVER", GROUP),
 )
