@@ -12,10 +12,10 @@ from ..board import Board
 from ..config import BoardConfig
 from ..errors import BoardProtocolError
 from ..meters import AdcMeter, MeterReading, MeterSchema, meter_list
-from ..protocol import NumatoProtocol, Protocol
 from ..registry import Driver, relay_sizes
 from ..settings import Integer, Number, Settings, String, between, not_empty, positive
 from ..transport import SerialTransport
+from .numato_protocol import NumatoProtocol, Protocol
 
 # Numato names relays with one character: 0-9, then upper-case A-V on 16 and 32 relay modules.
 RELAY_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUV"

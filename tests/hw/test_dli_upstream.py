@@ -45,9 +45,11 @@ def register_front(back, scopes: tuple[str, ...]) -> None:
 @pytest.fixture
 def back(tmp_path):
     server = start_server(tmp_path / "back")
-    register_front(server, ("/relay/outlets/=2,3,4,5/=state,physical_state/?access=get,modify",))
-    yield server
-    server.stop()
+    try:
+        register_front(server, ("/relay/outlets/=2,3,4,5/=state,physical_state/?access=get,modify",))
+        yield server
+    finally:
+        server.stop()
 
 
 def board_config(back, **extra) -> dict:

@@ -70,6 +70,41 @@ def test_dmtf_service_validator_reports_no_failure(served, tmp_path, authtype):
     assert "Outlets/8" in output
 
 
+def validator_totals(output: str) -> tuple[int, int, int]:
+    totals = re.search(
+        r"\|\s*PASS\s*\|\s*WARN\s*\|\s*FAIL\s*\|.*?\n.*?\n\|\s*(\d+)\s*\|\s*(\d+)\s*\|\s*(\d+)\s*\|",
+        output,
+        re.S,
+    )
+    assert totals, output[-2000:]
+    return tuple(map(int, totals.groups()))
+
+
+def test_dmtf_service_validator_passes_over_mixed_hardware(tmp_path):
+    """A sim board, a Tasmota plug and a Shelly relay (their emulators on loopback) behind one PDU."""
+    from hw.drivers import shelly_emulator, tasmota_emulator
+
+    plug, relay = tasmota_emulator.TasmotaDevice(2), shelly_emulator.ShellyDevice(1)
+    emulators = [tasmota_emulator.serve(plug), shelly_emulator.serve(relay)]
+    urls = [f"http://127.0.0.1:{server.server_address[1]}" for server in emulators]
+    config = tmp_path / "mixed.toml"
+    config.write_text(
+        '[[hardware.boards]]\nname = "local"\nrelays = 3\n\n'
+        f'[[hardware.boards]]\nname = "plug"\ndriver = "tasmota"\nurl = "{urls[0]}"\nrelays = 2\n\n'
+        f'[[hardware.boards]]\nname = "relay"\ndriver = "shelly"\nurl = "{urls[1]}"\n'
+    )
+    server = start_server(tmp_path / "data", "--config", str(config))
+    try:
+        passed, warned, failed = validator_totals(validate(server, tmp_path, "Basic"))
+        assert failed == 0 and warned == 0
+        assert passed > 100
+    finally:
+        server.stop()
+        for emulator in emulators:
+            emulator.shutdown()
+            emulator.server_close()
+
+
 def test_the_redfish_library_switches_an_outlet_in_a_session(served):
     import redfish
 

@@ -1,4 +1,4 @@
-"""The protocol layer: commands and replies over a transport, with bounded retries."""
+"""The Numato protocol layer: commands and replies over a transport, with bounded retries."""
 
 import logging
 import time
@@ -6,8 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TypeVar
 
-from .errors import BoardProtocolError, BoardUnavailable
-from .transport import Transport
+from ..errors import BoardProtocolError, BoardUnavailable
+from ..transport import Transport
 
 T = TypeVar("T")
 
