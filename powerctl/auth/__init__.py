@@ -181,11 +181,11 @@ class Authenticator:
 def user_scopes(user: str, outlets: tuple[int, ...]) -> list[str]:
     """What a non-admin user may do, as scopes: switch and cycle its outlets (DLI's
     outlet_access), read them and the relay's name, and see and change its own record."""
-    texts = ["/relay/name/", f"/auth/users/{user}/?access=get,modify"]
+    texts = ["/relay/name/?access=get", f"/auth/users/{user}/?access=get,modify"]
     if outlets:
         keys = ",".join(map(str, outlets))
         texts += [
-            f"/relay/outlets/={keys}/",
+            f"/relay/outlets/={keys}/?access=get",
             f"/relay/outlets/={keys}/=state,transient_state/?access=modify",
             f"/relay/outlets/={keys}/cycle/?access=invoke",
         ]

@@ -101,8 +101,10 @@ def users_node(db: Database, audit) -> Collection:
             record = store.user(db, name)
             given = hashed(name, change["old_password"])
             if record is None or not hmac.compare_digest(record.ha1, given):
+                # its own identity: the login that carried the request clears only user:NAME
                 addr = request.environ.get("REMOTE_ADDR") or "unknown"
-                authenticator().refuse(addr, f"wrong old password for user {name}", f"user:{name[:64]}")
+                identity = f"old-password:{name[:64]}"
+                authenticator().refuse(addr, f"wrong old password for user {name}", identity)
                 raise WrongPassword(f"the old password given for user {name!r} is wrong")
 
     def write(keys: KeyPath, value: dict, who: Principal) -> None:
