@@ -34,6 +34,15 @@ def _password(value: str) -> None:
         raise ValidationError(problem)
 
 
+class JsonBoolean(fields.Field):
+    """true or false as JSON has them: never 0, 1 or "true"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
 class UserSchema(Schema):
     """A user as DLI models it; `password` is write-only. Fields left out keep their values."""
 
@@ -42,11 +51,9 @@ class UserSchema(Schema):
 
     name = fields.String(validate=validate.Regexp(USER_NAME.pattern + "$"))
     password = fields.String(validate=[validate.Length(max=1024), _password])
-    is_admin = fields.Boolean()
-    outlet_access = fields.List(
-        fields.Boolean(truthy={True}, falsy={False}), validate=validate.Length(max=MAX_OUTLETS)
-    )
-    is_allowed = fields.Boolean()  # DLI shows it; accepted and ignored (every user may log in)
+    is_admin = JsonBoolean()
+    outlet_access = fields.List(JsonBoolean(), validate=validate.Length(max=MAX_OUTLETS))
+    is_allowed = JsonBoolean()  # DLI shows it; accepted and ignored (every user may log in)
 
 
 class PasswordChange(Schema):
