@@ -87,3 +87,72 @@ def test_no_password_on_the_command_line_and_no_new_data_directory(tmp_path):
     assert run("user", "add", "x", "--password", "secret-pass").returncode == 2
     missing = run("user", "list", "--data-dir", str(tmp_path / "none"))
     assert missing.returncode == 2 and not (tmp_path / "none").exists()
+
+
+def _wait_for_echo_off(fd: int) -> None:
+    """Until getpass has turned echo off on the terminal (the master shows the slave's modes)."""
+    import termios
+    import time
+
+    deadline = time.monotonic() + 10
+    while termios.tcgetattr(fd)[3] & termios.ECHO and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.05)  # and is reading
+
+
+def _on_a_terminal(args: list[str], answers: list[str]) -> tuple[int, str]:
+    """Run powerctl with a pseudo-terminal as its terminal, answering each prompt in turn."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.execv(sys.executable, [sys.executable, "-m", "powerctl.cli", *args])
+    output, deadline = b"", time.monotonic() + 60
+    pending = list(answers)
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 1024)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                if pending and output.rstrip().endswith(b":"):
+                    _wait_for_echo_off(fd)
+                    os.write(fd, pending.pop(0).encode() + b"\n")
+                    output += b"\n"
+    finally:
+        for _ in range(100):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_on_a_terminal_the_password_is_asked_twice_and_not_echoed(data):
+    code, shown = _on_a_terminal(
+        ["user", "passwd", "admin", "--data-dir", str(data)], ["typed-pass-1", "typed-pass-1"]
+    )
+    assert code == 0, shown
+    assert "new password for admin:" in shown and "again:" in shown
+    assert "typed-pass-1" not in shown
+    app = powerctl.create_app({"data_dir": str(data), "testing": True})
+    try:
+        assert Api(app.test_client(), password="typed-pass-1").get("/restapi/relay/name/").status_code == 200
+    finally:
+        powerctl.shutdown(app)
+    differ, shown = _on_a_terminal(
+        ["user", "passwd", "admin", "--data-dir", str(data)], ["one-pass-1", "two-pass-2"]
+    )
+    assert differ == 1 and "differ" in shown
