@@ -53,7 +53,8 @@ class UserSchema(Schema):
     password = fields.String(validate=[validate.Length(max=1024), _password])
     is_admin = JsonBoolean()
     outlet_access = fields.List(JsonBoolean(), validate=validate.Length(max=MAX_OUTLETS))
-    is_allowed = JsonBoolean()  # DLI shows it; accepted and ignored (every user may log in)
+    # DLI shows it; here every user may log in (delete one to stop it), so only true is taken
+    is_allowed = JsonBoolean(validate=validate.Equal(True, error="every user may log in: delete it instead"))
 
 
 class PasswordChange(Schema):

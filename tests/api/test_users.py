@@ -156,3 +156,15 @@ def test_a_non_admin_user_reaches_only_its_outlets_all_or_nothing(app, admin):
     assert admin.put("/restapi/auth/users/hank/", json={"outlet_access": [False, True]}).status_code == 204
     assert hank.put("/restapi/relay/outlets/1/state/", **on).status_code == 204
     assert hank.put("/restapi/relay/outlets/0/state/", **on).status_code == 403
+
+
+def test_fields_are_json_booleans_and_a_user_is_always_allowed(admin):
+    for body in (
+        {"password": "s3cret-pass", "is_admin": 1},
+        {"password": "s3cret-pass", "outlet_access": [0]},
+        {"password": "s3cret-pass", "outlet_access": ["true"]},
+        {"password": "s3cret-pass", "is_allowed": False},
+        {"password": "s3cret-pass", "surprise": True},
+    ):
+        assert admin.put("/restapi/auth/users/ivy/", json=body).status_code == 400, body
+    assert "ivy" not in admin.get("/restapi/auth/users/").json
