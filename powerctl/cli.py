@@ -1,8 +1,9 @@
-"""powerctl: the gateway's command line (serve, token, client, denied, fleet)."""
+"""powerctl: the gateway's command line (serve, token, client, denied, user, fleet)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import secrets
@@ -196,6 +197,141 @@ def cmd_denied_lift(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _change(db, line: str):
+    """Make a change and its audit line in one transaction, as the server does (audit.change)."""
+    from powerctl.audit import Audit
+
+    trail = Audit(db)
+    try:
+        with trail.change(line):
+            yield
+    finally:
+        trail.close()
+
+
+def _realm(args: argparse.Namespace) -> str:
+    """The digest realm the server uses (HA1s depend on it): from --config, as serve reads it."""
+    from powerctl import config
+
+    try:
+        return config.load(path=getattr(args, "config", None))["auth"]["realm"]
+    except config.ConfigError as err:
+        raise CommandError(str(err)) from None
+
+
+def _read_password(name: str) -> str:
+    """A new password: asked twice on a terminal, else one line of standard input."""
+    from powerctl.auth.digest import password_problem
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"new password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            raise CommandError("the two passwords differ; nothing changed", status=1)
+    else:
+        password = sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    problem = password_problem(password)
+    if problem:
+        raise CommandError(f"password refused: {problem}; nothing changed", status=1)
+    return password
+
+
+def _user_name(name: str) -> str:
+    from powerctl.resources.users import USER_NAME
+
+    if not USER_NAME.fullmatch(name):
+        raise CommandError(
+            "user names are 1-64 letters, digits, '.', '-' and '_', starting with a letter or digit"
+        )
+    return name
+
+
+def _outlets(text: str | None) -> tuple[bool, ...]:
+    if not text:
+        return ()
+    try:
+        indexes = {int(part) for part in text.split(",")}
+    except ValueError:
+        raise CommandError("--outlets takes zero-based outlet numbers, such as 0,2") from None
+    if min(indexes) < 0 or max(indexes) > 255:
+        raise CommandError("--outlets takes outlet numbers from 0 to 255")
+    return tuple(i in indexes for i in range(max(indexes) + 1))
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from powerctl.auth.digest import ha1
+    from powerctl.domain import PowerctlError
+    from powerctl.store import users as store
+
+    name = _user_name(args.name)
+    if args.admin and args.outlets:
+        raise CommandError("--outlets is for non-admin users: an admin reaches every outlet")
+    outlets = _outlets(args.outlets)
+    db = _database(args, create=False)
+    if store.user(db, name) is not None:
+        raise CommandError(f"user {name} exists: powerctl user passwd {name} changes its password", status=1)
+    realm = _realm(args)
+    password = _read_password(name)
+    role = (
+        "admin"
+        if args.admin
+        else "user, outlets " + (",".join(str(i) for i, on in enumerate(outlets) if on) or "none")
+    )
+    try:
+        with _change(db, f"User {name} created by the command line ({role})"):
+            store.put_user(db, name, ha1(name, realm, password), args.admin, outlets)
+    except PowerctlError as err:
+        raise CommandError(str(err), status=1) from None
+    print(f"user {name} created ({role})")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    from powerctl.auth.digest import ha1
+    from powerctl.store import users as store
+
+    name = _user_name(args.name)
+    db = _database(args, create=False)
+    if store.user(db, name) is None:
+        raise CommandError(f"there is no user {name} (powerctl user list shows them)", status=1)
+    realm = _realm(args)
+    password = _read_password(name)
+    with _change(db, f"User {name} password changed by the command line"):
+        store.set_ha1(db, name, ha1(name, realm, password))
+    print(f"password of {name} changed; the next login uses it")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from powerctl.store import users as store
+
+    db = _database(args, create=False)
+    for record in store.all_users(db):
+        if record.is_admin:
+            print(f"{record.name} (admin)")
+        else:
+            allowed = ",".join(str(i) for i, on in enumerate(record.outlet_access) if on)
+            print(f"{record.name} (outlets {allowed or 'none'})")
+    return 0
+
+
+def cmd_user_delete(args: argparse.Namespace) -> int:
+    from powerctl.domain import PowerctlError
+    from powerctl.store import users as store
+
+    name = _user_name(args.name)
+    db = _database(args, create=False)
+    try:
+        with _change(db, f"User {name} deleted by the command line"):
+            store.delete_user(db, name)
+    except PowerctlError as err:
+        raise CommandError(str(err), status=1) from None
+    print(f"user {name} deleted")
+    return 0
+
+
 def cmd_fleet_sync(args: argparse.Namespace) -> int:
     """Ask the fleet server now; exit 0 when a bundle was applied, 1 when it failed."""
     from powerctl import config as config_mod
@@ -300,6 +436,34 @@ def parser() -> argparse.ArgumentParser:
     lift = _with_data_dir(denied_actions.add_parser("lift", help="lift the denial of an id"))
     lift.add_argument("client", help="client id")
     lift.set_defaults(func=cmd_denied_lift)
+
+    user = _with_data_dir(sub.add_parser("user", help="users who log in with a password (HTTP Digest)"))
+    user_actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    config_help = "TOML configuration file the server uses (its auth realm is part of each password hash)"
+    add = _with_data_dir(
+        user_actions.add_parser(
+            "add", help="add a user; the password is asked twice, or read as one line from standard input"
+        )
+    )
+    add.add_argument("name", help="user name")
+    add.add_argument("--admin", action="store_true", help="an admin, who may do everything")
+    add.add_argument("--outlets", metavar="N,N", help="zero-based outlets a non-admin user may switch")
+    add.add_argument("--config", help=config_help)
+    add.set_defaults(func=cmd_user_add)
+    passwd = _with_data_dir(
+        user_actions.add_parser(
+            "passwd", help="set a user's password (also the way back when the admin password is lost)"
+        )
+    )
+    passwd.add_argument("name", help="user name")
+    passwd.add_argument("--config", help=config_help)
+    passwd.set_defaults(func=cmd_user_passwd)
+    _with_data_dir(user_actions.add_parser("list", help="list users (never a password)")).set_defaults(
+        func=cmd_user_list
+    )
+    remove = _with_data_dir(user_actions.add_parser("delete", help="delete a user (never the last admin)"))
+    remove.add_argument("name", help="user name")
+    remove.set_defaults(func=cmd_user_delete)
 
     fleet = sub.add_parser("fleet", help="credentials synced from a fleet server")
     fleet_sub = fleet.add_subparsers(dest="action", required=True, metavar="ACTION")

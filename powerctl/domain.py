@@ -62,3 +62,19 @@ class SessionLimit(PowerctlError):
 
 class FleetNotConfigured(PowerctlError):
     """Fleet sync was asked for, but the gateway has no fleet server configured."""
+
+
+class LastAdmin(PowerctlError):
+    """The change would leave the gateway without an admin user."""
+
+
+class WeakPassword(PowerctlError):
+    """A new password breaks the password rules (docs/security.md)."""
+
+
+class WrongPassword(PowerctlError):
+    """The old password given with a password change is not the user's."""
+
+
+class NoSuchUser(PowerctlError):
+    """A user named for a change does not exist."""

@@ -75,6 +75,10 @@ STATUS: dict[type[BaseException], int] = {
     domain.ShuttingDown: 503,
     domain.SessionLimit: 409,
     domain.FleetNotConfigured: 409,
+    domain.LastAdmin: 409,
+    domain.WeakPassword: 400,
+    domain.WrongPassword: 403,
+    domain.NoSuchUser: 404,
     # a command that ran but answered nonsense is a bad gateway; one that failed, unavailable
     NetworkReplyError: 502,
     NetworkError: 503,

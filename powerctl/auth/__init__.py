@@ -6,9 +6,11 @@ import base64
 import binascii
 import hmac
 from collections.abc import Callable
+from functools import lru_cache
 
 from flask import Flask, current_app, request
 
+import scopes
 from powerctl.audit import Audit
 from powerctl.auth.bearer import BearerVerifier, InvalidToken, scheme_for_log
 from powerctl.auth.digest import StatelessDigest
@@ -17,6 +19,7 @@ from powerctl.auth.principal import Principal
 from powerctl.auth.sessions import SessionService, looks_like_jwt
 from powerctl.errors import Forbidden, Unauthorized
 from powerctl.store import Database
+from powerctl.store import users as user_store
 
 __all__ = ["Authenticator", "Principal", "init_app"]
 
@@ -96,7 +99,7 @@ class Authenticator:
         identity = f"user:{user[:64]}"  # the secret a session login tries, as digest's would
         if stored and hmac.compare_digest(stored, self.digest.ha1(user, password)):
             self._succeeded(addr, identity)
-            return Principal("password", user, None, addr)
+            return Principal("password", user, None, addr, self.user_grants(user))
         self._fail(addr, "bad user name or password", identity=identity)
         raise Unauthorized("authentication failed: bad user name or password")
 
@@ -143,8 +146,21 @@ class Authenticator:
         return user if stored and hmac.compare_digest(stored, given) else None
 
     def _admin(self, user: str, addr: str, scheme: str) -> Principal:
+        """A user who gave its password: an admin, or a user with the grants of its record."""
         self._succeeded(addr)
-        return Principal(scheme, user, None, addr)
+        return Principal(scheme, user, None, addr, self.user_grants(user))
+
+    def user_grants(self, user: str) -> scopes.GrantSet | None:
+        """None (everything) for an admin; for another user the scopes of its record.
+
+        Read from the store on every login, so a change (by the CLI too) holds from the next
+        request; only the compiled set is remembered, keyed by what it is compiled from.
+        """
+        record = user_store.user(self._db, user)
+        if record is not None and record.is_admin:
+            return None
+        outlets = () if record is None else record.outlet_access
+        return _user_grants(user, tuple(i for i, allowed in enumerate(outlets) if allowed))
 
     def _succeeded(self, addr: str, identity: str | None = None) -> None:
         if self.lockout.counting(addr):  # most addresses have no failures: nothing to parse
@@ -160,6 +176,25 @@ class Authenticator:
         if started:
             minutes = self._db.get_setting("lockout_delay_minutes")
             self._audit.record(f"lockout of {addr} started after repeated failed logins ({minutes} min)")
+
+
+def user_scopes(user: str, outlets: tuple[int, ...]) -> list[str]:
+    """What a non-admin user may do, as scopes: switch and cycle its outlets (DLI's
+    outlet_access), read them and the relay's name, and see and change its own record."""
+    texts = ["/relay/name/?access=get", f"/auth/users/{user}/?access=get,modify"]
+    if outlets:
+        keys = ",".join(map(str, outlets))
+        texts += [
+            f"/relay/outlets/={keys}/?access=get",
+            f"/relay/outlets/={keys}/=state,transient_state/?access=modify",
+            f"/relay/outlets/={keys}/cycle/?access=invoke",
+        ]
+    return texts
+
+
+@lru_cache(maxsize=256)
+def _user_grants(user: str, outlets: tuple[int, ...]) -> scopes.GrantSet:
+    return scopes.GrantSet.compile(scopes.parse_scope(text) for text in user_scopes(user, outlets))
 
 
 def authenticator() -> Authenticator:

@@ -13,6 +13,24 @@ from flask_httpauth import HTTPDigestAuth
 
 from powerctl.store import Database, replays
 
+MIN_PASSWORD = 8  # characters; docs/security.md "Users and passwords"
+FACTORY_PASSWORDS = frozenset({"1234"})  # DLI's factory password
+
+
+def ha1(user: str, realm: str, password: str) -> str:
+    """The digest HA1 of a password, md5(user:realm:password): all the store keeps of it."""
+    # MD5 is what RFC 2617 digest (and DLI) use
+    return hashlib.md5(f"{user}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None."""
+    if password in FACTORY_PASSWORDS:
+        return "the factory password 1234 is refused"
+    if len(password) < MIN_PASSWORD:
+        return f"a password has at least {MIN_PASSWORD} characters"
+    return None
+
 
 class StatelessDigest:
     """Digest verification on top of flask-httpauth, with nonces any worker can check."""
@@ -30,7 +48,7 @@ class StatelessDigest:
         self._replays = SeenResponses(db, lifetime + 5)
 
     def ha1(self, user: str, password: str) -> str:
-        return self.auth.generate_ha1(user, password)
+        return ha1(user, self.auth.realm, password)
 
     def _sign(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()[:32]

@@ -32,11 +32,16 @@ class Gatekeeper:
             if session is None:
                 authenticator().refuse(addr, "unknown or expired Redfish session", identity="redfish-session")
                 raise Unauthorized("the X-Auth-Token is not an open session; log in again")
-            return Principal("redfish-session", session.user, None, addr)
+            # the session's user as its record stands now (demoted: no longer an admin)
+            return Principal(
+                "redfish-session", session.user, None, addr, authenticator().user_grants(session.user)
+            )
         return access.authenticate()
 
     def login(self, user: str, password: str) -> Principal:
-        return authenticator().password_login(user, password, request.remote_addr or "unknown")
+        principal = authenticator().password_login(user, password, request.remote_addr or "unknown")
+        access.require_admin(principal, "Redfish sessions are for admins only")
+        return principal
 
     def admin(self) -> Principal:
         principal = self.principal()

@@ -9,7 +9,8 @@ from marshmallow import fields
 from powerctl.errors import BadRequest
 from powerctl.resources.clients import clients_node
 from powerctl.resources.roles import roles_node
-from powerctl.restapi.tree import Branch, Collection, Node, Value, member, owner
+from powerctl.resources.users import users_node
+from powerctl.restapi.tree import Branch, Collection, Node, Value, member
 from powerctl.store import Database
 from powerctl.store.credentials import denied_ids, deny, lift_denial
 
@@ -45,15 +46,9 @@ def denied_node(db: Database, audit) -> Collection:
 
 
 def auth_node(db: Database, audit, sessions: Node, fleet: Node | None = None) -> Branch:
-    user = Branch(
-        {
-            "name": Value(fields.String(), read=owner),
-            "is_admin": Value(fields.Boolean(), read=lambda _keys: True),
-        }
-    )
     return Branch(
         {
-            "users": Collection(keys=lambda _prefix: db.users(), item=user, array=False),
+            "users": users_node(db, audit),  # open_to_clients: a user sees itself there
             "clients": clients_node(db, audit),
             "roles": roles_node(db, audit),
             "denied": denied_node(db, audit),

@@ -17,12 +17,16 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 class Body:
     """A parsed body: `json` holds a decoded JSON value, `text` a raw string."""
 
-    kind: str  # "json", "text" or "empty"
+    kind: str  # "json", "text", "form" (named fields, for a field that takes them) or "empty"
     value: object = None
 
 
-def read_body() -> Body:
-    """Parse the request body by its Content-Type."""
+def read_body(forms: bool = False) -> Body:
+    """Parse the request body by its Content-Type.
+
+    `forms`: the target takes a form of named fields (DLI's password change sends
+    `old_password=...&new_password=...`), read as Body("form", {name: value}).
+    """
     data = request.get_data(cache=True)
     mimetype = request.mimetype
     if mimetype in FORM_TYPES:
@@ -30,6 +34,8 @@ def read_body() -> Body:
         if "value" not in form:
             if not data:
                 return Body("empty")
+            if forms and form:
+                return Body("form", {key: form[key] for key in form})
             raise BadRequest(
                 'form body has no "value" field; send value=...', errors={"body": ["missing field value"]}
             )
@@ -72,6 +78,10 @@ def convert(body: Body, field: fields.Field, where: str) -> object:
     if body.kind == "empty":
         raise BadRequest(f"{where} needs a value: send value=..., a JSON value or text/plain")
     value = body.value
+    if body.kind == "form" and not getattr(field, "takes_forms", False):
+        raise BadRequest(
+            'form body has no "value" field; send value=...', errors={"body": ["missing field value"]}
+        )
     if body.kind == "text" and not isinstance(field, fields.String):
         try:
             value = loads_text(value, f"value for {where}")  # type: ignore[arg-type]

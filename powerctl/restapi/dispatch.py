@@ -116,13 +116,16 @@ class Request(Authorisation):
         return json_response(values[0], status)
 
     def put(self, targets: list[tuple[KeyPath, object]]) -> Response:
-        body = read_body()
+        body = read_body(forms=any(getattr(node.field, "takes_forms", False) for _, node in targets))  # type: ignore[union-attr]
         converted = [
             (keys, node, convert(body, node.field, _where(keys)))  # type: ignore[union-attr]
             for keys, node in targets
         ]
         _write_all(converted, self.principal)
         if not self.path.is_matrix:
+            # Prefer: return=representation (RFC 7240), as DLI clients send with a PATCH
+            if _prefers_representation() and self.may_read([targets[0][0]]):
+                return json_response(targets[0][1].read(targets[0][0]), 200)  # type: ignore[union-attr]
             return no_content()
         keys_list = [keys for keys, _ in targets]
         if not self.may_read(keys_list):
@@ -140,6 +143,13 @@ class Request(Authorisation):
         if self.path.is_matrix:
             return json_response(results, 207)
         return json_response(results[0], 200)
+
+
+def _prefers_representation() -> bool:
+    prefer = request.headers.get("Prefer", "")
+    return any(
+        part.strip().lower() == "return=representation" for part in prefer.replace(";", ",").split(",")
+    )
 
 
 def _where(keys: KeyPath) -> str:

@@ -58,12 +58,15 @@ def invocable(node: object) -> bool:
 
 
 def allowed(node: object) -> list[str]:
-    """The methods a node answers, for Allow; PATCH, an alias of PUT, is not advertised."""
+    """The methods a node answers, for Allow; PATCH, an alias of PUT, is advertised only where
+    it takes a form of named fields (a user's password change)."""
     if isinstance(node, Call):
         return ["POST"]
     methods = ["GET", "HEAD"]
     if writable(node):
         methods.append("PUT")
+        if getattr(node.field, "takes_forms", False):  # type: ignore[union-attr]
+            methods.append("PATCH")
     if isinstance(node, Value) and node.delete:
         methods.append("DELETE")
     if invocable(node):

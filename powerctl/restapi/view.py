@@ -60,6 +60,10 @@ class CallerView:
             member = node.children.get(name)
             if isinstance(member, Value):
                 return member.read((*prefix, name))
+        elif isinstance(node, Value):  # a member held as one object (a user): its field
+            value = node.read(prefix)
+            if isinstance(value, dict) and name in value:
+                return value[name]
         raise KeyError(name)
 
     def leaves(self, keys: KeyPath, node: Node) -> list[KeyPath]:

@@ -114,4 +114,8 @@ MIGRATIONS: list[str] = [
         SELECT at, line FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %') ORDER BY id;
     DELETE FROM audit WHERE NOT (line LIKE 'access %' OR line LIKE 'lockout of %');
     """,
+    # a non-admin user's outlets (DLI's outlet_access): a JSON list of booleans, one per outlet
+    """
+    ALTER TABLE users ADD COLUMN outlet_access TEXT NOT NULL DEFAULT '[]';
+    """,
 ]

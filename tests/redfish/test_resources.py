@@ -239,3 +239,19 @@ def test_sessions_log_in_and_out_and_a_bad_password_counts_as_a_failure(app, rf)
     trail = app.extensions["powerctl.audit"].tail(50)
     assert any("bad user name or password" in line for line in trail)
     assert not any(token in line or ADMIN_PASSWORD in line for line in trail)
+
+
+def test_redfish_sessions_are_for_admins_and_follow_the_users_record(app, rf, admin):
+    sessions = "/redfish/v1/SessionService/Sessions"
+    for name, is_admin in (("ned", False), ("ana", True)):
+        body = {"password": "s3cret-pass", "is_admin": is_admin, "outlet_access": [True]}
+        assert admin.put(f"/restapi/auth/users/{name}/", json=body).status_code == 204
+    refused = rf.post(sessions, json={"UserName": "ned", "Password": "s3cret-pass"}, **HTTPS)
+    assert refused.status_code == 403
+    login = rf.post(sessions, json={"UserName": "ana", "Password": "s3cret-pass"}, **HTTPS)
+    assert login.status_code == 201
+    auth = {"X-Auth-Token": login.headers["X-Auth-Token"]}
+    assert rf.get(OUTLET + "2", headers=auth).status_code == 200
+    assert admin.put("/restapi/auth/users/ana/", json={"is_admin": False}).status_code == 204
+    assert rf.get(OUTLET + "2", headers=auth).status_code in (403, 404)
+    assert rf.get(OUTLET + "1", headers=auth).status_code == 200  # outlet 0, which it may read
