@@ -18,7 +18,7 @@ from hw.drivers.snmp_emulator import SnmpAgent
 from hw.registry import MissingExtra
 from tests.support import wait_for
 
-TIMEOUT = 1.5  # generous: snmpsim and pysnmp share two loaded cores with the rest of the suite
+TIMEOUT = 3.0  # generous: snmpsim and pysnmp share two loaded cores with the rest of the suite
 POLL = 0.1
 APC_COMMAND = "1.3.6.1.4.1.318.1.1.12.3.3.1.1.4"
 SPDU_COMMAND = "1.3.6.1.4.1.318.1.1.4.4.2.1.3"
@@ -206,6 +206,8 @@ def test_v3_with_keys_switches_and_keys_never_show(agent, boards):
     v3 = {"version": "3", "user": "powerctl", "auth_key": V3_AUTH, "priv_key": V3_PRIV, "context": "public"}
     wrong = {**v3, "auth_key": "not-the-auth-key"}
     hw = boards([entry(pdu, "good", **v3), entry(pdu, "bad", **wrong)], [False] * 16)
+    # v3's first exchange (engine discovery, keys) may miss a loaded machine's first round
+    assert wait_for(lambda: hw.board_of(0).status == "online", TIMEOUT * 4)
     hw.set_outlet(1, True)
     assert outlet_values(pdu, "apc-spdu")[1] is True
     bad = hw.board_of(8)

@@ -31,7 +31,7 @@ class Broker:
         log = open(self.folder / f"mosquitto-{self.port}.log", "ab")
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        assert wait_for(self._listening, timeout=10), (self.folder / f"mosquitto-{self.port}.log").read_text()
+        assert wait_for(self._listening, timeout=20), (self.folder / f"mosquitto-{self.port}.log").read_text()
         return self
 
     def _listening(self) -> bool:
