@@ -14,7 +14,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.request import parse_http_list, parse_keqv_list
 
-from .tasmota_emulator import QuietServer
+from .http_emulator import QuietServer, run_until_interrupted, send_json, start
 
 
 def _sha256(text: str) -> str:
@@ -101,21 +101,12 @@ def serve(device: ShellyDevice, host: str = "127.0.0.1", port: int = 0) -> Quiet
             self._send(200, device.call(request))
 
         def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, payload, headers)
 
         def log_message(self, *_args) -> None:
             pass
 
-    server = QuietServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="shelly-emulator", daemon=True).start()
-    return server
+    return start(Handler, host, port, "shelly-emulator")
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -126,10 +117,4 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--password")
     args = parser.parse_args(argv)
     server = serve(ShellyDevice(args.switches, args.password), args.host, args.port)
-    print(f"shelly emulator on http://{args.host}:{server.server_address[1]}/rpc", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    server.shutdown()
-    return 0
+    return run_until_interrupted(server, "shelly emulator")

@@ -9,8 +9,10 @@ import argparse
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from .http_emulator import QuietServer, run_until_interrupted, send_json, start
 
 
 class TasmotaDevice:
@@ -74,19 +76,7 @@ class TasmotaDevice:
         return {f"POWER{i + 1}": "ON" if on else "OFF" for i, on in enumerate(self.relays)}
 
 
-class QuietServer(ThreadingHTTPServer):
-    """A client that gave up (its deadline passed) is no error worth a traceback."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-def serve(device: TasmotaDevice, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def serve(device: TasmotaDevice, host: str = "127.0.0.1", port: int = 0) -> QuietServer:
     """A started server (on its own thread) answering for `device`; stop it with shutdown()."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -99,18 +89,12 @@ def serve(device: TasmotaDevice, host: str = "127.0.0.1", port: int = 0) -> Thre
                 time.sleep(device.delay)
             query = {key: values[0] for key, values in parse_qs(split.query).items()}
             body = b"<html>garbage" if device.broken else json.dumps(device.answer(query)).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, 200, body)
 
         def log_message(self, *_args) -> None:
             pass
 
-    server = QuietServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="tasmota-emulator", daemon=True).start()
-    return server
+    return start(Handler, host, port, "tasmota-emulator")
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -122,10 +106,4 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--password")
     args = parser.parse_args(argv)
     server = serve(TasmotaDevice(args.relays, args.user, args.password), args.host, args.port)
-    print(f"tasmota emulator on http://{args.host}:{server.server_address[1]}/", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    server.shutdown()
-    return 0
+    return run_until_interrupted(server, "tasmota emulator")
