@@ -27,10 +27,16 @@ from pathlib import Path
 DATA = Path(__file__).with_name("snmp_data")
 PROFILES = sorted(path.stem for path in DATA.glob("*.snmprec"))
 READY = "Listening at UDP/IPv4 endpoint"
-# snmpsim imports these after it has dropped root; an interpreter under an unreadable home
-# (pyenv in /root) could not find them then, so the child imports them first.
+# snmpsim imports these after it has dropped root; an interpreter or a virtualenv under a
+# directory `nobody` cannot read (pyenv in /root, a checkout in a 0700 folder) could not find
+# them then, so the child imports them first: codecs, dbm, and SNMPv3's ciphers and digests
+# (cryptography loads its OpenSSL backend on first use).
 PRELOAD = (
     "import sys, dbm.dumb, encodings.latin_1, encodings.ascii, encodings.utf_8\n"
+    "from cryptography.hazmat.backends import default_backend\n"
+    "from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes\n"
+    "default_backend()\n"
+    "from pysnmp.entity import config, engine\n"
     "from snmpsim.commands.responder import main\n"
     "sys.exit(main())\n"
 )
