@@ -142,6 +142,13 @@ def test_served_outlets_switch_fail_and_come_back(make_app, tasmota, shelly):
     tasmota.broken = False
     assert wait_for(lambda: admin.get("/restapi/relay/online/").json is True, timeout=5)
     assert tasmota.relays == [True, False]  # the configured states, and not the refused write
+    shelly.password = "changed-on-the-device"  # the Shelly now refuses us: only its outlet is 503
+    assert wait_for(lambda: admin.get("/restapi/relay/online/").json is False, timeout=5)
+    assert admin.put(f"{outlets}2/state/", data="value=true", content_type=FORM).status_code == 503
+    assert admin.put(f"{outlets}4/state/", data="value=false", content_type=FORM).status_code == 204
+    shelly.password = "shelly-secret"
+    assert wait_for(lambda: admin.get("/restapi/relay/online/").json is True, timeout=5)
+    assert shelly.outputs == [False]  # its configured state, not the refused write
     lines = app.extensions["powerctl.audit"].tail(50)
     assert not any("plug-secret" in line or "shelly-secret" in line for line in lines)
 
