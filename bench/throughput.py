@@ -85,7 +85,11 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
     extra = ["--config", config] if config else []
     with tempfile.TemporaryDirectory() as data:
         gateway, gbase = start_gateway(data, extra)
-        bare, bbase = start_bare(extra)
+        try:
+            bare, bbase = start_bare(extra)
+        except BaseException:
+            stop(gateway)  # a baseline that never came up leaves no gateway behind
+            raise
         try:
             register(
                 gbase, "bench", {"/relay/outlets/all;/physical_state/?access=get": True}, {HELLO_HASH: {}}
@@ -108,7 +112,7 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
     print(f"bearer GET {PATH}")
     print(f"  gateway  {result['gateway_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
     print(f"  bare     {result['bare_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in base)})")
-    print(f"  ratio    {result['ratio']:.2f}   (median of paired rounds; target >= 0.75)")
+    print(f"  ratio    {result['ratio']:.2f}   (median of paired rounds; the bar: >= 0.78, as before)")
     ours_us, bare_us = in_process()
     result.update(in_process_gateway_us=ours_us, in_process_bare_us=bare_us)
     print(
