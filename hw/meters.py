@@ -39,6 +39,21 @@ class AdcMeter:
         return MeterReading(self.name or self.id, value, self.unit, self.bus, self.quantity)
 
 
+@dataclass(frozen=True)
+class ReportedMeter:
+    """A number a device reports itself (a plug's power), in the meter's unit: value = raw x factor."""
+
+    suffix: str  # of the meter id: `plug.power`
+    unit: str
+    quantity: str
+    factor: float = 1.0
+
+    def reading(self, name: str, raw: object = None) -> MeterReading:
+        """The meter for a reported value, or without one if it is no number (or not read)."""
+        value = round(raw * self.factor, 6) if isinstance(raw, int | float) else None
+        return MeterReading(name, value, self.unit, None, self.quantity)
+
+
 class MeterSchema(Settings):
     """The keys of one [[hardware.boards.meters]] table; a driver adds where the value comes from."""
 

@@ -13,18 +13,18 @@ from dataclasses import dataclass
 from ..board import Board
 from ..config import BoardConfig
 from ..errors import BoardProtocolError
-from ..meters import MeterReading
+from ..meters import MeterReading, ReportedMeter
 from ..registry import Driver, relay_range
 from ..settings import Boolean, Hidden, Number, Secret, Settings, String, positive
 from .http_transport import EXTRA, HttpTransport
 from .tasmota import _http_url
 
-# Switch.GetStatus key -> (meter id suffix, unit, quantity, factor)
+# Switch.GetStatus key -> the meter it is (aenergy is an object whose `total` counts)
 METERS = {
-    "apower": ("power", "W", "power", 1.0),
-    "voltage": ("voltage", "V", "voltage", 1.0),
-    "current": ("current", "A", "current", 1.0),
-    "aenergy": ("total_energy", "J", "total_energy", 3600.0),  # Wh -> J
+    "apower": ReportedMeter("power", "W", "power"),
+    "voltage": ReportedMeter("voltage", "V", "voltage"),
+    "current": ReportedMeter("current", "A", "current"),
+    "aenergy": ReportedMeter("total_energy", "J", "total_energy", 3600.0),  # Wh -> J
 }
 
 
@@ -101,25 +101,26 @@ class ShellyBoard(Board):
             return {}
         readings = {}
         for index in range(self.relay_count):
-            status = self._status(index, deadline)
-            for key, (suffix, unit, quantity, factor) in METERS.items():
-                value = status.get(key)
-                if isinstance(value, dict):
-                    value = value.get("total")
-                number = round(value * factor, 6) if isinstance(value, int | float) else None
-                readings[self._id(index, suffix)] = MeterReading(
-                    self._label(index, quantity), number, unit, None, quantity
-                )
+            readings.update(self._readings(index, self._status(index, deadline)))
         return readings
 
     def idle_meters(self) -> dict[str, MeterReading]:
         if not self._meters:
             return {}
         return {
-            self._id(index, suffix): MeterReading(self._label(index, quantity), None, unit, None, quantity)
+            meter_id: reading
             for index in range(self.relay_count)
-            for suffix, unit, quantity, _ in METERS.values()
+            for meter_id, reading in self._readings(index, {}).items()
         }
+
+    def _readings(self, index: int, status: dict) -> dict[str, MeterReading]:
+        readings = {}
+        for key, meter in METERS.items():
+            raw = status.get(key)
+            if isinstance(raw, dict):
+                raw = raw.get("total")
+            readings[self._id(index, meter.suffix)] = meter.reading(self._label(index, meter.quantity), raw)
+        return readings
 
     def _id(self, index: int, suffix: str) -> str:
         return f"{self.name}.{index}.{suffix}" if self.relay_count > 1 else f"{self.name}.{suffix}"

@@ -16,17 +16,17 @@ from marshmallow import ValidationError, validates_schema
 from ..board import Board
 from ..config import BoardConfig
 from ..errors import BoardProtocolError, BoardUnavailable
-from ..meters import MeterReading
+from ..meters import MeterReading, ReportedMeter
 from ..registry import Driver, relay_range
 from ..settings import Boolean, Hidden, Number, Secret, Settings, String, positive
 from .http_transport import EXTRA, HttpTransport
 
-# ENERGY key -> (meter id suffix, unit, quantity, factor to the meter's unit)
+# ENERGY key -> the meter it is (DLI counts energy in joules)
 ENERGY = {
-    "Power": ("power", "W", "power", 1.0),
-    "Voltage": ("voltage", "V", "voltage", 1.0),
-    "Current": ("current", "A", "current", 1.0),
-    "Total": ("total_energy", "J", "total_energy", 3_600_000.0),  # kWh -> J
+    "Power": ReportedMeter("power", "W", "power"),
+    "Voltage": ReportedMeter("voltage", "V", "voltage"),
+    "Current": ReportedMeter("current", "A", "current"),
+    "Total": ReportedMeter("total_energy", "J", "total_energy", 3_600_000.0),  # kWh -> J
 }
 
 
@@ -114,22 +114,15 @@ class TasmotaBoard(Board):
     def read_meters(self, deadline: float) -> dict[str, MeterReading]:
         if not self._meters:
             return {}
-        energy = self._command("Status 8", deadline).get("StatusSNS", {}).get("ENERGY", {})
-        readings = {}
-        for key, (suffix, unit, quantity, factor) in ENERGY.items():
-            value = energy.get(key)
-            number = round(value * factor, 6) if isinstance(value, int | float) else None
-            readings[f"{self.name}.{suffix}"] = MeterReading(
-                f"{self.name} {quantity}", number, unit, None, quantity
-            )
-        return readings
+        return self._readings(self._command("Status 8", deadline).get("StatusSNS", {}).get("ENERGY", {}))
 
     def idle_meters(self) -> dict[str, MeterReading]:
-        if not self._meters:
-            return {}
+        return self._readings({}) if self._meters else {}
+
+    def _readings(self, energy: dict) -> dict[str, MeterReading]:
         return {
-            f"{self.name}.{suffix}": MeterReading(f"{self.name} {quantity}", None, unit, None, quantity)
-            for suffix, unit, quantity, _ in ENERGY.values()
+            f"{self.name}.{meter.suffix}": meter.reading(f"{self.name} {meter.quantity}", energy.get(key))
+            for key, meter in ENERGY.items()
         }
 
 
