@@ -106,7 +106,8 @@ class FramedPort:
 
 
 class PtyEmulator:
-    """A byte-protocol board on a pseudo-terminal; subclasses implement _handle().
+    """A byte-protocol board on a pseudo-terminal; subclasses set `start` and `frame_size` (or
+    implement _handle() for other framings) and implement _answer().
 
     .path (or link) is a symlink kept pointing at the current pty, so the same path works
     again after vanish() and come_back(). Faults: delay (seconds before each answer),
@@ -115,6 +116,8 @@ class PtyEmulator:
     """
 
     prefix = "relay-"
+    start: int | None = None  # the byte every frame begins with; anything before it is line noise
+    frame_size = 0
 
     def __init__(self, relays: int, link: str | os.PathLike[str] | None = None) -> None:
         self.relays = [False] * relays
@@ -180,7 +183,18 @@ class PtyEmulator:
 
     def _handle(self, pending: bytes) -> tuple[bytes, list[bytes]]:
         """Take the complete frames off pending: (what is left, the frames taken)."""
-        raise NotImplementedError
+        if self.start is None:
+            raise NotImplementedError
+        frames = []
+        while True:
+            begin = pending.find(bytes([self.start]))
+            if begin < 0:
+                return b"", frames
+            pending = pending[begin:]
+            if len(pending) < self.frame_size:
+                return pending, frames
+            frames.append(pending[: self.frame_size])
+            pending = pending[self.frame_size :]
 
     def _answer(self, frame: bytes) -> bytes | None:
         """Carry out one frame; return its reply, or None for a frame without one."""

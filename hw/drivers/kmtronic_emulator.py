@@ -13,24 +13,14 @@ class KmtronicEmulator(PtyEmulator):
     """Answers KMTronic's three-byte frames; anything before an FF is dropped, as line noise."""
 
     prefix = "kmtronic-"
+    start = START
+    frame_size = 3
 
     def __init__(self, relays: int = 8, link: str | os.PathLike[str] | None = None) -> None:
         if relays not in SIZES:
             raise ValueError(f"KMTronic boards have {list(SIZES)} relays, not {relays}")
         super().__init__(relays, link)
         self.garble = 0  # n: corrupt the next n answers
-
-    def _handle(self, pending: bytes) -> tuple[bytes, list[bytes]]:
-        frames = []
-        while True:
-            start = pending.find(bytes([START]))
-            if start < 0:
-                return b"", frames
-            pending = pending[start:]
-            if len(pending) < 3:
-                return pending, frames
-            frames.append(pending[:3])
-            pending = pending[3:]
 
     def _answer(self, frame: bytes) -> bytes | None:
         relay, op = frame[1], frame[2]

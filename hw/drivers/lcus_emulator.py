@@ -14,24 +14,14 @@ class LcusEmulator(PtyEmulator):
     """Carries out `A0 ch op sum` frames; anything before an A0 is dropped, as line noise."""
 
     prefix = "lcus-"
+    start = START
+    frame_size = 4
 
     def __init__(self, relays: int = 4, link: str | os.PathLike[str] | None = None) -> None:
         if relays not in SIZES:
             raise ValueError(f"LCUS modules have {list(SIZES)} relays, not {relays}")
         super().__init__(relays, link)
         self.rejected: list[bytes] = []  # frames refused for their checksum or relay number
-
-    def _handle(self, pending: bytes) -> tuple[bytes, list[bytes]]:
-        frames = []
-        while True:
-            start = pending.find(bytes([START]))
-            if start < 0:
-                return b"", frames
-            pending = pending[start:]
-            if len(pending) < 4:
-                return pending, frames
-            frames.append(pending[:4])
-            pending = pending[4:]
 
     def _answer(self, frame: bytes) -> None:
         _, relay, op, checksum = frame
