@@ -6,13 +6,8 @@ here: all or nothing, the first uncovered leaf named, one audit line either way.
 reads grants or writes an "access allowed/denied" line for a principal.
 
 A leaf that needs more than a scope on itself says so in its node's AccessPolicy, declared by
-its resource next to the node; the gate reads it through the surface's `Policies` and nothing
-else. A node without one has OPEN, the policy of nearly every node: its scopes decide.
-
-    "auth": Branch({...}, policy=AccessPolicy(admin_only=True)),
-    "sessions": Collection(..., policy=AccessPolicy(open_to_clients=True)),
-    "lockout_delay_minutes": Value(..., policy=AccessPolicy(admin_write=True)),
-    "start": Call(start, policy=AccessPolicy(covered_by=function_starters)),
+its resource next to the node (powerctl/resources/__init__.py shows how); the gate reads it
+through the surface's `Policies` and nothing else. Nearly every node has OPEN: scopes decide.
 """
 
 from __future__ import annotations
