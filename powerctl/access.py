@@ -4,12 +4,17 @@ Every surface (the /restapi/ tree, /metrics, the settings page, fleet notify) tu
 into a Principal with `authenticate`, names the leaves it touches with an access word, and asks
 here: all or nothing, the first uncovered leaf named, one audit line either way. No other module
 reads grants or writes an "access allowed/denied" line for a principal.
+
+A leaf that needs more than a scope on itself says so in its node's AccessPolicy, declared by
+its resource next to the node (powerctl/resources/__init__.py shows how); the gate reads it
+through the surface's `Policies` and nothing else. Nearly every node has OPEN: scopes decide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn, Protocol
 from urllib.parse import quote
 
 from flask import request
@@ -17,11 +22,55 @@ from flask import request
 from powerctl.audit import Audit, audit
 from powerctl.auth import Principal, authenticator
 from powerctl.errors import Forbidden
+from scopes import Access
 
 Leaf = tuple[str, ...]
-# Grants a surface knows besides scopes (the tree's covered_by): asked only for uncovered leaves.
-Extra = Callable[[Leaf, str], bool]
+Grant = tuple[Leaf, Access]
+# (leaf, request body, access word) -> other grants, any one of which authorises the leaf too
+CoveredBy = Callable[[Leaf, object, Access], Iterable[Grant]]
 ADMINS_ONLY = "this path is for admins only"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPolicy:
+    """What a node needs besides a scope on its leaves, for the whole subtree it roots.
+
+    `admin_only`: for admins only; left out of clients' listings, and a path into it is refused
+    before any key is looked up (auth/). `open_to_clients`: reopens a subtree inside an
+    admin-only one (auth/sessions/): still left out of its parent's listings, but a path to it
+    is judged by scopes alone. `admin_write`: only admins modify it, whatever the scopes
+    (config/lockout_delay_minutes/). `covered_by`: other grants that authorise the node as well
+    as a scope on it would, asked only for leaves no scope covers (POST script/start/ naming
+    NAME is allowed by invoke on script/user_functions/NAME/).
+    """
+
+    admin_only: bool = False
+    open_to_clients: bool = False
+    admin_write: bool = False
+    covered_by: CoveredBy | None = None
+
+    def __post_init__(self) -> None:
+        if self.admin_only and self.open_to_clients:
+            raise ValueError("a node is admin-only or open to clients, not both")
+
+    def closes(self, parent_closed: bool) -> bool:
+        """Whether a path reaching this node is closed to clients, given whether its parent's is."""
+        return self.admin_only or (parent_closed and not self.open_to_clients)
+
+
+OPEN = AccessPolicy()
+
+
+class Policies(Protocol):
+    """What a surface tells the gate of the leaves it asks about (the /restapi/ request does)."""
+
+    def policy(self, leaf: Leaf) -> AccessPolicy:
+        """The policy of the node at leaf; OPEN for a key not there yet (a PUT creating it)."""
+        ...
+
+    def request_body(self) -> object:
+        """The body a covered_by reads (script/start/ names its function); asked only then."""
+        ...
 
 
 def authenticate(target: str | None = None) -> Principal:
@@ -48,20 +97,27 @@ def first_uncovered(
     leaves: Sequence[Leaf],
     access: str,
     attrs: object = None,
-    extra: Extra | None = None,
+    policies: Policies | None = None,
 ) -> Leaf | None:
     """The first leaf the principal may not `access`, or None (admins may do everything).
 
-    Leaves a scope covers never reach `extra`, so the common path costs one trie walk a leaf.
+    Leaves a scope covers never reach their policy, so the common path costs one trie walk a
+    leaf; the others are allowed when a grant their policy's `covered_by` names is held.
     """
     grants = principal.grants
     if grants is None:
         return None
     missing = grants.first_uncovered(leaves, access, attrs)
-    if missing is None or extra is None:
+    if missing is None or policies is None:
         return missing
     for leaf in leaves[leaves.index(missing) :]:
-        if not (grants.allows(leaf, access, attrs) or extra(leaf, access)):
+        if grants.allows(leaf, access, attrs):
+            continue
+        covered_by = policies.policy(leaf).covered_by
+        if covered_by is None:
+            return leaf
+        body = policies.request_body()
+        if not any(grants.allows(other, word, attrs) for other, word in covered_by(leaf, body, access)):
             return leaf
     return None
 
@@ -71,10 +127,10 @@ def covers(
     leaves: Sequence[Leaf],
     access: str,
     attrs: object = None,
-    extra: Extra | None = None,
+    policies: Policies | None = None,
 ) -> bool:
     """Whether every leaf is allowed, without an audit line: for what a surface only shows."""
-    return first_uncovered(principal, leaves, access, attrs, extra) is None
+    return first_uncovered(principal, leaves, access, attrs, policies) is None
 
 
 def require(
@@ -82,10 +138,10 @@ def require(
     leaves: Sequence[Leaf],
     access: str,
     attrs: object = None,
-    extra: Extra | None = None,
+    policies: Policies | None = None,
 ) -> None:
     """Allow (audited) when every leaf is covered, else refuse naming the first that is not."""
-    missing = first_uncovered(principal, leaves, access, attrs, extra)
+    missing = first_uncovered(principal, leaves, access, attrs, policies)
     if missing is not None:
         deny(principal, f"no {access} scope covers {where(missing)}", insufficient=True)
     allow(principal)
@@ -121,6 +177,13 @@ def require_within(principal: Principal, leaves: Sequence[Leaf], access: str, wh
     for leaf in leaves:
         if not grants.within(leaf, access):
             deny(principal, f"{what} reaches {where(leaf)}, outside this token's bounds", insufficient=True)
+
+
+def require_policy(principal: Principal, leaf: Leaf, access: str, policy: AccessPolicy) -> None:
+    """Refuse, whatever the scopes, what a node's policy keeps for admins: modifying an
+    admin_write leaf. Asked for each node a request targets, before its scopes are."""
+    if policy.admin_write and access == Access.MODIFY:
+        require_admin(principal, f"only admins may change {where(leaf)}")
 
 
 def require_admin(principal: Principal, reason: str = ADMINS_ONLY) -> None:

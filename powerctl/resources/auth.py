@@ -6,6 +6,7 @@ import re
 
 from marshmallow import fields
 
+from powerctl.access import AccessPolicy
 from powerctl.errors import BadRequest
 from powerctl.resources.clients import clients_node
 from powerctl.resources.roles import roles_node
@@ -48,12 +49,12 @@ def denied_node(db: Database, audit) -> Collection:
 def auth_node(db: Database, audit, sessions: Node, fleet: Node | None = None) -> Branch:
     return Branch(
         {
-            "users": users_node(db, audit),  # open_to_clients: a user sees itself there
+            "users": users_node(db, audit),  # open to clients: a user sees itself there
             "clients": clients_node(db, audit),
             "roles": roles_node(db, audit),
             "denied": denied_node(db, audit),
-            "sessions": sessions,  # open_to_clients: reachable by clients through their scopes
+            "sessions": sessions,  # open to clients: reachable by clients through their scopes
             **({"fleet": fleet} if fleet is not None else {}),
         },
-        admin_only=True,
+        policy=AccessPolicy(admin_only=True),
     )

@@ -6,10 +6,13 @@ import socket
 
 from marshmallow import fields, validate
 
+from powerctl.access import AccessPolicy
 from powerctl.resources.values import Flag
 from powerctl.restapi.tree import Branch, Value
 from powerctl.store import Database
 from powerctl.version import __version__
+
+ADMINS_WRITE = AccessPolicy(admin_write=True)  # whatever a client's scopes say
 
 
 def _constant(value: object, field: fields.Field | None = None) -> Value:
@@ -38,14 +41,14 @@ def config_node(db: Database, server: dict, audit) -> Branch:
                 fields.Integer(strict=True, validate=validate.Range(0, 1440)),
                 read=lambda _keys: db.get_setting("lockout_delay_minutes"),
                 write=set_lockout,
-                admin_write=True,
+                policy=ADMINS_WRITE,
             ),
             # DLI's switch for Basic credentials over plain HTTP (off: only over HTTPS)
             "allow_plaintext_logins": Value(
                 Flag(),
                 read=lambda _keys: bool(db.get_setting("allow_plaintext_logins", False)),
                 write=set_plaintext,
-                admin_write=True,
+                policy=ADMINS_WRITE,
             ),
             "http_ports": _constant([] if server["tls"] else [port]),
             "https_ports": _constant([port] if server["tls"] else []),

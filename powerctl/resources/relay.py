@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 
 from powerctl.relay import RECOVERY_MODES, Relay
 from powerctl.resources.values import Flag, label, seconds
-from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, owner
+from powerctl.restapi.tree import Batch, Branch, Call, Collection, KeyPath, Value, owner
 from powerctl.version import __version__
 
 MODEL = "powerctl"
@@ -24,8 +24,8 @@ def _outlet_field(relay: Relay, name: str, field: fields.Field) -> Value:
     return Value(
         field,
         read=lambda keys: getattr(relay.outlet(_index(keys)), name),
-        write_many=lambda keys_list, value, who: relay.set_field(
-            _indexes(keys_list), name, value, who.actor()
+        batch=Batch(
+            write=lambda keys_list, value, who: relay.set_field(_indexes(keys_list), name, value, who.actor())
         ),
     )
 
@@ -43,10 +43,13 @@ def _switch(relay: Relay, persist: bool) -> Value:
     return Value(
         Flag(),
         read=read,
-        write_many=lambda keys_list, on, who: relay.set_state(
-            _indexes(keys_list), on, who.actor(), persist=persist
-        ),
         check=lambda keys_list, _: relay.check_switch(_indexes(keys_list)),
+        # several outlets switching on go one after another, sequence_delay apart
+        batch=Batch(
+            write=lambda keys_list, on, who: relay.set_state(
+                _indexes(keys_list), on, who.actor(), persist=persist
+            )
+        ),
     )
 
 
@@ -60,15 +63,16 @@ def outlet_node(relay: Relay) -> Branch:
             "physical_state": Value(
                 Flag(),
                 read=lambda keys: relay.physical(_index(keys)),
-                read_many=lambda keys_list: relay.physicals(_indexes(keys_list)),
+                batch=Batch(read=lambda keys_list: relay.physicals(_indexes(keys_list))),
             ),
             "name": _outlet_field(relay, "name", label()),
             "locked": _outlet_field(relay, "locked", Flag()),
             "cycle_delay": _outlet_field(relay, "cycle_delay", seconds(allow_none=True)),
             "cycle": Call(
                 lambda keys, _body, who: relay.cycle(_index(keys), who.actor()),
-                invoke_many=lambda keys_list, _body, who: relay.cycle_many(
-                    [_index(keys) for keys in keys_list], who.actor()
+                # a matrix cycle is all or none: one locked outlet refuses it before any switches
+                batch=Batch(
+                    invoke=lambda keys_list, _body, who: relay.cycle_many(_indexes(keys_list), who.actor())
                 ),
             ),
         }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from powerctl import access
+from powerctl.access import AccessPolicy
 from powerctl.auth.principal import Principal
 from powerctl.errors import BadRequest, Conflict, describe_validation
 from powerctl.restapi.body import Body, loads_text
@@ -93,7 +94,7 @@ def others_seen(who: Principal, threads: KeyPath) -> Callable[[str], bool]:
     """Which threads a caller sees and stops besides its own: those its scopes cover.
 
     A thread is covered like any leaf, by a scope on script/threads/ or below it (all;/label/).
-    Only a scope counts, never covered_by: the right to start or stop opens the listing, not
+    Only a scope counts, never a policy's covered_by: the right to start or stop opens the listing, not
     the threads of other clients.
     """
     if who.is_admin:
@@ -150,15 +151,18 @@ def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branc
         name = _named(body)
         return [] if name is None else [((*keys[:-1], "user_functions", name), access)]
 
+    # (keys of the node, request body, access word) -> other grants, any one of which suffices
     function = Value(
-        fields.Raw(), read=describe, covered_by=lambda keys, _body, access: readers(keys[:-2], keys, access)
+        fields.Raw(),
+        read=describe,
+        policy=AccessPolicy(covered_by=lambda keys, _body, access: readers(keys[:-2], keys, access)),
     )
     thread = Branch(
         {
             "label": Value(
                 fields.String(),
                 read=label,
-                covered_by=lambda keys, _body, access: starters(keys[:-3], access),
+                policy=AccessPolicy(covered_by=lambda keys, _body, access: starters(keys[:-3], access)),
             )
         }
     )
@@ -169,16 +173,16 @@ def script_node(runner: Runner, outlets_at: KeyPath, outlet_count: int) -> Branc
                 item=function,
                 array=False,
                 stable=True,
-                covered_by=lambda keys, _body, access: readers(keys[:-1], keys, access),
+                policy=AccessPolicy(covered_by=lambda keys, _body, access: readers(keys[:-1], keys, access)),
             ),
-            "start": Call(start, covered_by=function_starters),
+            "start": Call(start, policy=AccessPolicy(covered_by=function_starters)),
             "stop": Call(stop),
             "threads": Collection(
                 keys=lambda _prefix: runner.ids(),
                 owned_keys=threads,
                 item=thread,
                 array=False,
-                covered_by=lambda keys, _body, access: starters(keys[:-1], access),
+                policy=AccessPolicy(covered_by=lambda keys, _body, access: starters(keys[:-1], access)),
             ),
         }
     )

@@ -8,6 +8,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 import scopes
 from powerctl import access
+from powerctl.access import AccessPolicy
 from powerctl.auth.sessions import Bounds, SessionService, first_exceeding
 from powerctl.errors import BadRequest
 from powerctl.relay import Relay
@@ -97,7 +98,7 @@ def bounds(root: Branch, outlets_at: KeyPath, also: Iterable[KeyPath] = ()) -> B
     def texts(node: Branch, prefix: KeyPath, rest: KeyPath, outlets: tuple[int, ...]) -> Iterator[str]:
         for key, below in node.children.items():
             here = (*prefix, key)
-            if below.admin_only:
+            if below.policy.admin_only:
                 continue
             if rest[:1] != (key,):
                 yield scopes.format_keys(here)
@@ -170,5 +171,5 @@ def sessions_node(db: Database, service: SessionService, relay: Relay, audit) ->
         item=Value(fields.Raw(), read=read, delete=revoke),
         array=False,
         invoke=create,
-        open_to_clients=True,  # inside admin-only auth/: creation is judged by scopes
+        policy=AccessPolicy(open_to_clients=True),  # inside admin-only auth/: judged by scopes
     )

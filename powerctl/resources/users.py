@@ -14,6 +14,7 @@ from flask import request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from powerctl import access
+from powerctl.access import AccessPolicy
 from powerctl.auth import Principal, authenticator
 from powerctl.auth.digest import password_problem
 from powerctl.domain import WrongPassword
@@ -173,7 +174,7 @@ def users_node(db: Database, audit) -> Collection:
         creatable=lambda key: USER_NAME.fullmatch(key) is not None,
         invoke=create,
         owned_keys=owned,
-        open_to_clients=True,
+        policy=AccessPolicy(open_to_clients=True),  # inside admin-only auth/: a user sees itself
     )
 
 

@@ -1,4 +1,4 @@
-"""What a /restapi/ request asks the access gate: its leaves, and the `covered_by` grants."""
+"""What a /restapi/ request asks the access gate: its leaves, and the policies of their nodes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import NoReturn
 
 import scopes
 from powerctl import access
+from powerctl.access import OPEN, AccessPolicy
 from powerctl.auth import Principal
 from powerctl.restapi.body import Body
 from powerctl.restapi.tree import KeyPath
@@ -15,7 +16,9 @@ from powerctl.restapi.view import CallerView
 class Authorisation:
     """The authorisation half of dispatch.Request, which provides these attributes and `body`.
 
-    A base class rather than a helper object so that a request allocates nothing more.
+    It is the request's access.Policies: the gate asks it for a node's policy and for the body
+    a covered_by reads. A base class rather than a helper object so that a request allocates
+    nothing more.
     """
 
     principal: Principal
@@ -45,28 +48,20 @@ class Authorisation:
 
     def authorise(self, targets: list[tuple[KeyPath, object]]) -> None:
         leaves = [] if self.principal.is_admin else self.leaves(targets)
-        access.require(self.principal, leaves, self.access, self.view.field, self.covered)
+        access.require(self.principal, leaves, self.access, self.view.field, self)
 
     def deny(self, reason: str, insufficient: bool = False) -> NoReturn:
         access.deny(self.principal, reason, insufficient)
 
     def may_read(self, keys_list: list[KeyPath]) -> bool:
-        return access.covers(self.principal, keys_list, scopes.Access.GET, self.view.field, self.covered)
+        return access.covers(self.principal, keys_list, scopes.Access.GET, self.view.field, self)
 
-    def covered(self, leaf: KeyPath, word: scopes.Access) -> bool:
-        """A leaf no scope covers is still allowed when its node's `covered_by` names another
-        grant the caller holds: (leaf, access word) pairs, any one suffices. So invoke on
-        script/user_functions/NAME/ lets a client start NAME through script/start/, whose body
-        names it.
-        """
+    def policy(self, leaf: KeyPath) -> AccessPolicy:
         try:
-            hook = self.view.node(leaf).covered_by
+            return self.view.node(leaf).policy
         except KeyError:  # a key a PUT is about to create
-            return False
-        if hook is None:
-            return False
-        body = Body("empty") if self.access == scopes.Access.GET else self.body
-        return any(
-            access.covers(self.principal, [other], other_word, self.view.field)
-            for other, other_word in hook(leaf, body, word)
-        )
+            return OPEN
+
+    def request_body(self) -> Body:
+        """A GET's covered_by reads no body, whatever was sent."""
+        return Body("empty") if self.access == scopes.Access.GET else self.body

@@ -13,7 +13,7 @@ from powerctl.errors import BadRequest
 from powerctl.restapi.authorise import Authorisation
 from powerctl.restapi.body import Body, convert, read_body
 from powerctl.restapi.methods import ACCESS, METHODS, check_methods
-from powerctl.restapi.tree import Collection, KeyPath, Tree, Value
+from powerctl.restapi.tree import Call, Collection, KeyPath, Tree, Value
 from powerctl.restapi.view import CallerView
 from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, no_content
 
@@ -48,7 +48,7 @@ class Request(Authorisation):
 
     def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str):
         self.tree = tree
-        self.view = CallerView(tree, principal, self.covered)
+        self.view = CallerView(tree, principal, self)
         self.principal = principal
         self.path = path
         self.method = method
@@ -101,13 +101,9 @@ class Request(Authorisation):
     def get(self, targets: list[tuple[KeyPath, object]]) -> Response:
         depth = depth_limit()
         node = targets[0][1] if targets else None  # a filter may match nothing
-        if (
-            len(targets) > 1
-            and isinstance(node, Value)
-            and node.read_many is not None
-            and all(other is node for _, other in targets)
-        ):
-            values = node.read_many([keys for keys, _ in targets])
+        read = node.batch.read if isinstance(node, Value) else None
+        if len(targets) > 1 and read is not None and all(other is node for _, other in targets):
+            values = read([keys for keys, _ in targets])
         else:
             values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]
         status = 206 if depth is not None else 200
@@ -133,9 +129,10 @@ class Request(Authorisation):
         return json_response([node.read(keys) for keys, node in targets], 207)  # type: ignore[union-attr]
 
     def invoke(self, targets: list[tuple[KeyPath, object]]) -> Response:
-        many = getattr(targets[0][1], "invoke_many", None)
-        if len(targets) > 1 and many is not None and all(n is targets[0][1] for _, n in targets):
-            results = many([keys for keys, _ in targets], self.body, self.principal)
+        node = targets[0][1]
+        invoke = node.batch.invoke if isinstance(node, Call) else None
+        if len(targets) > 1 and invoke is not None and all(other is node for _, other in targets):
+            results = invoke([keys for keys, _ in targets], self.body, self.principal)
         else:
             results = [node.invoke(keys, self.body, self.principal) for keys, node in targets]  # type: ignore[union-attr]
         if not self.may_read([keys for keys, _ in targets]):
@@ -168,8 +165,8 @@ def _write_all(converted: list[tuple[KeyPath, Value, object]], principal: Princi
             for keys, value in zip(keys_list, values, strict=True):
                 node.check([keys], value)
     for node, keys_list, values in groups.values():
-        if node.write_many is not None and len(set(map(dumps, values))) == 1:
-            node.write_many(keys_list, values[0], principal)
+        if node.batch.write is not None and len(set(map(dumps, values))) == 1:
+            node.batch.write(keys_list, values[0], principal)
         else:
             for keys, value in zip(keys_list, values, strict=True):
                 node.write(keys, value, principal)  # type: ignore[misc]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from powerctl.access import deny
+from powerctl.access import require_policy
 from powerctl.auth import Principal
 from powerctl.errors import MethodNotAllowed
 from powerctl.restapi.tree import Call, Collection, KeyPath, Value
@@ -36,13 +36,7 @@ def check_methods(
             raise MethodNotAllowed(f"{where} is read-only", allowed(node))
         if method == "DELETE" and not (isinstance(node, Value) and node.delete):
             raise MethodNotAllowed(f"{where} cannot be deleted", allowed(node))
-        if (
-            access == Access.MODIFY
-            and isinstance(node, Value)
-            and node.admin_write
-            and not principal.is_admin
-        ):
-            deny(principal, f"only admins may change {where}")
+        require_policy(principal, keys, access, node.policy)  # type: ignore[attr-defined]
     if method == "OPTIONS":
         # After authentication, so that Allow tells nothing about paths to strangers.
         answered = [m for m in METHODS if all(m in allowed(node) for _, node in unique)]

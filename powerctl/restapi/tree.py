@@ -1,56 +1,72 @@
-"""The /restapi/ resource tree as data: each node knows its children, value type and I/O."""
+"""The /restapi/ resource tree as data: each node knows its children, value type and I/O.
+
+What a node needs besides a scope on its leaves is its `policy` (access.AccessPolicy); what it
+does for many members at once is its `batch`. Both are declared by its resource, next to it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from marshmallow import fields
 
 import scopes
+from powerctl.access import OPEN, AccessPolicy
 
 if TYPE_CHECKING:
     from powerctl.auth import Principal
     from powerctl.restapi.view import CallerView
 
 KeyPath = tuple[str, ...]  # a concrete path from the root, e.g. ("relay", "outlets", "3", "state")
-# (target keys, request body, access word) -> (leaf, access word) pairs; any one authorises
-CoveredBy = Callable[[KeyPath, object, scopes.Access], Iterable[tuple[KeyPath, scopes.Access]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """The same leaf of many members in one call, for a matrix request that names them all.
+
+    `read` answers them together (every outlet's physical_state from one board read); `write`
+    sets one value on all, so they can be sequenced (outlets switching on one after another);
+    `invoke` runs them all or none (cycling outlets 0-7 with one locked). A Value may have
+    `read` and `write`, a Call `invoke`; a node without a batch is asked member by member.
+    """
+
+    read: Callable[[list[KeyPath]], list] | None = None
+    write: Callable[[list[KeyPath], object, object], None] | None = None
+    invoke: Callable[[list[KeyPath], object, object], list] | None = None
+
+
+ONE_BY_ONE = Batch()
 
 
 class Node:
-    """Base of every node; `admin_only` hides a subtree from API clients.
+    """Base of every node: its access `policy` (OPEN unless its resource declares one) and
+    its `batch` (ONE_BY_ONE unless it declares one)."""
 
-    `open_to_clients` reopens a subtree inside an admin-only one (auth/sessions/): it is still
-    left out of listings of its admin-only parent, but a path to it is judged by scopes alone.
-    `covered_by` names other grants that authorise the node as well as a scope on it would
-    (see authorise.Authorisation.first_uncovered).
-    """
-
-    admin_only: bool = False
-    open_to_clients: bool = False
-    covered_by: CoveredBy | None = None
+    policy: AccessPolicy = OPEN
+    batch: Batch = ONE_BY_ONE
 
 
 @dataclass(eq=False)
 class Value(Node):
-    """A leaf holding one value; writable when it has `write` (or `write_many`)."""
+    """A leaf holding one value; writable when it has `write` (or a batch write)."""
 
     field: fields.Field
     read: Callable[[KeyPath], object]
-    read_many: Callable[[list[KeyPath]], list] | None = None  # the same leaf of many outlets at once
     write: Callable[[KeyPath, object, object], None] | None = None
-    write_many: Callable[[list[KeyPath], object, object], None] | None = None
     check: Callable[[list[KeyPath], object], None] | None = None  # refuse a write before any starts
     delete: Callable[[KeyPath, object], None] | None = None
-    admin_write: bool = False
-    admin_only: bool = False
-    covered_by: CoveredBy | None = None
+    policy: AccessPolicy = OPEN
+    batch: Batch = ONE_BY_ONE
+
+    def __post_init__(self) -> None:
+        if self.batch.invoke is not None:
+            raise TypeError("a Value is not invoked: give its batch read or write")
 
     @property
     def writable(self) -> bool:
-        return self.write is not None or self.write_many is not None
+        return self.write is not None or self.batch.write is not None
 
 
 @dataclass(eq=False)
@@ -58,10 +74,12 @@ class Call(Node):
     """A function invoked with POST, such as an outlet's `cycle/`."""
 
     invoke: Callable[[KeyPath, object, object], object]
-    # several targets of one matrix POST at once, all or none (cycling outlets 0-7, one locked)
-    invoke_many: Callable[[list[KeyPath], object, object], list] | None = None
-    admin_only: bool = False
-    covered_by: CoveredBy | None = None
+    policy: AccessPolicy = OPEN
+    batch: Batch = ONE_BY_ONE
+
+    def __post_init__(self) -> None:
+        if self.batch.read is not None or self.batch.write is not None:
+            raise TypeError("a Call is only invoked: give its batch invoke")
 
 
 @dataclass(eq=False)
@@ -69,7 +87,7 @@ class Branch(Node):
     """An object with a fixed set of children."""
 
     children: dict[str, Node]
-    admin_only: bool = False
+    policy: AccessPolicy = OPEN
 
 
 @dataclass(eq=False)
@@ -81,13 +99,11 @@ class Collection(Node):
     array: bool = True
     creatable: Callable[[str], bool] | None = None  # PUT may add a key that passes this check
     stable: bool = False  # keys never change while the app runs (outlets), so paths may be cached
-    admin_only: bool = False
-    open_to_clients: bool = False
     invoke: Callable[[KeyPath, object, object], object] | None = None  # POST to the collection
     # Members belong to callers: a non-admin sees only the keys this returns for it (the
     # principal is passed in), as if the others did not exist.
     owned_keys: Callable[[KeyPath, Principal], Sequence[str]] | None = None
-    covered_by: CoveredBy | None = None
+    policy: AccessPolicy = OPEN
 
 
 def member(keys: KeyPath) -> str:
@@ -175,13 +191,12 @@ class Tree:
         return known
 
     def _closed_to_clients(self, path: scopes.Path) -> bool:
-        reached: list[tuple[Node, bool]] = [(self.root, self.root.admin_only)]
+        reached: list[tuple[Node, bool]] = [(self.root, self.root.policy.closes(False))]
         for segment in path.segments:
             step: list[tuple[Node, bool]] = []
             for node, closed in reached:
                 for below in _members(node, segment):
-                    reopened = below.open_to_clients and not below.admin_only
-                    step.append((below, below.admin_only or (closed and not reopened)))
+                    step.append((below, below.policy.closes(closed)))
             if not step:
                 # nothing there: a 404 in the open tree tells no more than its listings do
                 return any(closed for _, closed in reached)

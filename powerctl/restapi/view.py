@@ -13,11 +13,11 @@ from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Node, Tree,
 class CallerView:
     """The tree as one caller sees it; implements scopes.TreeView for expanding requests."""
 
-    def __init__(self, tree: Tree, principal: Principal, covered: access.Extra | None = None):
+    def __init__(self, tree: Tree, principal: Principal, policies: access.Policies | None = None):
         self.tree = tree
         self.principal = principal
         self.admin = principal.is_admin
-        self.covered = covered  # the grants the tree's covered_by names, asked for filter fields
+        self.policies = policies  # the request's, which the gate asks about filter fields too
         self._nodes: dict[KeyPath, Node] = {}
 
     def node(self, keys: KeyPath) -> Node:
@@ -29,7 +29,7 @@ class CallerView:
         return node
 
     def visible(self, node: Node) -> bool:
-        return self.admin or not node.admin_only
+        return self.admin or not node.policy.admin_only
 
     def children(self, prefix: KeyPath) -> Sequence[str] | None:
         node = self.node(prefix)
@@ -47,7 +47,7 @@ class CallerView:
     def attr(self, prefix: KeyPath, name: str) -> object:
         """A field a request filters on: the caller must be allowed to read it."""
         leaf = (*prefix, name)
-        if not access.covers(self.principal, [leaf], scopes.Access.GET, self.field, self.covered):
+        if not access.covers(self.principal, [leaf], scopes.Access.GET, self.field, self.policies):
             access.deny(
                 self.principal, f"filtering on {access.where(leaf)} needs get access to it", insufficient=True
             )

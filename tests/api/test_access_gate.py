@@ -84,10 +84,7 @@ def test_every_route_refuses_a_bearer_client_without_scopes_there(app, admin):
 
 def _closed_paths(node: Node, keys: tuple[str, ...], closed: bool, depth: int = 0):
     """(path, node) for every admin-only node, with an existing key and a made-up one per collection."""
-    if node.admin_only:
-        closed = True
-    elif node.open_to_clients:
-        closed = False
+    closed = node.policy.closes(closed)
     if closed:
         yield "/restapi/" + "".join(k + "/" for k in keys), node
     if depth > 6:
