@@ -85,7 +85,7 @@ class History:
     def sample(self) -> int:
         """Store one sample of every meter that has a value now; the number stored."""
         readings = self._read()
-        t = round(self._clock())
+        t = int(self._clock())  # never after the `to` (now) of a read made just after
         values = {}
         for name, reading in readings.items():
             if reading.value is None:
