@@ -5,6 +5,8 @@ run on the simulated board's meters against a store already holding a year of hi
 (the steady state, where every minute's rollup also deletes what expired). The reads time a
 meter's history for the last hour, day, week and year, in the service and through the /restapi/
 view (Flask's test client: JSON included, no socket), and the store's size per meter-year.
+Times are CPU time of this process (time.process_time), steadier than wall time on a shared
+machine.
 """
 
 from __future__ import annotations
