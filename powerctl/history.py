@@ -64,9 +64,9 @@ class History:
         while not self._stop.wait(self.interval - (time.monotonic() - began) % self.interval):
             try:
                 self.tick()
-            except sqlite3.Error as err:
+            except (sqlite3.Error, hw.HardwareError) as err:
                 if not self._failing:
-                    log.warning("meter history not recorded (the store refused it: %s); retrying", err)
+                    log.warning("meter history not recorded: %s; retrying at each sample", err)
                 self._failing = True
             else:
                 if self._failing:

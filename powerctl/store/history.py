@@ -91,6 +91,11 @@ def roll_up(db: Database, tier: Tier, now: int, buckets: int) -> bool:
         below = now if tier.source == RAW else (_mark(conn, tier.source) or 0)
         end = min(now, below) // step * step
         mark = _mark(conn, step)
+        if mark is not None and mark > end:
+            # the clock went back: buckets from here on are computed again as time reaches them
+            # (from every sample they hold by then, those taken before the jump included)
+            mark = end
+            db.set_setting(MARK.format(step=step), end, conn)
         first = _next_source(conn, tier, mark or 0)
         if first is None or first >= end:
             moved = mark is None or mark < end

@@ -199,3 +199,19 @@ def test_a_kill_mid_rollup_leaves_what_an_uninterrupted_one_would(tmp_path):
         assert _tier(killed, step) == _tier(clean, step), step
     killed.close()
     clean.close()
+
+
+def test_after_the_clock_goes_back_minutes_are_rolled_up_again_as_time_reaches_them(tmp_path):
+    db = Database(tmp_path / "powerctl.db")
+    clock = Clock(T0 + DAY + 5)  # a boot with the clock a day ahead
+    history = _history(db, clock)
+    _samples(db, "m", [(T0 + DAY - 30, 1.0), (T0 + DAY - 20, 3.0)])
+    _finish(history)
+    assert _tier(db, 60) == [(T0 + DAY - 60, 2.0, 2)]
+    clock.now = T0 + 5  # then set right, and sampled as before: a rollup follows each minute
+    _finish(history)
+    _samples(db, "m", [(T0 + 10, 4.0), (T0 + 20, 6.0)])
+    clock.now = T0 + 65
+    _finish(history)
+    assert _tier(db, 60)[0] == (T0, 5.0, 2)
+    db.close()
