@@ -42,10 +42,12 @@ ONE_BY_ONE = Batch()
 
 class Node:
     """Base of every node: its access `policy` (OPEN unless its resource declares one) and
-    its `batch` (ONE_BY_ONE unless it declares one)."""
+    its `batch` (ONE_BY_ONE unless it declares one). A node not `listed` (a meter's history/)
+    is reached by its name only: its parent's listings, renderings and leaves leave it out."""
 
     policy: AccessPolicy = OPEN
     batch: Batch = ONE_BY_ONE
+    listed: bool = True
 
 
 @dataclass(eq=False)
@@ -59,6 +61,7 @@ class Value(Node):
     delete: Callable[[KeyPath, object], None] | None = None
     policy: AccessPolicy = OPEN
     batch: Batch = ONE_BY_ONE
+    listed: bool = True
 
     def __post_init__(self) -> None:
         if self.batch.invoke is not None:
@@ -88,6 +91,20 @@ class Branch(Node):
 
     children: dict[str, Node]
     policy: AccessPolicy = OPEN
+
+    def __post_init__(self) -> None:
+        self.listing = Listing(self.children)
+
+
+class Listing(list):
+    """A branch's listed child names; `in` also finds the ones reached by name only."""
+
+    def __init__(self, children: dict[str, Node]):
+        super().__init__(key for key, node in children.items() if node.listed)
+        self._names = children.keys()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
 
 
 @dataclass(eq=False)
