@@ -29,8 +29,11 @@ class BatchedStreamHandler(logging.StreamHandler):
 class AccessLog:
     """Lines queued by `record` are logged within `interval`, and all of them by `close`."""
 
-    def __init__(self, interval: float = 0.1):
+    def __init__(self, interval: float = 0.1, max_lines: int = 100_000):
         self._lines: collections.deque = collections.deque()
+        # a stream that blocks (a full pipe nobody reads) must not grow memory without bound
+        self._max_lines = max_lines
+        self.dropped = 0
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
@@ -40,6 +43,9 @@ class AccessLog:
         self._thread.start()
 
     def record(self, address: str, method: bytes, target: bytes, version: bytes, status: int, size: int):
+        if len(self._lines) >= self._max_lines:
+            self.dropped += 1
+            return
         self._lines.append((time.time(), address, method, target, version, status, size))
 
     def close(self) -> None:
@@ -50,6 +56,11 @@ class AccessLog:
 
     def flush(self) -> None:
         lines = self._lines
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            logging.getLogger("powerctl.httpd").warning(
+                "%d access lines dropped: the access log's stream did not keep up", dropped
+            )
         if not lines:
             return
         if not log.isEnabledFor(logging.INFO):

@@ -133,3 +133,31 @@ def test_access_log_has_a_line_for_every_answer_in_order_the_last_ones_too(tmp_p
     ]
     assert firsts == [f"/restapi/relay/outlets/{n}/name/" for n in range(1, 20)]
     assert ("/restapi/relay/outlets/19/name/", "404") in answered  # the last answer before SIGTERM
+
+
+def test_access_log_queue_is_bounded_and_says_what_it_dropped():
+    """A stream that stops taking lines (a full pipe) costs bounded memory: the excess is
+    counted, and the count logged, rather than queued."""
+    import io
+    import logging
+
+    from powerctl.httpd.accesslog import AccessLog, BatchedStreamHandler
+
+    stream, warnings = io.StringIO(), io.StringIO()
+    access, server_log = logging.getLogger("powerctl.access"), logging.getLogger("powerctl.httpd")
+    saved = [(logger, logger.handlers, logger.level, logger.propagate) for logger in (access, server_log)]
+    try:
+        for logger, out in ((access, stream), (server_log, warnings)):
+            logger.handlers, logger.propagate = [BatchedStreamHandler(out)], False
+            logger.setLevel(logging.INFO)
+        lines = AccessLog(max_lines=3)  # not started: nothing writes until flush()
+        for n in range(5):
+            lines.record("192.0.2.1", b"GET", b"/restapi/%d" % n, b"1.1", 200, 2)
+        lines.flush()
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+    written = stream.getvalue().splitlines()
+    assert [line.split('"')[1] for line in written] == [f"GET /restapi/{n} HTTP/1.1" for n in range(3)]
+    assert "2 access lines dropped" in warnings.getvalue()
