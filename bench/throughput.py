@@ -7,6 +7,7 @@ gateway's own cost.
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -28,6 +29,30 @@ def start_bare(config: list[str]) -> tuple[subprocess.Popen, str]:
     base = f"http://127.0.0.1:{port}"
     wait_http(base + PATH, process)
     return process, base
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of process `pid` (all its threads) so far; None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(process: subprocess.Popen, url: str, headers: dict, seconds: int) -> tuple[float, float | None]:
+    """Requests per second against `url`, and the server's CPU microseconds per request.
+
+    CPU time per request moves far less with the machine's load than requests per second do:
+    other processes take the server's time, not its instructions.
+    """
+    before = cpu_seconds(process.pid)
+    rps = load(url, headers, seconds)
+    after = cpu_seconds(process.pid)
+    if before is None or after is None or not rps:
+        return rps, None
+    return rps, (after - before) / (rps * seconds) * 1e6
 
 
 def in_process(requests_each: int = 3000, rounds: int = 5) -> tuple[float, float]:
@@ -97,10 +122,14 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
             auth = {"Authorization": "Bearer bench.SGVsbG8"}
             load(gbase + PATH, auth, 2)  # warm up both
             load(bbase + PATH, {}, 2)
-            ours, base = [], []
+            ours, base, ours_cpu, base_cpu = [], [], [], []
             for _ in range(rounds):
-                ours.append(load(gbase + PATH, auth, seconds))
-                base.append(load(bbase + PATH, {}, seconds))
+                rps, cpu = measured(gateway, gbase + PATH, auth, seconds)
+                ours.append(rps)
+                ours_cpu.append(cpu)
+                rps, cpu = measured(bare, bbase + PATH, {}, seconds)
+                base.append(rps)
+                base_cpu.append(cpu)
         finally:
             stop(gateway)
             stop(bare)
@@ -109,10 +138,23 @@ def main(seconds: int = 5, rounds: int = 9, config: str | None = None) -> dict:
         "bare_rps": statistics.median(base),
         "ratio": statistics.median(o / b for o, b in zip(ours, base, strict=True)),
     }
+    if None not in ours_cpu + base_cpu:
+        result.update(
+            gateway_cpu_us=statistics.median(ours_cpu),
+            bare_cpu_us=statistics.median(base_cpu),
+            cpu_ratio=statistics.median(b / o for o, b in zip(ours_cpu, base_cpu, strict=True)),
+            own_cpu_us=statistics.median(o - b for o, b in zip(ours_cpu, base_cpu, strict=True)),
+        )
     print(f"bearer GET {PATH}")
     print(f"  gateway  {result['gateway_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in ours)})")
     print(f"  bare     {result['bare_rps']:8.0f} req/s   (rounds: {', '.join(f'{x:.0f}' for x in base)})")
     print(f"  ratio    {result['ratio']:.2f}   (median of paired rounds; the bar: >= 0.78, as before)")
+    if "cpu_ratio" in result:
+        print(
+            f"server CPU per request: gateway {result['gateway_cpu_us']:.0f} us,"
+            f" bare {result['bare_cpu_us']:.0f} us, ratio {result['cpu_ratio']:.2f};"
+            f" the gateway's own cost {result['own_cpu_us']:.0f} us (medians of paired rounds)"
+        )
     ours_us, bare_us = in_process()
     result.update(in_process_gateway_us=ours_us, in_process_bare_us=bare_us)
     print(

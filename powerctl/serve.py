@@ -30,7 +30,7 @@ def configure_logging(syslog: str | None, access: bool = True) -> None:
         logger.setLevel(logging.INFO)
         logger.handlers = handlers
         logger.propagate = False
-    stdout = logging.StreamHandler(sys.stdout)
+    stdout = httpd.BatchedStreamHandler(sys.stdout)
     stdout.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("powerctl.access")
     logger.setLevel(logging.INFO if access else logging.WARNING)

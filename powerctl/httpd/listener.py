@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 import h11
 
 from powerctl.httpd import handshake, wsgi
+from powerctl.httpd.accesslog import AccessLog
 from powerctl.httpd.connection import Connection
 from powerctl.httpd.limits import Limits
 
 log = logging.getLogger("powerctl.httpd")
-access_log = logging.getLogger("powerctl.access")
 _BUSY = wsgi.error(503, "too many connections from this address")
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\n%s\r\ncontent-length: %d\r\n\r\n%s" % (
     b"\r\n".join(b"%s: %s" % pair for pair in _BUSY.headers),
@@ -72,7 +72,7 @@ class Server:
         self.app, self.sock, self.limits, self.tls = app, sock, limits, tls
         self.threads = threads
         self.exempt = [ipaddress.ip_network(text, strict=False) for text in exempt]
-        self.log_access = log_access
+        self.access_log = AccessLog() if log_access else None
         self.max_connections = descriptor_budget(limits.max_connections)
         self.stopping = False
         self.by_address: dict[str, int] = {}
@@ -86,16 +86,9 @@ class Server:
         return await asyncio.get_running_loop().run_in_executor(self.pool, function, *args)
 
     def access(self, peer: wsgi.Peer, request: h11.Request, status: int, size: int) -> None:
-        if self.log_access:
-            access_log.info(
-                '%s - - [%s] "%s %s HTTP/%s" %d %d',
-                peer.address[0],
-                time.strftime("%d/%b/%Y:%H:%M:%S %z"),
-                request.method.decode("ascii"),
-                request.target.decode("latin-1"),
-                request.http_version.decode("ascii"),
-                status,
-                size,
+        if self.access_log is not None:
+            self.access_log.record(
+                peer.address[0], request.method, request.target, request.http_version, status, size
             )
 
     def stop(self) -> None:
@@ -111,6 +104,8 @@ class Server:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop)
         self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="powerctl-request")
+        if self.access_log is not None:
+            self.access_log.start()
         accepting = loop.create_task(self._accept())
         try:
             await self._stop.wait()
@@ -124,6 +119,8 @@ class Server:
             for task in list(self.tasks):
                 task.cancel()
             self.pool.shutdown(wait=False, cancel_futures=True)
+            if self.access_log is not None:
+                self.access_log.close()
 
     async def _accept(self) -> None:
         loop = asyncio.get_running_loop()

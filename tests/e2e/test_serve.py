@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import requests
 from requests.auth import HTTPDigestAuth
@@ -103,3 +104,60 @@ def test_bad_config_file_stops_with_a_clear_message(tmp_path):
     )
     assert result.returncode == 2
     assert "relay.cycle_delay" in result.stderr
+
+
+def test_access_log_has_a_line_for_every_answer_in_order_the_last_ones_too(tmp_path):
+    """The access log is written in batches off the request threads: each answer still gets
+    its line, soon while serving, and those still queued at SIGTERM before the process exits."""
+    server = start_server(tmp_path / "data", http=True)
+    try:
+        auth = HTTPDigestAuth("admin", ADMIN_PASSWORD)
+        assert requests.get(server.url("/restapi/relay/outlets/0/name/"), auth=auth).status_code == 200
+        deadline = time.monotonic() + 10
+        while "/restapi/relay/outlets/0/name/" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "/restapi/relay/outlets/0/name/" in server.log.read_text()
+        with requests.Session() as session:
+            for n in range(20):
+                session.get(server.url(f"/restapi/relay/outlets/{n}/name/"), auth=auth)
+    finally:
+        server.stop()
+    line = re.compile(
+        r'^127\.0\.0\.1 - - \[[^]]+\] "GET (/restapi/relay/outlets/\d+/name/) HTTP/1\.1" (\d{3}) \d+$'
+    )
+    answered = [m.groups() for m in map(line.match, server.log.read_text().splitlines()) if m]
+    # a digest challenge (401) and its retry have a line each: count each target once, in order
+    targets = [target for target, _ in answered]
+    firsts = [
+        t for i, t in enumerate(targets) if t != "/restapi/relay/outlets/0/name/" and t not in targets[:i]
+    ]
+    assert firsts == [f"/restapi/relay/outlets/{n}/name/" for n in range(1, 20)]
+    assert ("/restapi/relay/outlets/19/name/", "404") in answered  # the last answer before SIGTERM
+
+
+def test_access_log_queue_is_bounded_and_says_what_it_dropped():
+    """A stream that stops taking lines (a full pipe) costs bounded memory: the excess is
+    counted, and the count logged, rather than queued."""
+    import io
+    import logging
+
+    from powerctl.httpd.accesslog import AccessLog, BatchedStreamHandler
+
+    stream, warnings = io.StringIO(), io.StringIO()
+    access, server_log = logging.getLogger("powerctl.access"), logging.getLogger("powerctl.httpd")
+    saved = [(logger, logger.handlers, logger.level, logger.propagate) for logger in (access, server_log)]
+    try:
+        for logger, out in ((access, stream), (server_log, warnings)):
+            logger.handlers, logger.propagate = [BatchedStreamHandler(out)], False
+            logger.setLevel(logging.INFO)
+        lines = AccessLog(max_lines=3)  # not started: nothing writes until flush()
+        for n in range(5):
+            lines.record("192.0.2.1", b"GET", b"/restapi/%d" % n, b"1.1", 200, 2)
+        lines.flush()
+    finally:
+        for logger, handlers, level, propagate in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+    written = stream.getvalue().splitlines()
+    assert [line.split('"')[1] for line in written] == [f"GET /restapi/{n} HTTP/1.1" for n in range(3)]
+    assert "2 access lines dropped" in warnings.getvalue()

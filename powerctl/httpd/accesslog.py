@@ -1,0 +1,108 @@
+"""The access log: one line per answer, handed to one background thread that writes them in batches.
+
+An app thread only appends a tuple, so neither formatting nor the handler's lock nor the write
+(which lets go of the GIL, and with many threads waiting for it, hands it to another) costs the
+request; each line still carries the time of its answer.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+
+log = logging.getLogger("powerctl.access")
+FORMAT = '%s - - [%s] "%s %s HTTP/%s" %d %d'
+
+
+class BatchedStreamHandler(logging.StreamHandler):
+    """A StreamHandler that the access log flushes once a batch, not once a line."""
+
+    batching = False
+
+    def flush(self) -> None:
+        if not self.batching:
+            super().flush()
+
+
+class AccessLog:
+    """Lines queued by `record` are logged within `interval`, and all of them by `close`."""
+
+    def __init__(self, interval: float = 0.1, max_lines: int = 100_000):
+        self._lines: collections.deque = collections.deque()
+        # a stream that blocks (a full pipe nobody reads) must not grow memory without bound
+        self._max_lines = max_lines
+        self.dropped = 0
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._stamp: tuple[int, str] = (0, "")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def record(self, address: str, method: bytes, target: bytes, version: bytes, status: int, size: int):
+        if len(self._lines) >= self._max_lines:
+            self.dropped += 1
+            return
+        self._lines.append((time.time(), address, method, target, version, status, size))
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def flush(self) -> None:
+        lines = self._lines
+        if self.dropped:
+            dropped, self.dropped = self.dropped, 0
+            logging.getLogger("powerctl.httpd").warning(
+                "%d access lines dropped: the access log's stream did not keep up", dropped
+            )
+        if not lines:
+            return
+        if not log.isEnabledFor(logging.INFO):
+            lines.clear()
+            return
+        # LogRecord() looks up the thread, process and caller each time; the lines of a batch
+        # share those, so each record is a copy of one made for the batch, with its own time
+        shared = log.makeRecord(log.name, logging.INFO, __file__, 0, FORMAT, (), None).__dict__
+        batched = [h for h in log.handlers if isinstance(h, BatchedStreamHandler)]
+        for handler in batched:
+            handler.batching = True
+        try:
+            while lines:
+                at, address, method, target, version, status, size = lines.popleft()
+                entry = logging.LogRecord.__new__(logging.LogRecord)
+                entry.__dict__.update(shared)
+                entry.args = (
+                    address,
+                    self._when(at),
+                    method.decode("ascii"),
+                    target.decode("latin-1"),
+                    version.decode("ascii"),
+                    status,
+                    size,
+                )
+                entry.created, entry.msecs = at, (at % 1) * 1000
+                entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
+                log.handle(entry)
+        finally:
+            for handler in batched:
+                handler.batching = False
+                handler.flush()
+
+    def _when(self, at: float) -> str:
+        second = int(at)
+        if self._stamp[0] != second:
+            self._stamp = (second, time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second)))
+        return self._stamp[1]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.flush()
+            except Exception:  # a failing handler must not end the access log
+                logging.getLogger("powerctl.httpd").exception("could not write access lines")
