@@ -22,6 +22,7 @@ from powerctl import (
     web,
 )
 from powerctl import config as config_mod
+from powerctl.history import History
 from powerctl.network import build_network
 from powerctl.proxy import TrustedProxies
 from powerctl.relay import Relay
@@ -68,13 +69,15 @@ def create_app(config: dict | None = None) -> Flask:
     scripts = settings["scripts"]
     runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"], db)
     app.extensions["powerctl.scripts"] = runner
+    history = History(db, controller.read_meters, settings["history"]["interval"])
+    app.extensions["powerctl.history"] = history
 
     tree = restapi.init_app(
         app,
         Branch(
             {
-                "relay": relay_node(relay),
-                "meter": meter_node(controller),
+                "relay": relay_node(relay, db, trail),
+                "meter": meter_node(controller, history),
                 "config": config_node(db, settings["server"], trail),
                 "script": script_node(runner, OUTLETS, relay.count),
                 "network": network_node(build_network(settings["network"]), trail),
@@ -96,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
     mqtt.init_app(app, settings, relay, controller, authenticator, db, trail)
     pdudaemon.init_app(app, settings, relay, authenticator, trail)
     errors.init_app(app)
+    history.start()
     if settings["server"]["trusted_proxies"]:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])
     return app
@@ -107,6 +111,7 @@ def shutdown(app: Flask) -> None:
     mqtt.shutdown(app)
     fleet.shutdown(app)
     app.extensions["powerctl.scripts"].close()
+    app.extensions["powerctl.history"].close()
     app.extensions["powerctl.relay"].close()
     app.extensions["powerctl.audit"].close()
     app.extensions["powerctl.db"].close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -40,7 +41,8 @@ class Audit:
 
     def __init__(self, db: Database, interval: float = 0.1, coalesce: float = 10.0, addresses: int = 32):
         self._db = db
-        self._queue: queue.SimpleQueue[tuple[float, str, bool]] = queue.SimpleQueue()
+        # (time, line, stored already, subject, fields): see record()
+        self._queue: queue.SimpleQueue[tuple[float, str, bool, str | None, str | None]] = queue.SimpleQueue()
         self._interval = interval
         self.coalesce = coalesce
         self._addresses = addresses
@@ -50,9 +52,14 @@ class Audit:
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
-    def record(self, line: str) -> None:
-        """Queue a line: logged and stored within `interval` (lost if the process dies first)."""
-        self._queue.put((time.time(), line, False))
+    def record(self, line: str, subject: str | None = None, **fields: object) -> None:
+        """Queue a line: logged and stored within `interval` (lost if the process dies first).
+
+        A line about one thing (`relay/outlets/3`) may name it as its `subject` with `fields`
+        that say the same as the line for programs (an outlet's switch history reads them).
+        """
+        data = json.dumps(fields, separators=(",", ":")) if subject is not None else None
+        self._queue.put((time.time(), line, False, subject, data))
 
     def denied(self, addr: str, line: str) -> None:
         """Queue the line of a request from `addr` that was refused, coalescing repeats.
@@ -74,7 +81,7 @@ class Audit:
             if repeats is not None:
                 self._summarise(addr, repeats)
             self._repeats[addr] = _Repeats(now)
-        self._queue.put((now, line, False))
+        self._queue.put((now, line, False, None, None))
 
     @contextmanager
     def change(self, *lines: str) -> Iterator[list[str]]:
@@ -92,7 +99,7 @@ class Audit:
             stamped = [(at, _storable(line)) for line in pending]
             self._db.append_audit(stamped)
         for at, line in stamped:
-            self._queue.put((at, line, True))
+            self._queue.put((at, line, True, None, None))
 
     def changed(self, line: str) -> None:
         """Store the line of a change made outside the store (hardware) now, before the answer."""
@@ -110,10 +117,10 @@ class Audit:
                 break
         if not batch:
             return
-        batch = [(at, _storable(line), stored) for at, line, stored in batch]
+        batch = [(at, _storable(line), stored, *rest) for at, line, stored, *rest in batch]
         if log.isEnabledFor(logging.INFO):
-            _log_lines([(at, line) for at, line, _ in batch])
-        unstored = [(at, line) for at, line, stored in batch if not stored]
+            _log_lines([(at, line) for at, line, *_ in batch])
+        unstored = [(at, line, *rest) for at, line, stored, *rest in batch if not stored]
         if unstored:
             self._db.append_audit(unstored)
 
@@ -134,7 +141,7 @@ class Audit:
             span = repeats.last_at - repeats.since
             line = f"access denied for {addr}: {repeats.count} more {times} in {span:.0f} s"
             line += f" (the last: {repeats.last})"
-            self._queue.put((repeats.last_at, line, False))
+            self._queue.put((repeats.last_at, line, False, None, None))
 
     def _close_repeats(self, now: float, every: bool = False) -> None:
         with self._repeats_lock:

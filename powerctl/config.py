@@ -165,6 +165,16 @@ class FleetSection(_Strict):
             raise ValidationError(f"needs {', '.join(missing)} too", "url")
 
 
+class HistorySection(_Strict):
+    """[history]: meter history (docs/history.md); interval 0 samples nothing."""
+
+    interval = fields.Integer(
+        load_default=10,
+        strict=True,
+        validate=validate.Range(0, 3600, error="must be 0 (off) to 3600 seconds between samples"),
+    )
+
+
 class ConfigSchema(_Strict):
     data_dir = fields.String(load_default=None, allow_none=True)
     testing = fields.Boolean(load_default=False)
@@ -178,6 +188,7 @@ class ConfigSchema(_Strict):
     redfish = fields.Nested(RedfishSection, load_default=lambda: RedfishSection().load({}))
     mqtt = fields.Nested(MqttSection, load_default=lambda: MqttSection().load({}))
     pdudaemon = fields.Nested(PduDaemonSection, load_default=lambda: PduDaemonSection().load({}))
+    history = fields.Nested(HistorySection, load_default=lambda: HistorySection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:

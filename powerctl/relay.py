@@ -9,11 +9,16 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import hw
 from powerctl.audit import Audit
 from powerctl.domain import BoardOffline, OutletLocked
 from powerctl.store import Database, OutletRecord
+
+if TYPE_CHECKING:
+    from powerctl.auth import Principal
 
 log = logging.getLogger("powerctl.relay")
 
@@ -27,6 +32,34 @@ _RECORD_FIELDS = ("name", "state", "locked", "critical", "cycle_delay")
 
 def on_off(state: bool) -> str:
     return "On" if state else "Off"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who switches outlets: `text` as audit lines word it, `by` and `via` (the surface: restapi,
+    redfish, mqtt, pdudaemon, script) as an outlet's switch history shows them."""
+
+    text: str
+    by: str
+    via: str
+
+    @classmethod
+    def of(cls, principal: Principal, via: str, text: str | None = None) -> Actor:
+        return cls(principal.actor() if text is None else text, principal.client or principal.name, via)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def subject(index: int) -> str:
+    """The audit subject of an outlet's switch lines (store.history.switches reads them)."""
+    return f"relay/outlets/{index}"
+
+
+def _switched(actor: str | Actor) -> dict:
+    if isinstance(actor, Actor):
+        return {"by": actor.by, "via": actor.via}
+    return {"by": str(actor), "via": "unknown"}
 
 
 class Relay:
@@ -71,7 +104,11 @@ class Relay:
             for index in changed:
                 self._audit.record(
                     f"Outlet {index + 1}: Configured state set to {on_off(on)} at start"
-                    f" (recovery_mode {mode})"
+                    f" (recovery_mode {mode})",
+                    subject(index),
+                    state=on,
+                    by=f"recovery_mode {mode}",
+                    via="start",
                 )
         self._hw.start(
             [record.state for record in self._outlets], restore=self._configured, reapplied=self._reapplied
@@ -150,7 +187,7 @@ class Relay:
                         del self._switching[index]
                 self._idle.notify_all()
 
-    def set_state(self, indexes: list[int], on: bool, actor: str, persist: bool = True) -> None:
+    def set_state(self, indexes: list[int], on: bool, actor: str | Actor, persist: bool = True) -> None:
         """Switch outlets; with `persist` this is the configured state, kept across restarts."""
         with self.checked(indexes):
             self._switch(indexes, on, actor)
@@ -159,13 +196,18 @@ class Relay:
                 with self._lock:
                     self._update(indexes, state=on)
             for index in indexes:
-                self._audit.record(f"Outlet {index + 1}: {what} state set to {on_off(on)} by {actor}")
+                self._audit.record(
+                    f"Outlet {index + 1}: {what} state set to {on_off(on)} by {actor}",
+                    subject(index),
+                    state=on,
+                    **_switched(actor),
+                )
 
-    def cycle(self, index: int, actor: str, delay: float | None = None) -> float:
+    def cycle(self, index: int, actor: str | Actor, delay: float | None = None) -> float:
         """Switch off now and back on after `delay` (default: the outlet's cycle delay); returns it."""
         return self.cycle_many([index], actor, delay)[0]
 
-    def cycle_many(self, indexes: list[int], actor: str, delay: float | None = None) -> list[float]:
+    def cycle_many(self, indexes: list[int], actor: str | Actor, delay: float | None = None) -> list[float]:
         """Cycle several outlets, or none of them when one is locked or its board is down."""
         with self.checked(indexes):
             delays = {index: self._cycle_delay(index) if delay is None else delay for index in indexes}
@@ -176,7 +218,12 @@ class Relay:
                     with self._lock:
                         self._cancel([index])
                         self._schedule(index, True, delays[index], actor)
-                    self._audit.record(f"Outlet {index + 1}: Cycle() by {actor}")
+                    self._audit.record(
+                        f"Outlet {index + 1}: Cycle() by {actor}",
+                        subject(index),
+                        state="cycle",
+                        **_switched(actor),
+                    )
 
             self._hw.on_boards(indexes, cycle)
             return [delays[index] for index in indexes]
@@ -287,4 +334,10 @@ class Relay:
     def _reapplied(self, board: str, changed: dict[int, bool], why: str) -> None:
         for index, on in changed.items():
             cause = f'relay hardware (board "{board}" {why})'
-            self._audit.record(f"Outlet {index + 1}: Physical state set to {on_off(on)} by {cause}")
+            self._audit.record(
+                f"Outlet {index + 1}: Physical state set to {on_off(on)} by {cause}",
+                subject(index),
+                state=on,
+                by=f"board {board}",
+                via="hardware",
+            )

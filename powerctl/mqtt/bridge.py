@@ -21,7 +21,7 @@ from powerctl.auth.principal import Principal
 from powerctl.domain import PowerctlError
 from powerctl.mqtt import discovery
 from powerctl.mqtt.discovery import Device
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from scopes import Access
 
 log = logging.getLogger("powerctl.mqtt")
@@ -216,7 +216,7 @@ class Bridge:
         if access.check(principal, [leaf], Access.MODIFY, self._relay.attrs, self._audit) is not None:
             return
         try:
-            self._relay.set_state([index], word == "ON", principal.actor())
+            self._relay.set_state([index], word == "ON", Actor.of(principal, "mqtt"))
         except (PowerctlError, hw.HardwareError) as err:  # locked, offline: in the trail, state republished
             self._audit.record(f"MQTT command {word} on outlet {index} for {principal.actor()} failed: {err}")
             self._publish_states(only=index)

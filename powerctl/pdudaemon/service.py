@@ -14,7 +14,7 @@ from powerctl import access
 from powerctl.audit import Audit
 from powerctl.auth import Authenticator, Principal
 from powerctl.auth.bearer import InvalidToken
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from scopes import Access
 
 COMMANDS = ("on", "off", "reboot", "get-port-state")
@@ -149,7 +149,8 @@ class PduDaemon:
     # carrying out, on a worker thread
     def act(self, action: Action) -> str:
         """Do the action (a reboot's first half); the answer's body."""
-        actor = f"{action.principal.actor()} (pdudaemon {action.hostname})"
+        principal = action.principal
+        actor = Actor.of(principal, "pdudaemon", f"{principal.actor()} (pdudaemon {action.hostname})")
         if action.command == "get-port-state":
             state = self._relay.physical(action.index)
             if state is None:

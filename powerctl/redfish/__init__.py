@@ -24,7 +24,7 @@ from powerctl.redfish.sessions import (
     session_document,
     session_service,
 )
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from powerctl.store import Database
 from powerctl.version import __version__
 from scopes import Access
@@ -169,10 +169,10 @@ def _power_control(outlet_id: str) -> Response:
     wanted = rf_outlets.power_control_plan(_json_body())
     if wanted == "PowerCycle":
         state.gate.require(principal, [rf_outlets.leaf(index, "cycle")], Access.INVOKE)
-        state.relay.cycle(index, principal.actor())
+        state.relay.cycle(index, Actor.of(principal, "redfish"))
     else:
         state.gate.require(principal, [rf_outlets.leaf(index, "state")], Access.MODIFY)
-        state.relay.set_state([index], wanted == "On", principal.actor())
+        state.relay.set_state([index], wanted == "On", Actor.of(principal, "redfish"))
     return wire.no_content()
 
 

@@ -8,6 +8,8 @@ import time
 from marshmallow import fields
 
 import hw
+from powerctl.history import History
+from powerctl.resources.history import meter_history
 from powerctl.restapi.tree import Branch, Collection, KeyPath, Value, owner
 
 FIELDS = {
@@ -41,12 +43,15 @@ class Readings:
         return None if reading is None else getattr(reading, name)
 
 
-def meter_node(controller: hw.Controller) -> Branch:
+def meter_node(controller: hw.Controller, history: History) -> Branch:
     readings = Readings(controller)
     item = Branch(
         {
-            name: Value(field, read=lambda keys, name=name: readings.field(keys, name))
-            for name, field in FIELDS.items()
+            **{
+                name: Value(field, read=lambda keys, name=name: readings.field(keys, name))
+                for name, field in FIELDS.items()
+            },
+            "history": meter_history(history, unit=lambda keys: readings.field(keys, "unit")),
         }
     )
     values = Collection(keys=lambda _prefix: list(readings.current()), item=item, array=False)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from powerctl.relay import RECOVERY_MODES, Relay
+from powerctl.audit import Audit
+from powerctl.relay import RECOVERY_MODES, Actor, Relay
+from powerctl.resources.history import outlet_history
 from powerctl.resources.values import Flag, label, seconds
 from powerctl.restapi.tree import Branch, Call, Collection, KeyPath, Value, owner
+from powerctl.store import Database
 from powerctl.version import __version__
 
 MODEL = "powerctl"
+VIA = "restapi"  # the surface an outlet's switch history names for these changes
 
 
 def _index(keys: KeyPath) -> int:
@@ -44,13 +48,13 @@ def _switch(relay: Relay, persist: bool) -> Value:
         Flag(),
         read=read,
         write_many=lambda keys_list, on, who: relay.set_state(
-            _indexes(keys_list), on, who.actor(), persist=persist
+            _indexes(keys_list), on, Actor.of(who, VIA), persist=persist
         ),
         check=lambda keys_list, _: relay.check_switch(_indexes(keys_list)),
     )
 
 
-def outlet_node(relay: Relay) -> Branch:
+def outlet_node(relay: Relay, db: Database, trail: Audit) -> Branch:
     # Field order follows what DLI controllers return for an outlet object.
     return Branch(
         {
@@ -66,11 +70,12 @@ def outlet_node(relay: Relay) -> Branch:
             "locked": _outlet_field(relay, "locked", Flag()),
             "cycle_delay": _outlet_field(relay, "cycle_delay", seconds(allow_none=True)),
             "cycle": Call(
-                lambda keys, _body, who: relay.cycle(_index(keys), who.actor()),
+                lambda keys, _body, who: relay.cycle(_index(keys), Actor.of(who, VIA)),
                 invoke_many=lambda keys_list, _body, who: relay.cycle_many(
-                    [_index(keys) for keys in keys_list], who.actor()
+                    [_index(keys) for keys in keys_list], Actor.of(who, VIA)
                 ),
             ),
+            "history": outlet_history(db, trail),
         }
     )
 
@@ -83,7 +88,7 @@ def _setting(relay: Relay, key: str, field: fields.Field) -> Value:
     )
 
 
-def relay_node(relay: Relay) -> Branch:
+def relay_node(relay: Relay, db: Database, trail: Audit) -> Branch:
     keys = [str(i) for i in range(relay.count)]
     return Branch(
         {
@@ -96,6 +101,6 @@ def relay_node(relay: Relay) -> Branch:
             "model": Value(fields.String(), read=lambda _keys: MODEL),
             "version": Value(fields.String(), read=lambda _keys: __version__),
             "online": Value(Flag(), read=lambda _keys: relay.online),
-            "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay), stable=True),
+            "outlets": Collection(keys=lambda _prefix: keys, item=outlet_node(relay, db, trail), stable=True),
         }
     )

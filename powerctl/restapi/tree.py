@@ -25,12 +25,14 @@ class Node:
     `open_to_clients` reopens a subtree inside an admin-only one (auth/sessions/): it is still
     left out of listings of its admin-only parent, but a path to it is judged by scopes alone.
     `covered_by` names other grants that authorise the node as well as a scope on it would
-    (see authorise.Authorisation.first_uncovered).
+    (see authorise.Authorisation.first_uncovered). A node not `listed` (a meter's history/) is
+    reached by its name only: its parent's listings, renderings and leaves leave it out.
     """
 
     admin_only: bool = False
     open_to_clients: bool = False
     covered_by: CoveredBy | None = None
+    listed: bool = True
 
 
 @dataclass(eq=False)
@@ -47,6 +49,7 @@ class Value(Node):
     admin_write: bool = False
     admin_only: bool = False
     covered_by: CoveredBy | None = None
+    listed: bool = True
 
     @property
     def writable(self) -> bool:
@@ -70,6 +73,20 @@ class Branch(Node):
 
     children: dict[str, Node]
     admin_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.listing = Listing(self.children)
+
+
+class Listing(list):
+    """A branch's listed child names; `in` also finds the ones reached by name only."""
+
+    def __init__(self, children: dict[str, Node]):
+        super().__init__(key for key, node in children.items() if node.listed)
+        self._names = children.keys()
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
 
 
 @dataclass(eq=False)

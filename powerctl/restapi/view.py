@@ -34,7 +34,7 @@ class CallerView:
     def children(self, prefix: KeyPath) -> Sequence[str] | None:
         node = self.node(prefix)
         if isinstance(node, Branch):
-            return node.children.keys()  # type: ignore[return-value]
+            return node.listing
         if isinstance(node, Collection):
             return self._keys(prefix, node)
         return None
@@ -72,7 +72,7 @@ class CallerView:
             return [keys]
         out: list[KeyPath] = []
         for key, member in self.items(keys, node):
-            if isinstance(member, Value | Branch | Collection) and self.visible(member):
+            if isinstance(member, Value | Branch | Collection) and member.listed and self.visible(member):
                 out += self.leaves((*keys, key), member)
         return out
 
@@ -92,7 +92,7 @@ class CallerView:
         parts = [
             (key, self.render((*keys, key), member, depth, base))
             for key, member in self.items(keys, node)
-            if not isinstance(member, Call) and self.visible(member)
+            if not isinstance(member, Call) and member.listed and self.visible(member)
         ]
         if isinstance(node, Collection) and node.array and depth is None:
             return [value for _, value in parts]

@@ -18,7 +18,7 @@ from powerctl.domain import (
     ThreadLimit,
     UnknownFunction,
 )
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from powerctl.scripts import binding, steps
 from powerctl.scripts.functions import Function, FunctionError, where
 from powerctl.store import Database
@@ -201,5 +201,9 @@ class Runner:
                     self._relay,
                     step,
                     steps.outlets(self._relay, step, bound),
-                    f"script {script.function} (thread {script.id}) for {script.actor}",
+                    Actor(
+                        f"script {script.function} (thread {script.id}) for {script.actor}",
+                        script.who,
+                        "script",
+                    ),
                 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import scopes
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from powerctl.scripts import binding
 from powerctl.scripts.functions import OUTLET_FIELDS, Step
 
@@ -36,7 +36,7 @@ def outlets(relay: Relay, step: Step, bound: binding.Bound) -> list[int]:
     return list(dict.fromkeys(int(binding.value(item, bound)) for item in step.outlets))  # type: ignore[arg-type]
 
 
-def switch(relay: Relay, step: Step, indexes: list[int], actor: str) -> None:
+def switch(relay: Relay, step: Step, indexes: list[int], actor: str | Actor) -> None:
     """Switch, cycle or toggle outlets; a locked or offline one refuses before any switches."""
     if not indexes:
         return

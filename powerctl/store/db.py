@@ -248,15 +248,26 @@ class Database:
 
     # audit trail: access decisions and events (changes) in two tables, each bounded, so a
     # flood of access lines never pushes out the record of a change
-    def append_audit(self, lines: Iterable[tuple[float, str]]) -> None:
-        """Store (time, line) pairs, each in its table; part of this thread's open transaction if any."""
+    def append_audit(self, lines: Iterable[tuple]) -> None:
+        """Store (time, line) pairs, each in its table; part of this thread's open transaction if any.
+
+        An event may be (time, line, subject, fields JSON): see Audit.record.
+        """
         access, events = [], []
         for entry in lines:
-            (access if entry[1].startswith(ACCESS_PREFIXES) else events).append(entry)
+            if entry[1].startswith(ACCESS_PREFIXES):
+                access.append(entry[:2])
+            else:
+                events.append((*entry, None, None)[:4])
         with self.transaction() as conn:
+            if access:
+                conn.executemany("INSERT INTO audit (at, line) VALUES (?, ?)", access)
+            if events:
+                conn.executemany(
+                    "INSERT INTO audit_events (at, line, subject, fields) VALUES (?, ?, ?, ?)", events
+                )
             for table, rows in (("audit", access), ("audit_events", events)):
                 if rows:
-                    conn.executemany(f"INSERT INTO {table} (at, line) VALUES (?, ?)", rows)  # noqa: S608
                     # ids only grow and only the oldest go: one indexed range
                     conn.execute(
                         f"DELETE FROM {table} WHERE id <= (SELECT MAX(id) FROM {table}) - ?",  # noqa: S608

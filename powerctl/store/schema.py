@@ -118,4 +118,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN outlet_access TEXT NOT NULL DEFAULT '[]';
     """,
+    # meter history (docs/history.md): meters by a small id, then one row per sample (step 0)
+    # or per mean over `step` seconds (60, 900); and the subject and fields of an audit event,
+    # so an outlet's switch history is read from the trail without parsing its lines
+    """
+    CREATE TABLE meters (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    CREATE TABLE meter_history (
+        step INTEGER NOT NULL,
+        meter INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        value REAL NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (step, meter, t)
+    ) WITHOUT ROWID;
+    ALTER TABLE audit_events ADD COLUMN subject TEXT;
+    ALTER TABLE audit_events ADD COLUMN fields TEXT;
+    CREATE INDEX audit_events_by_subject ON audit_events (subject, id) WHERE subject IS NOT NULL;
+    """,
 ]
