@@ -40,13 +40,14 @@ def missing(path: scopes.Path, view: CallerView) -> list[str]:
             present = list(children)
             if isinstance(segment, scopes.Name | scopes.Keys):
                 wanted = [segment.key] if isinstance(segment, scopes.Name) else list(segment.keys)
-                absent = [key for key in wanted if key not in present]
+                # `in` asks the listing itself: it also knows names reached only by name (history/)
+                absent = [key for key in wanted if key not in children]
                 if absent:
                     _add(warnings, _no(absent, where, present))
                 step += [
                     ((*prefix, key), f"{where}{scopes.format_keys([key])[1:]}")
                     for key in wanted
-                    if key in present
+                    if key in children
                 ]
             else:
                 # members of one collection share a shape: the first few stand for all of them

@@ -43,9 +43,7 @@ export function pathData(points, x, y, step) {
 export function draw(svg, history, from, to) {
   const width = Math.max(240, Math.round(svg.clientWidth || 600));
   const height = 180;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("width", width);
-  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);  // drawn at its size: text stays legible
   const values = history.points.map((p) => p[1]).filter((v) => v !== null && v !== undefined);
   const parts = [node("rect", { class: "frame", x: PAD.left, y: PAD.top,
     width: width - PAD.left - PAD.right, height: height - PAD.top - PAD.bottom })];

@@ -48,8 +48,22 @@ async function drawChart(figure) {
   const to = Math.floor(Date.now() / 1000);
   const from = to - range;
   const history = await call("GET", `/restapi/meter/values/${segment(id)}/history/?from=${from}&to=${to}`);
+  drawn.set(figure.dataset.quantity, { history, from, to });
   draw($("svg", figure), history, from, to);
 }
+
+// The last data of each chart, drawn again at the new size when the window changes.
+const drawn = new Map();
+let resizing = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    for (const figure of document.querySelectorAll("#meters figure.chart:not([hidden])")) {
+      const last = drawn.get(figure.dataset.quantity);
+      if (last) draw($("svg", figure), last.history, last.from, last.to);
+    }
+  }, 150);
+});
 
 function drawCharts() {
   for (const figure of document.querySelectorAll("#meters figure.chart:not([hidden])")) {
