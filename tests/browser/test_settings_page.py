@@ -58,14 +58,7 @@ def server(tmp_path_factory):
     seed_history(data)
     running = start_server(data, http=True)
     try:
-        put = requests.put(
-            running.url("/restapi/relay/cycle_delay/"),
-            json=CYCLE_DELAY,
-            headers={"X-CSRF": "x"},
-            auth=HTTPDigestAuth("admin", ADMIN_PASSWORD),
-            timeout=10,
-        )
-        assert put.status_code == 204
+        assert as_admin(running, "PUT", "/restapi/relay/cycle_delay/", json=CYCLE_DELAY).status_code == 204
         yield running
     finally:
         running.stop()
@@ -124,10 +117,20 @@ def screenshot(page, name: str, element: str | None = None) -> None:
             page.locator(element).screenshot(path=str(folder / name))
 
 
-def admin_get(server, path: str, **params):
-    return requests.get(
-        server.url(path), params=params, auth=HTTPDigestAuth("admin", ADMIN_PASSWORD), timeout=10
+def as_admin(server, method: str, path: str, **kwargs) -> requests.Response:
+    headers = {"X-CSRF": "x"} if method != "GET" else {}
+    return requests.request(
+        method,
+        server.url(path),
+        headers=headers,
+        auth=HTTPDigestAuth("admin", ADMIN_PASSWORD),
+        timeout=10,
+        **kwargs,
     )
+
+
+def admin_get(server, path: str, **params) -> requests.Response:
+    return as_admin(server, "GET", path, params=params)
 
 
 def history_missing(server) -> str | None:
@@ -239,6 +242,16 @@ def test_add_a_user_change_its_password_and_sign_in_with_it(server, browser, pag
     assert stale.goto(server.url("/settings/")).status == 401
     stale.context.close()
 
+    row.locator("input[data-field='is_admin']").uncheck()
+    row.locator("input[data-field='outlet'][value='3']").check()
+    row.locator("button[data-action='save-user']").click()
+    expect(page.locator("#users .note")).to_have_text("User ops saved.")
+    ops_record = admin_get(server, "/restapi/auth/users/ops/").json()
+    assert ops_record["is_admin"] is False and ops_record["outlet_access"][:5] == [False] * 3 + [True, False]
+    page.locator("tr[data-user='ops'] button[data-action='delete-user']").click()
+    expect(page.locator("tr[data-user='ops']")).to_have_count(0)
+    expect(page.locator("#users .note")).to_have_text("User ops deleted.")
+
 
 def test_create_client_make_token_use_it_revoke_it(server, page):
     page.goto(server.url("/settings/"))
@@ -273,6 +286,22 @@ def test_switch_an_outlet_delete_a_client_and_lift_its_denial(server, page):
     page.locator("li.outlet.off[data-outlet='2']").wait_for()
     states = admin_get(server, STATES).json()
     assert states[2] is False and states[1] is True
+
+    role = {"scopes": {"/relay/outlets/all;/=name,state/?access=get": True}}
+    assert as_admin(server, "PUT", "/restapi/auth/roles/viewonly/", json=role).status_code == 204
+    page.reload()
+    page.click("button[data-action='edit-role'][data-role='viewonly']")
+    expect(page.locator("#role-scopes")).to_have_value("/relay/outlets/all;/=name,state/?access=get")
+    page.fill("#role-description", "reads outlets")
+    page.click("#role-form button[type='submit']")
+    expect(page.locator("article[data-role='viewonly'] h3")).to_contain_text("reads outlets")
+    alice = {"whoami": "alice@example.com", "role": "viewonly"}
+    session = as_admin(server, "POST", "/restapi/auth/sessions/", json=alice).json()
+    page.reload()
+    page.click("#sessions button[data-action='revoke-session']")
+    expect(page.locator("#sessions .note")).to_contain_text("Session token revoked")
+    held = {"Authorization": f"Bearer {session['token']}"}
+    assert requests.get(server.url(STATES), headers=held, timeout=10).status_code == 401
 
     page.fill("#client-id", "gone")
     page.click("button[data-scope='/?access=get']")
