@@ -237,8 +237,16 @@ def test_add_a_user_change_its_password_and_sign_in_with_it(server, browser, pag
     ops = open_tab(browser, user="ops", password="second password", viewport=PHONE)
     assert ops.goto(server.url("/settings/")).status == 200
     expect(ops.locator("#whoami")).to_have_text("ops")
+    mine = ops.locator("#my-password")  # DLI's own form: the old password, then the new one
+    mine.locator("input[name='old']").fill("second password")
+    mine.locator("input[name='new']").fill("third password")
+    mine.locator("button[type='submit']").click()
+    expect(ops.locator("#users .note")).to_contain_text("Your password is changed")
     ops.context.close()
-    stale = open_tab(browser, user="ops", password="first password")
+    again = open_tab(browser, user="ops", password="third password")
+    assert again.goto(server.url("/settings/")).status == 200
+    again.context.close()
+    stale = open_tab(browser, user="ops", password="second password")
     assert stale.goto(server.url("/settings/")).status == 401
     stale.context.close()
 
