@@ -48,6 +48,7 @@ class Audit:
         self._addresses = addresses
         self._repeats: dict[str, _Repeats] = {}
         self._repeats_lock = threading.Lock()
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
@@ -107,22 +108,27 @@ class Audit:
             pass
 
     def flush(self) -> None:
-        """Log and store every pending line now (also used by tests and at shutdown)."""
-        self._close_repeats(time.time())
-        batch = []
-        while True:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        if not batch:
-            return
-        batch = [(at, _storable(line), stored, *rest) for at, line, stored, *rest in batch]
-        if log.isEnabledFor(logging.INFO):
-            _log_lines([(at, line) for at, line, *_ in batch])
-        unstored = [(at, line, *rest) for at, line, stored, *rest in batch if not stored]
-        if unstored:
-            self._db.append_audit(unstored)
+        """Log and store every pending line now (also used by tests and at shutdown).
+
+        One flush at a time: a caller that reads the trail next (an outlet's switch history)
+        must not find the queue emptied by the writer thread before its batch is stored.
+        """
+        with self._flushing:
+            self._close_repeats(time.time())
+            batch = []
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not batch:
+                return
+            batch = [(at, _storable(line), stored, *rest) for at, line, stored, *rest in batch]
+            if log.isEnabledFor(logging.INFO):
+                _log_lines([(at, line) for at, line, *_ in batch])
+            unstored = [(at, line, *rest) for at, line, stored, *rest in batch if not stored]
+            if unstored:
+                self._db.append_audit(unstored)
 
     def tail(self, limit: int = 100) -> list[str]:
         self.flush()

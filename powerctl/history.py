@@ -26,9 +26,6 @@ class History:
     With interval 0 nothing is sampled; what the store holds is still served.
     """
 
-    BUCKETS = 60  # means one rollup transaction computes
-    SPAN = 3600  # seconds of expired rows one delete removes
-
     def __init__(
         self,
         db: Database,
@@ -42,9 +39,12 @@ class History:
         self.interval = interval
         self._clock = clock
         self._budget = budget
+        self.buckets = 60  # means one rollup transaction computes, at most
+        self.span = 3600  # seconds of expired rows one transaction deletes, at most
         self._ids: dict[str, int] = {}
         self._missing: set[str] = set()  # meters without a value: logged once, when they went
         self._failing = False  # the store refused the last sample: logged once
+        self._maintained: int | None = None  # the minute maintain() last completed in
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -63,11 +63,10 @@ class History:
         began = time.monotonic()
         while not self._stop.wait(self.interval - (time.monotonic() - began) % self.interval):
             try:
-                self.sample()
-                self.maintain()
-            except sqlite3.Error as err:
+                self.tick()
+            except (sqlite3.Error, hw.HardwareError) as err:
                 if not self._failing:
-                    log.warning("meter history not recorded (the store refused it: %s); retrying", err)
+                    log.warning("meter history not recorded: %s; retrying at each sample", err)
                 self._failing = True
             else:
                 if self._failing:
@@ -75,10 +74,18 @@ class History:
                 self._failing = False
         self._db.close()
 
+    def tick(self) -> None:
+        """One sample, then the rollups and deletions due: only when a minute has ended since
+        they last ran to completion, as before that none can be due."""
+        self.sample()
+        minute = int(self._clock()) // 60
+        if minute != self._maintained and self.maintain():
+            self._maintained = minute
+
     def sample(self) -> int:
         """Store one sample of every meter that has a value now; the number stored."""
         readings = self._read()
-        t = round(self._clock())
+        t = int(self._clock())  # never after the `to` (now) of a read made just after
         values = {}
         for name, reading in readings.items():
             if reading.value is None:
@@ -98,19 +105,20 @@ class History:
         store.add_samples(self._db, t, {self._ids[name]: value for name, value in values.items()})
         return len(values)
 
-    def maintain(self, deadline: float | None = None) -> None:
+    def maintain(self, budget: float | None = None) -> bool:
         """Roll up complete buckets and delete expired rows, one small transaction at a time,
-        until done or `budget` seconds have passed (the rest waits for the next sample)."""
-        deadline = time.monotonic() + self._budget if deadline is None else deadline
+        until done (True) or `budget` seconds have passed (False: the rest waits for the next
+        sample, so a backlog never holds the store for long)."""
+        deadline = time.monotonic() + (self._budget if budget is None else budget)
         now = int(self._clock())
         for tier in TIERS:
-            while tier.source is not None and store.roll_up(self._db, tier, now, self.BUCKETS):
+            while tier.source is not None and store.roll_up(self._db, tier, now, self.buckets):
                 if time.monotonic() > deadline:
-                    return
-        for tier in TIERS:
-            while store.expire(self._db, tier, now, self.SPAN):
-                if time.monotonic() > deadline:
-                    return
+                    return False
+        while store.expire(self._db, now, self.span):
+            if time.monotonic() > deadline:
+                return False
+        return True
 
     def step_for(self, start: float, now: float) -> int:
         """The finest tier that reaches back to `start`: samples for a day, then 1-minute means
@@ -124,8 +132,8 @@ class History:
     def now(self) -> float:
         return self._clock()
 
-    def query(self, name: str, start: int, end: int) -> tuple[int, list[list]]:
-        """(seconds per point, [[t, value], ...]) of one meter from start to end, oldest first,
+    def query(self, name: str, start: int, end: int) -> tuple[int, list[tuple[int, float]]]:
+        """(seconds per point, [(t, value), ...]) of one meter from start to end, oldest first,
         from the finest tier that reaches back to start."""
         step = self.step_for(start, self._clock())
         return (step or self.interval or DEFAULT_INTERVAL), store.points(self._db, name, step, start, end)

@@ -151,3 +151,17 @@ def test_repeated_denials_from_one_address_are_one_line_and_a_count_per_interval
     finally:
         trail.close()
     assert [line for _, line in db.audit_tail(10)][-1] == "access denied for 10.0.0.9: attempt 5"
+
+
+def test_a_line_recorded_before_a_flush_is_stored_when_it_returns_though_the_writer_flushes_too(tmp_path):
+    """The writer thread may have taken the line from the queue: flush waits for its batch."""
+    db = Database(tmp_path / "powerctl.db")
+    trail = Audit(db, interval=0.0001)  # the writer flushes all the time
+    try:
+        for i in range(2000):
+            trail.record(f"Outlet 1: Configured state set to On by line {i}")
+            time.sleep(0.0002)  # the writer wakes and takes the line
+            trail.flush()
+            assert db.audit_tail(1)[-1][1].endswith(f"line {i}"), i
+    finally:
+        trail.close()

@@ -52,14 +52,14 @@ def add_samples(db: Database, t: int, values: dict[int, float]) -> None:
         )
 
 
-def points(db: Database, name: str, step: int, start: int, end: int) -> list[list]:
-    """[t, value] of one meter's rows of a tier with start <= t <= end, oldest first."""
+def points(db: Database, name: str, step: int, start: int, end: int) -> list[tuple[int, float]]:
+    """(t, value) of one meter's rows of a tier with start <= t <= end, oldest first."""
     rows = db.connection().execute(
         "SELECT h.t, h.value FROM meters m JOIN meter_history h ON h.step = ? AND h.meter = m.id"
         " AND h.t >= ? AND h.t <= ? WHERE m.name = ? ORDER BY h.t",
         (step, start, end, name),
     )
-    return [[t, value] for t, value in rows]
+    return rows.fetchall()
 
 
 def _next_source(conn, tier: Tier, after: int) -> int | None:
@@ -91,6 +91,11 @@ def roll_up(db: Database, tier: Tier, now: int, buckets: int) -> bool:
         below = now if tier.source == RAW else (_mark(conn, tier.source) or 0)
         end = min(now, below) // step * step
         mark = _mark(conn, step)
+        if mark is not None and mark > end:
+            # the clock went back: buckets from here on are computed again as time reaches them
+            # (from every sample they hold by then, those taken before the jump included)
+            mark = end
+            db.set_setting(MARK.format(step=step), end, conn)
         first = _next_source(conn, tier, mark or 0)
         if first is None or first >= end:
             moved = mark is None or mark < end
@@ -110,38 +115,34 @@ def roll_up(db: Database, tier: Tier, now: int, buckets: int) -> bool:
         return stop < end
 
 
-def expire(db: Database, tier: Tier, now: int, span: int) -> bool:
-    """Delete a tier's rows older than it keeps them, at most `span` seconds of them, in one
-    transaction; False when there were none.
+def expire(db: Database, now: int, span: int) -> bool:
+    """Delete every tier's rows older than it keeps them, at most `span` seconds of them a
+    meter, in one transaction; True when more are left.
 
     Rows not yet rolled up into the tier above are kept until they are, so a gateway that was
     off for a while still turns the samples it took before into means.
     """
+    more = False
     with db.transaction() as conn:
-        cutoff = now - tier.keep
-        above = next((t for t in TIERS if t.source == tier.step), None)
-        if above is not None:
-            cutoff = min(cutoff, _mark(conn, above.step) or 0)
-        deleted = 0
-        for (meter,) in conn.execute("SELECT id FROM meters").fetchall():
-            row = conn.execute(
-                "SELECT min(t) FROM meter_history WHERE step = ? AND meter = ?", (tier.step, meter)
-            ).fetchone()
-            if row[0] is None or row[0] >= cutoff:
-                continue
-            deleted += conn.execute(
-                "DELETE FROM meter_history WHERE step = ? AND meter = ? AND t < ?",
-                (tier.step, meter, min(cutoff, row[0] + span)),
-            ).rowcount
-        return deleted > 0 and _has_expired(conn, tier.step, cutoff)
-
-
-def _has_expired(conn, step: int, cutoff: int) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM meters m WHERE (SELECT min(t) FROM meter_history WHERE step = ? AND meter = m.id) < ?",
-        (step, cutoff),
-    ).fetchone()
-    return row is not None
+        for tier in TIERS:
+            cutoff = now - tier.keep
+            above = next((t for t in TIERS if t.source == tier.step), None)
+            if above is not None:
+                cutoff = min(cutoff, _mark(conn, above.step) or 0)
+            oldest = conn.execute(
+                "SELECT m.id, (SELECT min(t) FROM meter_history WHERE step = ? AND meter = m.id)"
+                " FROM meters m",
+                (tier.step,),
+            ).fetchall()
+            for meter, first in oldest:
+                if first is None or first >= cutoff:
+                    continue
+                conn.execute(
+                    "DELETE FROM meter_history WHERE step = ? AND meter = ? AND t < ?",
+                    (tier.step, meter, min(cutoff, first + span)),
+                )
+                more = more or first + span < cutoff
+    return more
 
 
 def switches(db: Database, subject: str, start: float, end: float, limit: int) -> list[tuple[float, dict]]:

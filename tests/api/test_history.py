@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import pytest
 
 from powerctl.store import history as store
 from tests.api.clients_support import HELLO_HASH, register
-from tests.support import Api
+from tests.redfish.support import OUTLET
+from tests.support import ADMIN_PASSWORD, Api
 
 VOLTAGE = "/restapi/meter/values/bus.0.voltage/history/"
 
@@ -170,3 +172,16 @@ def test_an_outlet_switch_history_is_scoped_like_its_state(quiet, admin):
     assert viewer.get("/restapi/relay/outlets/3/history/").status_code == 403
     names = _client(quiet, admin, "onlynames", "/relay/outlets/all;/=name/")
     assert names.get("/restapi/relay/outlets/0/history/").status_code == 403
+
+
+def test_a_switch_through_another_surface_names_it(quiet, admin):
+    basic = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    response = quiet.test_client().post(
+        OUTLET + "1/Actions/Outlet.PowerControl",
+        json={"PowerState": "Off"},
+        headers={"Authorization": f"Basic {basic}"},
+        base_url="https://localhost",
+    )
+    assert response.status_code == 204
+    history = admin.get("/restapi/relay/outlets/0/history/").json
+    assert [(e["state"], e["by"], e["via"]) for e in history] == [(False, "admin", "redfish")]
