@@ -170,6 +170,10 @@ def test_sign_in_cycle_rename_and_the_history_chart(server, browser, page):
     expect(outlet.locator(".state")).to_have_text("on", timeout=10_000)  # polled every 2 s
     expect(outlet.locator(".pending")).to_have_text("")
 
+    outlet.locator("button[data-action='switches']").click()  # from the audit trail
+    expect(outlet.locator("ol.switches li")).to_have_count(1)
+    expect(outlet.locator("ol.switches li")).to_contain_text("cycle by admin via restapi")
+
     outlet.locator("input[name='name']").fill("kettle")
     outlet.locator("form.rename button").click()
     expect(page.locator("#outlets .note")).to_have_text("Outlet 1 renamed to “kettle”.")

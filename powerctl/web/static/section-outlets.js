@@ -2,6 +2,7 @@
 import { $, act, call, every, onClick, onSubmit, say, segment } from "./core.js";
 
 const outlet = (n) => `/restapi/relay/outlets/${segment(n)}`;
+const SWITCHES_SHOWN = 10;
 const cycling = new Map(); // outlet -> when its cycle switches it back on (ms), as the server said
 
 function row(n) {
@@ -80,4 +81,30 @@ onSubmit("rename", async (form) => {
   const name = form.elements.name.value.trim();
   const ok = await act(form, [], () => call("PUT", `${outlet(n)}/name/`, name), `Outlet ${n} renamed to “${name}”.`);
   if (ok) form.elements.name.dataset.saved = name;
+});
+
+// An outlet's recent switches (who, how), newest first, from its history/ in the audit trail.
+onClick("switches", async (button) => {
+  const n = button.dataset.outlet;
+  const list = $("ol.switches", row(n));
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  list.hidden = !open;
+  if (!open) return;
+  const to = Math.floor(Date.now() / 1000);
+  const switches = await call("GET", `${outlet(n)}/history/?from=${to - 86400}&to=${to}`);
+  const items = switches.slice(-SWITCHES_SHOWN).reverse().map((s) => {
+    const item = document.createElement("li");
+    const when = new Date(s.time * 1000).toLocaleTimeString();
+    const what = s.state === true ? "on" : s.state === false ? "off" : String(s.state); // or "cycle"
+    item.textContent = `${when} ${what} by ${s.by}${s.via ? ` via ${s.via}` : ""}`;
+    return item;
+  });
+  if (!items.length) {
+    const item = document.createElement("li");
+    item.className = "empty";
+    item.textContent = "no switches in the last day";
+    items.push(item);
+  }
+  list.replaceChildren(...items);
 });
