@@ -43,7 +43,7 @@ onClick("delete-user", async (button) => {
 onSubmit("my-password", async (form) => {
   const me = $("#whoami").textContent;
   const body = { old_password: form.elements.old.value, new_password: form.elements.new.value };
-  await act(form, [], () => call("PATCH", user(me), body),
+  const ok = await act(form, [], () => call("PATCH", user(me), body),
     "Your password is changed: your browser asks for it at the next request.");
-  form.reset();
+  if (ok) form.reset();
 });
