@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NoReturn, Protocol
 from urllib.parse import quote
 
-from flask import request
+from flask import current_app, has_request_context, request
 
 from powerctl.audit import Audit, audit
 from powerctl.auth import Principal, authenticator
@@ -29,6 +29,9 @@ Grant = tuple[Leaf, Access]
 # (leaf, request body, access word) -> other grants, any one of which authorises the leaf too
 CoveredBy = Callable[[Leaf, object, Access], Iterable[Grant]]
 ADMINS_ONLY = "this path is for admins only"
+# app.extensions key of a surface's test for reads that are views of a page the caller has
+# signed in to (the settings page): those are audited once, at the sign-in, not each.
+PAGE_VIEWS = "powerctl.page_views"
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +202,12 @@ def require_scheme(principal: Principal, schemes: Sequence[str], reason: str, me
     allow(principal)
 
 
-def allow(principal: Principal) -> None:
-    audit().record(f"access allowed for {principal.describe()}")
+def allow(principal: Principal, note: str = "") -> None:
+    """Audit an allowed request, unless it is a read the PAGE_VIEWS test calls a page view."""
+    views = current_app.extensions.get(PAGE_VIEWS) if has_request_context() else None
+    if views is not None and views(principal):
+        return
+    audit().record(f"access allowed for {principal.describe()}" + (f": {note}" if note else ""))
 
 
 def deny(

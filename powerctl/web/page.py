@@ -9,11 +9,16 @@ from dataclasses import dataclass
 import scopes
 from powerctl.relay import Relay
 from powerctl.store import ClientRecord, Database
+from powerctl.store import fleet as fleet_store
 from powerctl.store import roles as role_store
 from powerctl.store import sessions as session_store
+from powerctl.store import users as user_store
 from powerctl.store.credentials import denial, denied_ids
 
 AUDIT_LINES = 30
+# The page's sections in order: templates/section-NAME.html each, with static/section-NAME.js
+# for those that act (files stay flat for package_data): a new concern is one more entry.
+SECTIONS = ("outlets", "meters", "users", "clients", "roles", "sessions", "denied", "fleet", "audit")
 # (label, scope text) offered as one-click starting points on the page
 PRESETS = [
     ("read all", "/?access=get"),
@@ -97,6 +102,22 @@ def sessions(db: Database, now: float) -> list[dict]:
                 }
             )
     return out
+
+
+def users(db: Database, outlet_count: int) -> list[dict]:
+    """Each user with its outlet_access padded to the outlets there are."""
+    out = []
+    for record in user_store.all_users(db):
+        allowed = list(record.outlet_access[:outlet_count])
+        allowed += [False] * (outlet_count - len(allowed))
+        out.append({"name": record.name, "is_admin": record.is_admin, "outlets": allowed})
+    return out
+
+
+def fleet(db: Database, configured: bool) -> dict:
+    status = fleet_store.status(db)
+    synced = status["last_sync"]
+    return {**status, "configured": configured, "synced": None if synced is None else when(synced)}
 
 
 def roles(db: Database) -> list[role_store.RoleRecord]:

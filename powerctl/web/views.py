@@ -1,6 +1,7 @@
 """Routes of the settings page: the page, a scope checker, and token create/revoke.
 
-Everything else the page changes (clients, outlets, denials, sessions) goes through /restapi/.
+Everything else the page reads live or changes (outlets, meters and their history, users,
+roles, clients, denials, sessions) goes through /restapi/.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ import secrets
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-import scopes
 from powerctl import access
 from powerctl.audit import audit
 from powerctl.auth import Principal
 from powerctl.auth.bearer import encode_token, token_hash
-from powerctl.errors import BadRequest, NotFound
+from powerctl.errors import BadRequest, NotFound, Unauthorized
 from powerctl.resources.clients import CLIENT_ID
+from powerctl.restapi.body import read_body
 from powerctl.restapi.wire import no_content
 from powerctl.store.credentials import add_token, remove_token
-from powerctl.web import page
+from powerctl.web import page, scopecheck, signin
 
 bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/settings/static"
@@ -37,14 +38,20 @@ SECURITY_HEADERS = {
 
 
 def guard(changes: bool = False) -> Principal:
-    """An admin, or 401/403; a request that changes something must carry the page's token."""
+    """An admin, or 401/403; a request that changes something must carry the page's token.
+
+    A view is audited only when it starts a sign-in (signin.PageViews), a change always.
+    """
     principal = access.authenticate()
     access.require_admin(principal, "the settings page is for admins only")
     csrf = current_app.extensions["powerctl.csrf"]
     if changes and not csrf.valid(principal.name, request.headers.get("X-CSRF", "")):
         access.deny(principal, "the settings page's X-CSRF token is missing or stale; reload the page")
-    access.allow(principal)
+    access.allow(principal, "" if changes else "settings page sign-in")
     return principal
+
+
+bp.register_error_handler(Unauthorized, signin.unauthorized)
 
 
 @bp.after_request
@@ -60,16 +67,20 @@ def settings() -> str:
     who = guard()
     app = current_app
     db = app.extensions["powerctl.db"]
+    relay = app.extensions["powerctl.relay"]
     return render_template(
         "settings.html",
+        sections=page.SECTIONS,
         csrf=app.extensions["powerctl.csrf"].issue(who.name),
         user=who.name,
         serial=db.get_setting("serial"),
-        outlets=page.outlets(app.extensions["powerctl.relay"]),
+        outlets=page.outlets(relay),
+        users=page.users(db, relay.count),
         clients=page.clients(db),
         denied=page.denied(db),
         roles=page.roles(db),
         sessions=page.sessions(db, app.extensions["powerctl.auth"].sessions.now()),
+        fleet=page.fleet(db, app.extensions.get("powerctl.fleet") is not None),
         presets=page.PRESETS,
         audit_lines=app.extensions["powerctl.audit"].tail(page.AUDIT_LINES)[::-1],
     )
@@ -77,16 +88,13 @@ def settings() -> str:
 
 @bp.get("/settings/scope-check/")
 def scope_check() -> Response:
-    """Parse each `scope` query value as the API would; errors carry the column."""
-    guard()
-    results = []
-    for text in request.args.getlist("scope")[:MAX_CHECKED]:
-        try:
-            scopes.parse_scope(text)
-            results.append({"scope": text, "ok": True})
-        except scopes.ScopeError as err:
-            results.append({"scope": text, "ok": False, "message": err.message, "column": err.column})
-    return jsonify(results)
+    """Parse each `scope` query value as the API would; errors carry the column, and a scope
+    that parses carries `warnings` for names nothing has (outlet 9 of 8): stored all the same."""
+    who = guard()
+    tree = current_app.extensions["powerctl.tree"]
+    return jsonify(
+        [scopecheck.check(text, tree, who) for text in request.args.getlist("scope")[:MAX_CHECKED]]
+    )
 
 
 def _client(client_id: str):
@@ -103,8 +111,12 @@ def new_token(client_id: str) -> Response:
     """Make a 256-bit token in the server, store only its hash, and show it this once."""
     who = guard(changes=True)
     record = _client(client_id)
-    body = request.get_json(silent=True)
-    uses = body.get("uses") if isinstance(body, dict) else None
+    body = read_body()  # a body JSON cannot hold (nested too deep) is a 400, like /restapi/'s
+    if body.kind not in ("empty", "json") or not isinstance(body.value, dict | None):
+        raise BadRequest(
+            'send a JSON object: {"uses": N} or {"uses": null}', errors={"body": ["not an object"]}
+        )
+    uses = (body.value or {}).get("uses")
     if uses is not None and (type(uses) is not int or not 1 <= uses <= MAX_USES):
         raise BadRequest(
             f"uses must be empty (no limit) or a whole number from 1 to {MAX_USES}",
