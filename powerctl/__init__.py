@@ -22,10 +22,12 @@ from powerctl import (
     web,
 )
 from powerctl import config as config_mod
+from powerctl.autoping.service import AutoPing
 from powerctl.network import build_network
 from powerctl.proxy import TrustedProxies
 from powerctl.relay import Relay
 from powerctl.resources.auth import auth_node
+from powerctl.resources.autoping import autoping_node
 from powerctl.resources.config import config_node
 from powerctl.resources.fleet import fleet_node
 from powerctl.resources.meter import meter_node
@@ -42,6 +44,7 @@ from powerctl.version import __version__
 __all__ = ["__version__", "create_app", "shutdown"]
 
 OUTLETS = ("relay", "outlets")  # where relay_node mounts the outlets; a session's bounds name them
+FUNCTIONS = ("script", "user_functions")  # where script_node mounts the user functions
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -68,6 +71,8 @@ def create_app(config: dict | None = None) -> Flask:
     scripts = settings["scripts"]
     runner = Runner(relay, trail, scripts["functions"], scripts["max_threads"], db)
     app.extensions["powerctl.scripts"] = runner
+    watchdog = AutoPing(db, relay, runner, trail, settings["autoping"])
+    app.extensions["powerctl.autoping"] = watchdog
 
     tree = restapi.init_app(
         app,
@@ -77,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
                 "meter": meter_node(controller),
                 "config": config_node(db, settings["server"], trail),
                 "script": script_node(runner, OUTLETS, relay.count),
+                "autoping": autoping_node(watchdog, OUTLETS, FUNCTIONS, relay.count, runner.functions),
                 "network": network_node(build_network(settings["network"]), trail),
                 "auth": auth_node(
                     db,
@@ -96,6 +102,7 @@ def create_app(config: dict | None = None) -> Flask:
     mqtt.init_app(app, settings, relay, controller, authenticator, db, trail)
     pdudaemon.init_app(app, settings, relay, authenticator, trail)
     errors.init_app(app)
+    watchdog.start()
     if settings["server"]["trusted_proxies"]:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])
     return app
@@ -106,6 +113,7 @@ def shutdown(app: Flask) -> None:
     pdudaemon.shutdown(app)
     mqtt.shutdown(app)
     fleet.shutdown(app)
+    app.extensions["powerctl.autoping"].close()
     app.extensions["powerctl.scripts"].close()
     app.extensions["powerctl.relay"].close()
     app.extensions["powerctl.audit"].close()

@@ -118,4 +118,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN outlet_access TEXT NOT NULL DEFAULT '[]';
     """,
+    # AutoPing items (docs/autoping.md): what each watches and does (spec), in array order, and
+    # what it has seen (state: status, arming progress, counters), kept across restarts
+    """
+    CREATE TABLE autoping_items (
+        position INTEGER PRIMARY KEY,
+        uid INTEGER NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        state TEXT NOT NULL
+    );
+    """,
 ]
