@@ -42,7 +42,6 @@ class Scheduler:
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
         self._starting = threading.Lock()
         self._wanted = False
         self._until = 0.0  # when the loop wakes next by itself
@@ -62,7 +61,6 @@ class Scheduler:
             target=asyncio.run, args=(self._main(),), name="autoping", daemon=True
         )
         self._thread.start()
-        self._ready.wait(10)
 
     def changed(self) -> None:
         """Items or settings changed: look at them again (from any thread)."""
@@ -102,7 +100,6 @@ class Scheduler:
         self._slots = asyncio.Semaphore(self._bound)
         tasks: set[asyncio.Task] = set()
         self._reconcile()
-        self._ready.set()
         next_flush = loop.time() + FLUSH_SECONDS
         while not self._stopping:
             now = loop.time()

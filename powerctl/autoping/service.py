@@ -108,6 +108,10 @@ class AutoPing:
 
     def put(self, index: int, spec: Spec, actor: str) -> None:
         """Replace item `index`, or add one at the end when it is the item count."""
+        self._put(index, spec, actor)
+        self.scheduler.changed()
+
+    def _put(self, index: int, spec: Spec, actor: str) -> None:
         with self._lock:
             if index == len(self._items):
                 self._items.append(Item(store.next_uid(self._db), spec, self._fresh(spec)))
@@ -123,13 +127,13 @@ class AutoPing:
                 what = "replaced"
             with self._audit.change(f"AutoPing item {index} {what} by {actor}: {self._describe(spec)}"):
                 self._save()
-        self.scheduler.changed()
 
     def add(self, spec: Spec, actor: str) -> int:
         with self._lock:
             index = len(self._items)
-            self.put(index, spec, actor)
-            return index
+            self._put(index, spec, actor)
+        self.scheduler.changed()
+        return index
 
     def delete(self, index: int, actor: str) -> None:
         with self._lock:
@@ -189,8 +193,8 @@ class AutoPing:
                 self._audit.record(f"AutoPing item {index} armed after {item.state.progress} answers")
             elif outcome == states.GIVE_UP:
                 item.spec = dataclasses.replace(item.spec, enabled=False)
-                self._save()
-                self._audit.record(f"AutoPing item {index} disabled itself: {item.state.reason}")
+                with self._audit.change(f"AutoPing item {index} disabled itself: {item.state.reason}"):
+                    self._save()
             elif outcome == states.FIRE:
                 item.state.resume_at = time.time() + self.settings["post_reboot_delay"]
                 self._save()
