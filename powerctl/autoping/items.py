@@ -114,14 +114,14 @@ def observe(item: Item, answers: list[bool], settings: dict) -> str | None:
     if alive:
         state.consecutive = 0
     if state.status == WAITING:
-        if not alive:
-            return None
-        state.progress += 1
         need = item.spec.pings_before_enabling
-        if state.progress >= (settings["pings_before_enabling"] if need is None else need):
-            state.status, state.failures = ARMED, 0
+        state.progress += alive
+        if state.progress < (settings["pings_before_enabling"] if need is None else need):
+            return None
+        state.status, state.failures = ARMED, 0
+        if alive:
             return ARM
-        return None
+        # 0 answers needed: armed from the first round, which counts as its first failure
     if state.status not in (ARMED, FAILING):
         return None
     if alive:
