@@ -29,6 +29,7 @@ log = logging.getLogger("powerctl.autoping")
 
 FLUSH_SECONDS = 2.0  # how often counters seen by checks are stored
 ACTION_THREADS = 4
+SPREAD = 0.6180339887  # uid * this, mod 1: first due times spread evenly whatever the uids
 
 
 class Scheduler:
@@ -131,9 +132,11 @@ class Scheduler:
             if uid not in live:
                 del self._scheduled[uid]
         now = self._loop.time()  # type: ignore[union-attr]
+        interval = self._service.settings["ping_interval"]
         for uid, generation in live.items():
             if self._scheduled.get(uid) != generation:
-                self._push(now, uid, generation)
+                # spread over one interval, so a thousand items are not all due at once
+                self._push(now + interval * (uid * SPREAD % 1.0), uid, generation)
 
     def _push(self, due: float, uid: int, generation: int) -> None:
         self._scheduled[uid] = generation
@@ -155,10 +158,12 @@ class Scheduler:
                 self._push(loop.time() + max(0.0, resume_at - time.time()), uid, generation)  # type: ignore[union-attr]
                 return
             timeout = settings["ping_timeout"]
-            answers = await asyncio.gather(
-                *(self._check(address, timeout, due) for address in spec.addresses)
-            )
-            if self._service.record(uid, generation, list(answers)) == FIRE:
+            if len(spec.addresses) == 1:
+                answers = [await self._check(spec.addresses[0], timeout, due)]
+            else:
+                checks = (self._check(address, timeout, due) for address in spec.addresses)
+                answers = list(await asyncio.gather(*checks))
+            if self._service.record(uid, generation, answers) == FIRE:
                 await loop.run_in_executor(self._actions, self._service.fire, uid)  # type: ignore[union-attr]
         except asyncio.CancelledError:
             raise
