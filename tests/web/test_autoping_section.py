@@ -8,4 +8,7 @@ def test_the_page_has_the_autoping_section_and_its_script(admin):
     assert page.status_code == 200
     assert 'id="autoping"' in page.text and "/settings/static/autoping.js" in page.text
     script = admin.get("/settings/static/autoping.js")
-    assert script.status_code == 200 and "/restapi/autoping/items/" in script.get_data(as_text=True)
+    try:
+        assert script.status_code == 200 and "/restapi/autoping/items/" in script.get_data(as_text=True)
+    finally:
+        script.close()  # a static file's answer holds the file open until closed
