@@ -120,7 +120,10 @@ async def _http(address: Address) -> bool:
 
 
 async def _icmp(address: Address, timeout: float) -> bool:
-    from icmplib import ICMPLibError, async_ping
+    try:
+        from icmplib import ICMPLibError, async_ping
+    except ImportError:  # stored before the extra was removed: never an answer, so never a cycle
+        return False
 
     try:
         host = await async_ping(address.host, count=1, timeout=timeout, privileged=not unprivileged_icmp())

@@ -212,7 +212,12 @@ class AutoPing:
         unanswered = " and ".join(address.text for address in spec.addresses)
         why = f"{unanswered} did not answer {failures} checks in a row"
         delay = 0.0
+        missing = [index for index in spec.outlets if index >= self._relay.count]
         try:
+            if missing:  # the boards changed since the item was written
+                raise PowerctlError(
+                    f"there is no outlet {missing[0]} (outlets are 0-{self._relay.count - 1})"
+                )
             if spec.script:
                 args = list(spec.outlets) if self._runner.functions[spec.script].args else []
                 call = f"{spec.script}({outlet_list(tuple(args))})" if args else spec.script

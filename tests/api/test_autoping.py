@@ -141,6 +141,13 @@ def test_clients_need_scopes_and_may_only_cycle_what_they_could(admin, app):
     assert any("access denied for watcher" in line and "/relay/outlets/3/cycle/" in line for line in lines)
 
 
+def test_a_matrix_delete_removes_the_items_it_names(admin):
+    for outlet in range(4):
+        assert admin.post("/restapi/autoping/items/", json={**ITEM, "outlets": [outlet]}).status_code == 200
+    assert admin.delete("/restapi/autoping/items/=0,2/").status_code == 204
+    assert [i["outlets"] for i in admin.get("/restapi/autoping/items/").get_json()] == [[1], [3]]
+
+
 def test_reset_statistics_is_a_call(admin):
     assert admin.post("/restapi/autoping/reset_statistics/").status_code == 200
     assert admin.get("/restapi/autoping/reset_statistics/").status_code == 405
