@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from powerctl.autoping.addresses import Address
 from powerctl.autoping.checks import answered
-from powerctl.autoping.items import FIRE
+from powerctl.autoping.items import FIRE, GIVE_UP
 
 if TYPE_CHECKING:
     from powerctl.autoping.service import AutoPing
@@ -163,8 +163,11 @@ class Scheduler:
             else:
                 checks = (self._check(address, timeout, due) for address in spec.addresses)
                 answers = list(await asyncio.gather(*checks))
-            if self._service.record(uid, generation, answers) == FIRE:
+            outcome = self._service.record(uid, generation, answers)
+            if outcome == FIRE:
                 await loop.run_in_executor(self._actions, self._service.fire, uid)  # type: ignore[union-attr]
+            elif outcome == GIVE_UP:
+                await loop.run_in_executor(self._actions, self._service.gave_up, uid)  # type: ignore[union-attr]
         except asyncio.CancelledError:
             raise
         except Exception:  # a round must never end the watchdog: log it, and go on

@@ -179,26 +179,32 @@ class AutoPing:
             return item.spec, 0.0
 
     def record(self, uid: int, generation: int, answers: list[bool]) -> str | None:
-        """Count a round of checks; FIRE when the item's outlets must be cycled now."""
+        """Count a round of checks; FIRE or GIVE_UP when the scheduler must call fire or
+        gave_up (in a thread: both write the store, which the loop never waits for)."""
         with self._lock:
             item = self.current(uid, generation)
             if item is None:
                 return None
             outcome = states.observe(item, answers, self.settings)
             self._dirty.add(uid)
-            if outcome is None:
-                return None
-            index = self._items.index(item)
             if outcome == states.ARM:
+                index = self._items.index(item)
                 self._audit.record(f"AutoPing item {index} armed after {item.state.progress} answers")
             elif outcome == states.GIVE_UP:
                 item.spec = dataclasses.replace(item.spec, enabled=False)
-                with self._audit.change(f"AutoPing item {index} disabled itself: {item.state.reason}"):
-                    self._save()
             elif outcome == states.FIRE:
                 item.state.resume_at = time.time() + self.settings["post_reboot_delay"]
-                self._save()
             return outcome
+
+    def gave_up(self, uid: int) -> None:
+        """Store that an item disabled itself at a limit, with its audit line."""
+        with self._lock:
+            item = self._by_uid.get(uid)
+            if item is None:
+                return
+            line = f"AutoPing item {self._items.index(item)} disabled itself: {item.state.reason}"
+            with self._audit.change(line):
+                self._store(item)
 
     def fire(self, uid: int) -> None:
         """Cycle the item's outlets through the relay (or start its function); blocking."""
@@ -213,6 +219,8 @@ class AutoPing:
         why = f"{unanswered} did not answer {failures} checks in a row"
         delay = 0.0
         missing = [index for index in spec.outlets if index >= self._relay.count]
+        with self._lock:
+            self._store(item)  # rebooting, before the cycle: a crash now cannot cycle it twice
         try:
             if missing:  # the boards changed since the item was written
                 raise PowerctlError(
@@ -238,7 +246,7 @@ class AutoPing:
             item.state.hits += 1
             item.state.consecutive += 1
             item.state.resume_at = time.time() + delay + self.settings["post_reboot_delay"]
-            self._save()
+            self._store(item)
 
     @property
     def dirty(self) -> bool:
@@ -262,6 +270,10 @@ class AutoPing:
 
     def _fresh(self, spec: Spec) -> State:
         return State() if spec.enabled else State(status=states.DISABLED)
+
+    def _store(self, item: Item) -> None:
+        if item.uid in self._by_uid:
+            store.save_item(self._db, item.uid, item.spec.as_json(), item.state.as_json())
 
     def _save(self) -> None:
         with self._lock:

@@ -44,3 +44,12 @@ def save_states(db: Database, states: Iterable[tuple[int, dict]]) -> None:
             "UPDATE autoping_items SET state = ? WHERE uid = ?",
             [(json.dumps(state), uid) for uid, state in states],
         )
+
+
+def save_item(db: Database, uid: int, spec: dict, state: dict) -> None:
+    """Store one item as it is now (it fired, or gave up)."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE autoping_items SET spec = ?, state = ? WHERE uid = ?",
+            (json.dumps(spec), json.dumps(state), uid),
+        )
