@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -234,20 +235,41 @@ def namespace_host():
         ["ip", "link", "set", f"{name}a", "up"],
         ["ip", "-n", name, "addr", "add", f"{peer}/30", "dev", f"{name}b"],
         ["ip", "-n", name, "link", "set", f"{name}b", "up"],
+        ["ip", "-n", name, "link", "set", "lo", "up"],
     ]
     try:
         for command in commands:
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 pytest.skip(f"{NAMESPACE_SKIP} ({' '.join(command)}: {done.stderr.strip()})")
-        yield peer, lambda: subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        yield name, peer, lambda: subprocess.run(["ip", "netns", "del", name], capture_output=True)
     finally:
         subprocess.run(["ip", "link", "del", f"{name}a"], capture_output=True)
         subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
+UNPRIVILEGED = """
+import asyncio, sys
+from powerctl.autoping import checks
+from powerctl.autoping.addresses import parse_address
+alive = asyncio.run(checks.answered(parse_address(sys.argv[1]), 2.0))
+print(checks.unprivileged_icmp(), alive)
+"""
+
+
+def test_icmp_is_unprivileged_where_ping_group_range_allows(namespace_host):
+    """The range is the namespace's own: opened there, the check takes an ICMP datagram socket."""
+    name, address, _remove = namespace_host
+    inside = ["ip", "netns", "exec", name]
+    subprocess.run([*inside, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"], check=True)
+    done = subprocess.run(
+        [*inside, sys.executable, "-c", UNPRIVILEGED, address], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["True", "True"], done.stderr
+
+
 def test_icmp_to_a_host_that_goes_away_cycles(gateway, namespace_host):
-    address, remove = namespace_host
+    _name, address, remove = namespace_host
     index = gateway.post("autoping/items/", item([address], [6]))
     gateway.wait(lambda: gateway.status(index) == "armed")
     remove()
