@@ -58,3 +58,19 @@ def test_turning_autoping_off_pauses_every_item(make_app):
         lambda: admin.get("/restapi/autoping/items/0/").get_json()["tx"] > sent + 1, timeout=0.5
     )
     assert relay.physical(3) is False  # the cycle it made is under way
+
+
+def test_a_locked_outlet_refuses_the_cycle_and_the_audit_says_so(make_app):
+    item = {"addresses": [closed_port()], "outlets": [3, 4]}
+    app = make_app(autoping={**FAST, "post_reboot_delay": 30, "items": [{**item, "enabled": False}]})
+    admin = Api(app.test_client())
+    assert admin.put("/restapi/relay/outlets/4/locked/", json=True).status_code == 204
+    assert admin.put("/restapi/autoping/items/0/", json=item).status_code == 204
+    trail = app.extensions["powerctl.audit"]
+    assert wait_for(lambda: any("could not reboot" in line for line in trail.tail(50)), timeout=10)
+    line = next(line for line in trail.tail(50) if "could not reboot" in line)
+    assert line == "AutoPing item 0: could not reboot: outlet 4 (Outlet 5) is locked"
+    relay = app.extensions["powerctl.relay"]
+    assert relay.physical(3) is True and relay.physical(4) is True  # all or nothing, as a matrix POST
+    state = admin.get("/restapi/autoping/items/0/").get_json()
+    assert state["hits"] == 0 and state["status"] == "rebooting"
