@@ -49,6 +49,7 @@ class Scheduler:
         self._actions = ThreadPoolExecutor(ACTION_THREADS, thread_name_prefix="autoping-action")
         self.checks = 0  # address checks started
         self.worst_lateness = 0.0  # seconds the latest check started after it was due
+        self.lateness: list[float] | None = None  # every check's, while a list (bench/autoping.py)
 
     def start(self) -> None:
         """Run from now on; the thread starts with the first item to watch."""
@@ -181,6 +182,8 @@ class Scheduler:
             late = self._loop.time() - due  # type: ignore[union-attr]
             if late > self.worst_lateness:
                 self.worst_lateness = late
+            if self.lateness is not None:
+                self.lateness.append(late)
             self.checks += 1
             return await answered(address, timeout)
 
