@@ -10,7 +10,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,snmp,modbus,mqtt,http,hid]'
+	$(BIN)/pip install --quiet -e '.[test,snmp,modbus,mqtt,http,hid,autoping]'
 	$(MAKE) --no-print-directory pduclient
 	touch $(STAMP)
 

@@ -23,6 +23,7 @@ BENCHMARKS = [
     "fleet_sync",
     "fleet_server",
     "meter_history",
+    "autoping",
 ]
 
 

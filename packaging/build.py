@@ -237,7 +237,8 @@ def lock(wheel: Path) -> None:
     with tempfile.TemporaryDirectory() as venv:
         run(sys.executable, "-m", "venv", "--without-pip", venv)
         pip = [sys.executable, "-m", "pip", "--python", Path(venv) / "bin" / "python"]
-        run(*pip, "install", "--quiet", "--only-binary=:all:", wheel)
+        # with AutoPing's ICMP checks (the autoping extra): the unit grants CAP_NET_RAW for them
+        run(*pip, "install", "--quiet", "--only-binary=:all:", f"{wheel}[autoping]")
         frozen = run(*pip, "freeze", "--exclude", "powerctl")
     LOCK.write_text(
         "# The runtime packages of the firmware image, exactly; `make image-lock` rewrites this.\n" + frozen

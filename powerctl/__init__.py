@@ -22,11 +22,13 @@ from powerctl import (
     web,
 )
 from powerctl import config as config_mod
+from powerctl.autoping.service import AutoPing
 from powerctl.history import History
 from powerctl.network import build_network
 from powerctl.proxy import TrustedProxies
 from powerctl.relay import Relay
 from powerctl.resources.auth import auth_node
+from powerctl.resources.autoping import autoping_node
 from powerctl.resources.config import config_node
 from powerctl.resources.fleet import fleet_node
 from powerctl.resources.meter import meter_node
@@ -43,6 +45,7 @@ from powerctl.version import __version__
 __all__ = ["__version__", "create_app", "shutdown"]
 
 OUTLETS = ("relay", "outlets")  # where relay_node mounts the outlets; a session's bounds name them
+FUNCTIONS = ("script", "user_functions")  # where script_node mounts the user functions
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -71,6 +74,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["powerctl.scripts"] = runner
     history = History(db, controller.read_meters, settings["history"]["interval"])
     app.extensions["powerctl.history"] = history
+    watchdog = AutoPing(db, relay, runner, trail, settings["autoping"])
+    app.extensions["powerctl.autoping"] = watchdog
 
     tree = restapi.init_app(
         app,
@@ -80,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
                 "meter": meter_node(controller, history),
                 "config": config_node(db, settings["server"], trail),
                 "script": script_node(runner, OUTLETS, relay.count),
+                "autoping": autoping_node(watchdog, OUTLETS, FUNCTIONS, relay.count, runner.functions),
                 "network": network_node(build_network(settings["network"]), trail),
                 "auth": auth_node(
                     db,
@@ -100,6 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
     pdudaemon.init_app(app, settings, relay, authenticator, trail)
     errors.init_app(app)
     history.start()
+    watchdog.start()
     if settings["server"]["trusted_proxies"]:
         app.wsgi_app = TrustedProxies(app.wsgi_app, settings["server"]["trusted_proxies"])
     return app
@@ -110,6 +117,7 @@ def shutdown(app: Flask) -> None:
     pdudaemon.shutdown(app)
     mqtt.shutdown(app)
     fleet.shutdown(app)
+    app.extensions["powerctl.autoping"].close()
     app.extensions["powerctl.scripts"].close()
     app.extensions["powerctl.history"].close()
     app.extensions["powerctl.relay"].close()

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from powerctl.autoping.config import AutoPingSection, check_items
 from powerctl.errors import describe_validation
 from powerctl.network import NetworkSection
 from powerctl.proxy import networks
-from powerctl.scripts.config import ScriptsSection, check_outlets
+from powerctl.scripts.config import ScriptsSection, check_outlets, outlet_count
 
 
 class ConfigError(ValueError):
@@ -189,10 +190,20 @@ class ConfigSchema(_Strict):
     mqtt = fields.Nested(MqttSection, load_default=lambda: MqttSection().load({}))
     pdudaemon = fields.Nested(PduDaemonSection, load_default=lambda: PduDaemonSection().load({}))
     history = fields.Nested(HistorySection, load_default=lambda: HistorySection().load({}))
+    autoping = fields.Nested(AutoPingSection, load_default=lambda: AutoPingSection().load({}))
 
     @validates_schema(skip_on_field_errors=True)
     def _functions_name_real_outlets(self, data: dict, **_kwargs) -> None:
         check_outlets(data["scripts"], data["hardware"])
+
+    @validates_schema(skip_on_field_errors=True)
+    def _items_name_real_outlets(self, data: dict, **_kwargs) -> None:
+        count = outlet_count(data["hardware"])
+        for number, item in enumerate(data["autoping"]["items"]):
+            try:
+                check_items([item], count or 10_001, data["scripts"]["functions"])
+            except ValidationError as err:
+                raise ValidationError({"items": {number: err.messages}}, "autoping") from None
 
 
 def _merge(base: dict, extra: dict) -> dict:

@@ -78,3 +78,7 @@ class WrongPassword(PowerctlError):
 
 class NoSuchUser(PowerctlError):
     """A user named for a change does not exist."""
+
+
+class NoSuchItem(PowerctlError):
+    """An AutoPing item named by index is not there (another request removed it meanwhile)."""

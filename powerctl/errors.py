@@ -79,6 +79,7 @@ STATUS: dict[type[BaseException], int] = {
     domain.WeakPassword: 400,
     domain.WrongPassword: 403,
     domain.NoSuchUser: 404,
+    domain.NoSuchItem: 404,
     # a command that ran but answered nonsense is a bad gateway; one that failed, unavailable
     NetworkReplyError: 502,
     NetworkError: 503,

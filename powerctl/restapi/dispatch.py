@@ -61,7 +61,8 @@ class Request(Authorisation):
         if self.access == scopes.Access.GET:
             return self.get(targets)
         if self.method == "DELETE":
-            for keys, node in targets:
+            # last first: deleting from an array moves later members up (autoping/items/=0,1/)
+            for keys, node in reversed(targets):
                 node.delete(keys, self.principal)  # type: ignore[union-attr]
             return no_content()
         if self.access == scopes.Access.MODIFY:

@@ -29,12 +29,20 @@ class ScriptsSection(Schema):
     functions = FunctionsField(load_default=dict)
 
 
+def outlet_count(hardware: object) -> int | None:
+    """How many outlets the [hardware] boards have; None when that section is wrong (the app
+    reports the problem itself when it builds the boards)."""
+    try:
+        return sum(board.relays for board in parse_config(hardware).boards)  # type: ignore[arg-type]
+    except HardwareError:
+        return None
+
+
 def check_outlets(scripts: dict, hardware: object) -> None:
     """Refuse functions that name outlets the [hardware] boards do not have."""
-    try:
-        count = sum(board.relays for board in parse_config(hardware).boards)  # type: ignore[arg-type]
-    except HardwareError:
-        return  # the app reports the [hardware] problem itself when it builds the boards
+    count = outlet_count(hardware)
+    if count is None:
+        return
     functions = scripts["functions"]
     try:
         for name, function in functions.items():

@@ -135,4 +135,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE audit_events ADD COLUMN fields TEXT;
     CREATE INDEX audit_events_by_subject ON audit_events (subject, id) WHERE subject IS NOT NULL;
     """,
+    # AutoPing items (docs/autoping.md): what each watches and does (spec), in array order, and
+    # what it has seen (state: status, arming progress, counters), kept across restarts
+    """
+    CREATE TABLE autoping_items (
+        position INTEGER PRIMARY KEY,
+        uid INTEGER NOT NULL UNIQUE,
+        spec TEXT NOT NULL,
+        state TEXT NOT NULL
+    );
+    """,
 ]

@@ -18,7 +18,18 @@ from powerctl.store.credentials import denial, denied_ids
 AUDIT_LINES = 30
 # The page's sections in order: templates/section-NAME.html each, with static/section-NAME.js
 # for those that act (files stay flat for package_data): a new concern is one more entry.
-SECTIONS = ("outlets", "meters", "users", "clients", "roles", "sessions", "denied", "fleet", "audit")
+SECTIONS = (
+    "outlets",
+    "meters",
+    "autoping",
+    "users",
+    "clients",
+    "roles",
+    "sessions",
+    "denied",
+    "fleet",
+    "audit",
+)
 # (label, scope text) offered as one-click starting points on the page
 PRESETS = [
     ("read all", "/?access=get"),

@@ -53,3 +53,30 @@ def test_cycle_config_and_meters(switch):
     assert switch.config.get_all()["brand_name"] == "powerctl"
     values = switch.meters.get_value("bus.0.voltage")
     assert 100 < values < 140
+
+
+def test_autoping_entries(switch):
+    """The entries of autoping/items/, made over the tree, then read, changed and deleted by it."""
+    import requests
+
+    session = requests.Session()
+    session.auth = requests.auth.HTTPDigestAuth("admin", ADMIN_PASSWORD)
+    items = f"http://127.0.0.1:{switch.port}/restapi/autoping/items/"
+    for address, outlet in (("tcp://127.0.0.1:9", 1), ("192.0.2.7", 2)):
+        body = {"addresses": [address], "outlets": [outlet], "enabled": False}
+        assert session.post(items, json=body, headers={"X-CSRF": "x"}).status_code == 200
+    autoping = switch.autoping
+    entries = autoping.list_entries()
+    assert [entry["addresses"] for entry in entries] == [["tcp://127.0.0.1:9"], ["192.0.2.7"]]
+    assert entries[0]["status"] == "disabled" and entries[0]["tx"] == 0
+    assert autoping.get_entry(1)["outlets"] == [2]
+    assert autoping.update_entry(1, host="192.0.2.8", outlet=4)
+    assert autoping.get_entry(1)["addresses"] == ["192.0.2.8"] and autoping.get_entry(1)["outlets"] == [4]
+    assert autoping.enable_entry(0) and autoping.get_entry(0)["enabled"] is True
+    assert autoping.get_entry(0)["status"] == "waiting"
+    assert autoping.disable_entry(0) and autoping.get_entry(0)["status"] == "disabled"
+    assert autoping.delete_entry(0)
+    assert [entry["addresses"] for entry in autoping.list_entries()] == [["192.0.2.8"]]
+    with pytest.raises(power_switch_pro.exceptions.APIError):
+        autoping.update_entry(0, outlet=99)
+    assert autoping.get_entry(0)["outlets"] == [4]

@@ -54,7 +54,7 @@ def test_the_unit_runs_serve_unprivileged_with_data_in_var_lib():
     assert settings["Restart"] == ["on-failure"]
 
 
-def test_the_unit_is_hardened_and_keeps_only_the_port_capability():
+def test_the_unit_is_hardened_and_keeps_only_the_port_and_icmp_capabilities():
     settings = unit()
     for key, value in {
         "ProtectSystem": "strict",
@@ -62,8 +62,8 @@ def test_the_unit_is_hardened_and_keeps_only_the_port_capability():
         "ProtectHome": "yes",
         "PrivateTmp": "yes",
         "ReadWritePaths": "/var/lib/powerctl",
-        "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE",
-        "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
+        "CapabilityBoundingSet": "CAP_NET_BIND_SERVICE CAP_NET_RAW",
+        "AmbientCapabilities": "CAP_NET_BIND_SERVICE CAP_NET_RAW",
         "DevicePolicy": "closed",
         "RestrictSUIDSGID": "yes",
     }.items():
