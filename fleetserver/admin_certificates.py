@@ -9,10 +9,19 @@ from flask import Blueprint, jsonify, request
 from fleetserver import accounts, schemas, settings
 from fleetserver.admin import audit, authenticate, body, caller, fleet, owner_for, scope
 from fleetserver.pages import Page
-from powerctl.errors import NotFound
+from powerctl.errors import MethodNotAllowed, NotFound
 
 bp = Blueprint("fleet_certificates", __name__)
 bp.before_request(authenticate)
+
+
+@bp.before_request
+def outgoing_is_get_only() -> None:
+    """`/certificates/outgoing` is a list, not a certificate id: PUT or DELETE there would
+    otherwise reach `/certificates/{id}`."""
+    if request.path.rstrip("/") == "/certificates/outgoing" and request.method not in ("GET", "HEAD"):
+        raise MethodNotAllowed("GET /certificates/outgoing only", ["GET", "HEAD", "OPTIONS"])
+
 
 CERTIFICATE_ID = re.compile(r"[0-9a-f]{64}")
 

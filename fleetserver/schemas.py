@@ -79,6 +79,7 @@ class ControllerUpdateSchema(ControllerSchema):
 
     class Meta(Strict.Meta):
         exclude = ("account",)  # an owner changes by a certificate transfer only
+
     serial = fields.String(validate=SERIAL)
 
 

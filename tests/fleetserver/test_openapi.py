@@ -33,6 +33,7 @@ SAMPLE = {
     "peer": str(uuidlib.UUID(int=2)),
     "id": "0" * 64,
     "token_id": "0" * 16,
+    "account": "acme",
 }
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
