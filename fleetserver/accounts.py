@@ -54,10 +54,12 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def locked(session: Session, ident: str) -> Account:
-    """The account row, locked (FOR UPDATE) so it cannot be deleted until the transaction ends;
-    Missing when there is none."""
-    row = session.scalars(select(Account).where(Account.id == ident).with_for_update()).first()
+def locked(session: Session, ident: str, share: bool = True) -> Account:
+    """The account row, locked so it cannot be deleted until the transaction ends (FOR SHARE:
+    creations in one account do not wait for each other; `share=False`, FOR UPDATE, for its
+    deletion); Missing when there is none."""
+    query = select(Account).where(Account.id == ident).with_for_update(read=share)
+    row = session.scalars(query).first()
     if row is None:
         raise Missing(f"no account {ident}")
     return row
@@ -106,7 +108,7 @@ class Accounts:
         if ident == DEFAULT_ACCOUNT:
             raise Clash("the default account cannot be deleted")
         with self.db.writing() as session:
-            row = locked(session, ident)
+            row = locked(session, ident, share=False)
             if owns_anything(session, ident):
                 raise Clash(
                     f"account {ident} owns controllers or certificates (or one is being "

@@ -91,7 +91,7 @@ class Controllers:
         with self.db.writing() as session:
             accounts.locked(session, owner)
             known = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()
-            if known is not None and known.denied_at is not None:
+            if known is not None and known.denied_at is not None and known.account_id == owner:
                 raise Clash(f"controller {uuid} is denied; DELETE /denied-controllers/{uuid} first")
             if known is not None:
                 raise Clash(f"controller {uuid} exists")
