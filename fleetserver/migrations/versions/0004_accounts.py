@@ -59,15 +59,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # plain DROP COLUMN (SQLite 3.35+), not a batch rebuild: rebuilding `controllers` would
+    # cascade into its clients and peers
     op.drop_index("certificates_by_transfer_target", "certificates")
     for table in OWNED:
         op.drop_index(f"{table}_by_account", table)
-    with op.batch_alter_table("certificates") as batch:
-        for name, _kind in TRANSFER:
-            batch.drop_column(name)
-    for table in OWNED:
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("account_id")
+        op.drop_column(table, "account_id")
+    for name, _kind in TRANSFER:
+        op.drop_column("certificates", name)
     op.drop_index("account_tokens_by_account", "account_tokens")
     op.drop_table("account_tokens")
     op.drop_table("accounts")
