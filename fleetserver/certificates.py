@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fleetserver import accounts, pki
 from fleetserver.controllers import Notice
+from fleetserver.controllers import _bump as bump
 from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Invalid, Missing, NotAllowed
 from fleetserver.models import (
@@ -383,8 +384,7 @@ class Certificates:
                 if active:
                     check_key(holder, row.public_key)
                 session.expire(holder, ["clients", "peers"])
-                holder.version += 1
-                notice = Notice(holder.uuid, holder.version, holder.notify_url, holder.fleet_token)
+                notice = bump(holder)  # as every change to what a controller holds
             now = utcnow()
             row.previous_account_id, row.account_id = source, target
             row.status = Status.ACTIVE if active else Status.INACTIVE
