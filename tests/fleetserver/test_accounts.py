@@ -9,39 +9,13 @@ import re
 import uuid as uuidlib
 
 import pytest
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import create_engine, text
 
+from tests.fleetserver.accounts_support import DOCUMENT, METHODS, PUBLIC, cert_id, make_account, register_ca
 from tests.fleetserver.conftest import Admin
 from tests.fleetserver.support import make_ca
-from tests.fleetserver.test_openapi import DOCUMENT, METHODS, PUBLIC
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def make_account(admin: Admin, name: str) -> tuple[Admin, str]:
-    """A new account and a client with its token; (client, token id)."""
-    assert admin.post("/accounts", json={"id": name}).status_code == 201
-    made = admin.post(f"/accounts/{name}/tokens")
-    assert made.status_code == 201, made.json
-    return Admin(admin.client, made.json["token"]), made.json["tokenId"]
-
-
-def cert_id(issued) -> str:
-    return issued.cert.fingerprint(hashes.SHA256()).hex()
-
-
-def register_ca(caller: Admin, ca, **extra):
-    code = caller.get("/registration-code").json["registrationCode"]
-    return caller.post(
-        "/ca-certificates",
-        json={
-            "caCertificate": ca.cert_pem,
-            "verificationCertificate": ca.verification_certificate(code),
-            "setAsActive": True,
-            **extra,
-        },
-    )
 
 
 @sqlite_only

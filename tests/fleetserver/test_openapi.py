@@ -11,7 +11,6 @@ import json
 import re
 import uuid as uuidlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import jsonschema_rs
 import pytest
@@ -20,13 +19,10 @@ import schemathesis
 
 from powerctl import openapi
 from powerctl.version import __version__
+from tests.fleetserver.accounts_support import DOCUMENT, METHODS, PUBLIC
 from tests.fleetserver.support import Ca, FleetAdmin, FleetServer, make_ca, start_fleet_server
 from tests.support import fuzz_settings
 
-SOURCE = Path(__file__).resolve().parents[2] / "docs" / "fleet-server-openapi.yaml"
-DOCUMENT = json.loads(openapi.render(SOURCE.read_text(encoding="utf-8")))
-METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC = {("/health", "get"), ("/openapi.json", "get"), ("/rpc", "post")}
 SAMPLE = {
     "uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33",
     "client": str(uuidlib.UUID(int=1)),

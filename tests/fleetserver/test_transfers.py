@@ -12,9 +12,8 @@ import pytest
 
 from fleetserver.errors import Refused
 from fleetserver.sync import sync
+from tests.fleetserver.accounts_support import cert_id, der, make_account, register_ca
 from tests.fleetserver.support import make_ca
-from tests.fleetserver.test_accounts import cert_id, make_account, register_ca
-from tests.fleetserver.test_sync import der
 
 CLIENT = "708e3376-5cb1-4fa8-923f-cda75b9e9e33"
 PEER = "c89723f7-03a3-423d-a556-7eba4270d064"
