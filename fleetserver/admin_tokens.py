@@ -8,11 +8,11 @@ from flask import Blueprint, g, jsonify, request
 from marshmallow import fields, validate
 
 from fleetserver import schemas
-from fleetserver.admin import admins_only, body, fleet
+from fleetserver.admin import body, fleet, operator_only
 from powerctl.errors import NotFound
 
 bp = Blueprint("fleet_admin_tokens", __name__)
-bp.before_request(admins_only)
+bp.before_request(operator_only)
 log = logging.getLogger("powerctl.fleet")
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from fleetserver import admin, admin_certificates, admin_tokens, rpc, settings
+from fleetserver import admin, admin_accounts, admin_certificates, admin_tokens, rpc, settings
+from fleetserver.accounts import Accounts
 from fleetserver.admins import AdminTokens
 from fleetserver.certificates import Certificates
 from fleetserver.controllers import Controllers
@@ -31,6 +32,7 @@ class Fleet:
     data_dir: str
     db: FleetDatabase
     admins: AdminTokens
+    accounts: Accounts
     controllers: Controllers
     certificates: Certificates
     notifier: Notifier
@@ -79,7 +81,16 @@ def create_app(config: dict | None = None) -> Flask:
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))
     fleet = Fleet(
-        data_dir, db, admins, controllers, certificates, notifier, notifier.fleet_peer, chain[0], trust
+        data_dir,
+        db,
+        admins,
+        Accounts(db),
+        controllers,
+        certificates,
+        notifier,
+        notifier.fleet_peer,
+        chain[0],
+        trust,
     )
     app.extensions["powerctl.fleet"] = fleet
     trust.refresh()
@@ -87,6 +98,7 @@ def create_app(config: dict | None = None) -> Flask:
     notifier.start()
 
     app.register_blueprint(admin.bp)
+    app.register_blueprint(admin_accounts.bp)
     app.register_blueprint(admin_certificates.bp)
     app.register_blueprint(admin_tokens.bp)
     app.register_blueprint(rpc.bp)

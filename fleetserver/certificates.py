@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from fleetserver import pki
+from fleetserver import accounts, pki
+from fleetserver.controllers import Notice
+from fleetserver.controllers import _bump as bump
 from fleetserver.database import FleetDatabase
-from fleetserver.errors import Clash, Invalid, Missing
-from fleetserver.models import CaCertificate, Certificate, Controller, iso, utcnow
+from fleetserver.errors import Clash, Invalid, Missing, NotAllowed
+from fleetserver.models import (
+    DEFAULT_ACCOUNT,
+    CaCertificate,
+    Certificate,
+    ClientKey,
+    Controller,
+    Peer,
+    iso,
+    utcnow,
+)
 from fleetserver.pages import Page
 
 
@@ -22,9 +35,15 @@ class Status(enum.StrEnum):
     PENDING_ACTIVATION = "PENDING_ACTIVATION"
 
 
+def _when(moment: datetime.datetime | None) -> str | None:
+    return None if moment is None else iso(moment)
+
+
 def describe_ca(row: CaCertificate) -> dict:
     return {
+        "certificateArn": accounts.ca_certificate_arn(row.account_id, row.certificate_id),
         "certificateId": row.certificate_id,
+        "ownedBy": row.account_id,
         "status": row.status,
         "certificatePem": row.pem,
         "autoRegistrationStatus": "ENABLE" if row.auto_registration else "DISABLE",
@@ -35,23 +54,63 @@ def describe_ca(row: CaCertificate) -> dict:
 
 def describe(row: Certificate) -> dict:
     return {
+        "certificateArn": accounts.certificate_arn(row.account_id, row.certificate_id),
         "certificateId": row.certificate_id,
         "caCertificateId": row.ca.certificate_id,
         "status": row.status,
         "certificatePem": row.pem,
         "controller": row.controller.uuid if row.controller else None,
+        "ownedBy": row.account_id,
+        "previousOwnedBy": row.previous_account_id,
         "creationDate": iso(row.created),
         "lastModifiedDate": iso(row.modified),
+        "transferData": {
+            "transferMessage": row.transfer_message,
+            "rejectReason": row.reject_reason,
+            "transferDate": _when(row.transfer_date),
+            "acceptDate": _when(row.accept_date),
+            "rejectDate": _when(row.reject_date),
+        },
     }
 
 
 def summary(row) -> dict:
-    return {"certificateId": row.certificate_id, "status": row.status, "creationDate": iso(row.created)}
+    arn = accounts.ca_certificate_arn if isinstance(row, CaCertificate) else accounts.certificate_arn
+    return {
+        "certificateArn": arn(row.account_id, row.certificate_id),
+        "certificateId": row.certificate_id,
+        "status": row.status,
+        "creationDate": iso(row.created),
+    }
 
 
-def issuing_ca(session: Session, cert) -> CaCertificate | None:
-    """The registered CA whose key signed `cert`, if any."""
-    for ca in session.scalars(select(CaCertificate).order_by(CaCertificate.seq)):
+def outgoing(row: Certificate) -> dict:
+    """An item of listOutgoingCertificates."""
+    return {
+        "certificateArn": accounts.certificate_arn(row.account_id, row.certificate_id),
+        "certificateId": row.certificate_id,
+        "transferredTo": row.transfer_to,
+        "transferDate": _when(row.transfer_date),
+        "transferMessage": row.transfer_message,
+        "creationDate": iso(row.created),
+    }
+
+
+@dataclass(frozen=True)
+class Step:
+    """A transfer step done: the accounts it was between, and the controller's notice (accept)."""
+
+    source: str
+    target: str
+    notice: Notice | None = None
+
+
+def issuing_ca(session: Session, cert, owner: str | None = None) -> CaCertificate | None:
+    """The registered CA whose key signed `cert`, if any (with `owner`: of that account)."""
+    query = select(CaCertificate).order_by(CaCertificate.seq)
+    if owner is not None:
+        query = query.where(CaCertificate.account_id == owner)
+    for ca in session.scalars(query):
         if pki.signed_by(cert, pki.load_pem(ca.pem)):
             return ca
     return None
@@ -71,7 +130,15 @@ class Certificates:
     def __init__(self, db: FleetDatabase):
         self.db = db
 
-    def register_ca(self, ca_pem: str, verification_pem: str, code: str, active: bool, auto: bool) -> str:
+    def register_ca(
+        self,
+        ca_pem: str,
+        verification_pem: str,
+        code: str,
+        active: bool,
+        auto: bool,
+        owner: str = DEFAULT_ACCOUNT,
+    ) -> str:
         ca = pki.load_pem(ca_pem, "caCertificate")
         proof = pki.load_pem(verification_pem, "verificationCertificate")
         if not pki.is_ca(ca):
@@ -83,11 +150,13 @@ class Certificates:
             )
         ident = pki.certificate_id(ca)
         with self.db.writing() as session:
+            accounts.locked(session, owner)
             if session.scalars(select(CaCertificate).where(CaCertificate.certificate_id == ident)).first():
                 raise Clash(f"CA certificate {ident} is already registered")
             session.add(
                 CaCertificate(
                     certificate_id=ident,
+                    account_id=owner,
                     pem=pki.pem(ca),
                     auto_registration=auto,
                     status=Status.ACTIVE if active else Status.INACTIVE,
@@ -95,37 +164,41 @@ class Certificates:
             )
         return ident
 
-    def _ca(self, session: Session, ident: str) -> CaCertificate:
-        row = session.scalars(select(CaCertificate).where(CaCertificate.certificate_id == ident)).first()
+    def _ca(self, session: Session, ident: str, owner: str | None = None) -> CaCertificate:
+        query = select(CaCertificate).where(CaCertificate.certificate_id == ident)
+        if owner is not None:
+            query = query.where(CaCertificate.account_id == owner)
+        row = session.scalars(query).first()
         if row is None:
             raise Missing(f"no CA certificate {ident}")
         return row
 
-    def describe_ca(self, ident: str) -> dict:
+    def describe_ca(self, ident: str, owner: str | None = None) -> dict:
         with self.db.reading() as session:
-            return describe_ca(self._ca(session, ident))
+            return describe_ca(self._ca(session, ident, owner))
 
-    def update_ca(self, ident: str, status: str | None, auto: bool | None) -> None:
+    def update_ca(self, ident: str, status: str | None, auto: bool | None, owner: str | None = None) -> None:
         with self.db.writing() as session:
-            row = self._ca(session, ident)
+            row = self._ca(session, ident, owner)
             if status is not None and status != row.status:
                 row.status, row.modified = status, utcnow()
             if auto is not None and auto != row.auto_registration:
                 row.auto_registration, row.modified = auto, utcnow()
 
-    def delete_ca(self, ident: str) -> None:
+    def delete_ca(self, ident: str, owner: str | None = None) -> None:
         with self.db.writing() as session:
-            row = self._ca(session, ident)
+            row = self._ca(session, ident, owner)
             signed = session.scalar(select(func.count()).where(Certificate.ca_seq == row.seq))
             if signed:
                 raise Clash(f"{signed} registered certificates are signed by this CA; delete them first")
             session.delete(row)
 
-    def list_cas(self, page: Page) -> tuple[list[dict], str | None]:
+    def list_cas(self, page: Page, owner: str | None = None) -> tuple[list[dict], str | None]:
+        query = select(CaCertificate)
+        if owner is not None:
+            query = query.where(CaCertificate.account_id == owner)
         with self.db.reading() as session:
-            rows, marker = page.split(
-                list(session.scalars(page.apply(select(CaCertificate), CaCertificate.seq)))
-            )
+            rows, marker = page.split(list(session.scalars(page.apply(query, CaCertificate.seq))))
             return [summary(row) for row in rows], marker
 
     def trusted_pems(self) -> list[str]:
@@ -133,80 +206,212 @@ class Certificates:
         with self.db.reading() as session:
             return list(session.scalars(select(CaCertificate.pem).order_by(CaCertificate.seq)))
 
-    def register(self, cert_pem: str, controller: str | None, status: str) -> str:
+    def register(
+        self, cert_pem: str, controller: str | None, status: str, owner: str = DEFAULT_ACCOUNT
+    ) -> str:
+        """Register a certificate for account `owner`: signed by one of its CAs, attached to
+        one of its controllers (named, or by the common name). A certificate id is one
+        certificate fleet-wide: one registered by any account is 409."""
         cert = pki.load_pem(cert_pem, "certificatePem")
         ident = pki.certificate_id(cert)
         if status == Status.PENDING_TRANSFER:
             raise Invalid("PENDING_TRANSFER is set by the server only")
         with self.db.writing() as session:
+            accounts.locked(session, owner)
             if session.scalars(select(Certificate).where(Certificate.certificate_id == ident)).first():
                 raise Clash(f"certificate {ident} is already registered")
-            ca = issuing_ca(session, cert)
+            ca = issuing_ca(session, cert, owner)
             if ca is None:
-                raise Invalid("certificatePem is not signed by a registered CA certificate")
-            owner = None
+                raise Invalid("certificatePem is not signed by a registered CA certificate of this account")
+            holder = None
             name = controller or pki.common_name(cert)
             if name is not None:
-                owner = session.scalars(select(Controller).where(Controller.uuid == name)).first()
-            if controller is not None and (owner is None or owner.denied_at is not None):
+                holder = session.scalars(
+                    select(Controller).where(Controller.uuid == name, Controller.account_id == owner)
+                ).first()
+            if controller is not None and (holder is None or holder.denied_at is not None):
                 raise Missing(f"no controller {controller}")
-            if owner is not None and owner.denied_at is None and status == Status.ACTIVE:
-                check_key(owner, pki.key_id(cert))
+            if holder is not None and holder.denied_at is None and status == Status.ACTIVE:
+                check_key(holder, pki.key_id(cert))
             session.add(
                 Certificate(
                     certificate_id=ident,
+                    account_id=owner,
                     ca_seq=ca.seq,
                     pem=pki.pem(cert),
-                    controller_seq=owner.seq if owner else None,
+                    controller_seq=holder.seq if holder else None,
                     public_key=pki.key_id(cert),
                     status=status,
                 )
             )
         return ident
 
-    def _cert(self, session: Session, ident: str) -> Certificate:
-        row = session.scalars(select(Certificate).where(Certificate.certificate_id == ident)).first()
+    def _cert(
+        self, session: Session, ident: str, owner: str | None = None, lock: bool = False
+    ) -> Certificate:
+        """The certificate; with `owner`, only that account's (another's is Missing, exactly as
+        one that does not exist)."""
+        query = select(Certificate).where(Certificate.certificate_id == ident)
+        if owner is not None:
+            query = query.where(Certificate.account_id == owner)
+        row = session.scalars(query.with_for_update() if lock else query).first()
         if row is None:
             raise Missing(f"no certificate {ident}")
         return row
 
-    def describe(self, ident: str) -> dict:
+    def describe(self, ident: str, owner: str | None = None) -> dict:
+        """Its owner sees it, and so does the account it is being transferred to."""
         with self.db.reading() as session:
-            return describe(self._cert(session, ident))
+            row = self._cert(session, ident)
+            if owner not in (None, row.account_id, self._target(row)):
+                raise Missing(f"no certificate {ident}")
+            return describe(row)
 
-    def update(self, ident: str, status: str | None, controller: str | None = None) -> None:
+    @staticmethod
+    def _target(row: Certificate) -> str | None:
+        return row.transfer_to if row.status == Status.PENDING_TRANSFER else None
+
+    def update(
+        self, ident: str, status: str | None, controller: str | None = None, owner: str | None = None
+    ) -> None:
         """Set the status (idempotent; PENDING_TRANSFER is refused, as in the reference) and/or
         attach the certificate to a controller (an auto-registered one may have none)."""
         if status == Status.PENDING_TRANSFER:
             raise Invalid("PENDING_TRANSFER is used by the server only and cannot be set")
         with self.db.writing() as session:
-            row = self._cert(session, ident)
+            row = self._cert(session, ident, owner, lock=True)
+            if row.status == Status.PENDING_TRANSFER:
+                raise Clash("the certificate is PENDING_TRANSFER; cancel the transfer first")
             if controller is not None:
-                owner = session.scalars(
-                    select(Controller).where(Controller.uuid == controller, Controller.denied_at.is_(None))
+                holder = session.scalars(
+                    select(Controller).where(
+                        Controller.uuid == controller,
+                        Controller.denied_at.is_(None),
+                        Controller.account_id == row.account_id,
+                    )
                 ).first()
-                if owner is None:
+                if holder is None:
                     raise Missing(f"no controller {controller}")
-                if row.controller not in (None, owner):
+                if row.controller not in (None, holder):
                     raise Clash("the certificate belongs to another controller")
-                row.controller = owner
+                row.controller = holder
             status = status or row.status
             if status == Status.ACTIVE and row.controller is not None:
                 check_key(row.controller, row.public_key)
             if row.status != status:
                 row.status, row.modified = status, utcnow()
 
-    def delete(self, ident: str) -> None:
+    def delete(self, ident: str, owner: str | None = None) -> None:
         with self.db.writing() as session:
-            row = self._cert(session, ident)
+            row = self._cert(session, ident, owner, lock=True)
             if row.status == Status.ACTIVE:
                 raise Clash("an ACTIVE certificate cannot be deleted; set it INACTIVE or REVOKED first")
+            if row.status == Status.PENDING_TRANSFER:
+                raise Clash("the certificate is PENDING_TRANSFER; cancel the transfer first")
             session.delete(row)
 
-    def list(self, page: Page, ca: str | None = None) -> tuple[list[dict], str | None]:
+    def list(
+        self, page: Page, ca: str | None = None, owner: str | None = None
+    ) -> tuple[list[dict], str | None]:
         with self.db.reading() as session:
             query = select(Certificate)
+            if owner is not None:
+                query = query.where(Certificate.account_id == owner)
             if ca is not None:
-                query = query.where(Certificate.ca_seq == self._ca(session, ca).seq)
+                query = query.where(Certificate.ca_seq == self._ca(session, ca, owner).seq)
             rows, marker = page.split(list(session.scalars(page.apply(query, Certificate.seq))))
             return [summary(row) for row in rows], marker
+
+    # Transfers, as in the reference: the owner offers an INACTIVE certificate to another
+    # account, which accepts or rejects it; the owner may cancel. Each step locks the
+    # certificate's row (FOR UPDATE; on SQLite a writer holds the lock from BEGIN) and checks
+    # the status again under it, so of an accept and a cancel racing, exactly one happens.
+
+    def transfer(self, ident: str, target: str, message: str | None, owner: str | None = None) -> Step:
+        with self.db.writing() as session:
+            row = self._cert(session, ident, owner, lock=True)
+            if row.status != Status.INACTIVE:
+                raise Clash(f"only an INACTIVE certificate can be transferred; it is {row.status}")
+            if target == row.account_id:
+                raise Invalid("targetAccount is the certificate's owner")
+            try:
+                accounts.locked(session, target)
+            except Missing as err:
+                raise Invalid(f"targetAccount: no account {target}") from err
+            now = utcnow()
+            row.status, row.modified = Status.PENDING_TRANSFER, now
+            row.transfer_to, row.transfer_message, row.transfer_date = target, message, now
+            row.accept_date = row.reject_date = row.reject_reason = None
+            return Step(row.account_id, target)
+
+    def _pending(self, session: Session, ident: str, caller: str | None, party: str) -> Certificate:
+        """The certificate under lock, pending transfer, for the step of `party` ("target"
+        accepts and rejects, "source" cancels). Who sees no transfer of it gets Missing; who
+        sees it (its owner, its target) but is the other party gets NotAllowed."""
+        row = self._cert(session, ident, lock=True)
+        target = self._target(row)
+        if caller not in (None, row.account_id, target):
+            raise Missing(f"no certificate {ident}")
+        if target is None:
+            raise Clash(f"certificate {ident} is {row.status}, not PENDING_TRANSFER")
+        if caller is not None and caller != (target if party == "target" else row.account_id):
+            step = "accepts or rejects" if party == "target" else "cancels"
+            raise NotAllowed(f"only the {party} account {step} a transfer")
+        return row
+
+    def accept(self, ident: str, active: bool, caller: str | None = None) -> Step:
+        """The certificate and its controller move to the target. The controller's clients and
+        peers (the old owner's credentials) are dropped, and its version bumped; its other
+        certificates stay with the old owner, detached. The Step carries the notice."""
+        with self.db.writing() as session:
+            row = self._pending(session, ident, caller, "target")
+            source, target = row.account_id, row.transfer_to
+            accounts.locked(session, target)
+            notice = None
+            if row.controller_seq is not None:
+                holder = session.scalars(
+                    select(Controller).where(Controller.seq == row.controller_seq).with_for_update()
+                ).one()
+                holder.account_id = target
+                session.execute(delete(ClientKey).where(ClientKey.controller_seq == holder.seq))
+                session.execute(delete(Peer).where(Peer.controller_seq == holder.seq))
+                for other in session.scalars(
+                    select(Certificate).where(
+                        Certificate.controller_seq == holder.seq, Certificate.seq != row.seq
+                    )
+                ):
+                    other.controller_seq = None
+                if active:
+                    check_key(holder, row.public_key)
+                session.expire(holder, ["clients", "peers"])
+                notice = bump(holder)  # as every change to what a controller holds
+            now = utcnow()
+            row.previous_account_id, row.account_id = source, target
+            row.status = Status.ACTIVE if active else Status.INACTIVE
+            row.transfer_to, row.accept_date, row.modified = None, now, now
+            return Step(source, target, notice)
+
+    def reject(self, ident: str, reason: str | None, caller: str | None = None) -> Step:
+        with self.db.writing() as session:
+            row = self._pending(session, ident, caller, "target")
+            step = Step(row.account_id, row.transfer_to)
+            now = utcnow()
+            row.status, row.transfer_to, row.modified = Status.INACTIVE, None, now
+            row.reject_reason, row.reject_date = reason, now
+            return step
+
+    def cancel(self, ident: str, caller: str | None = None) -> Step:
+        with self.db.writing() as session:
+            row = self._pending(session, ident, caller, "source")
+            step = Step(row.account_id, row.transfer_to)
+            row.status, row.transfer_to, row.modified = Status.INACTIVE, None, utcnow()
+            return step
+
+    def outgoing(self, page: Page, owner: str | None = None) -> tuple[list[dict], str | None]:
+        """listOutgoingCertificates: the certificates being transferred, not yet accepted."""
+        query = select(Certificate).where(Certificate.status == Status.PENDING_TRANSFER)
+        if owner is not None:
+            query = query.where(Certificate.account_id == owner)
+        with self.db.reading() as session:
+            rows, marker = page.split(list(session.scalars(page.apply(query, Certificate.seq))))
+            return [outgoing(row) for row in rows], marker

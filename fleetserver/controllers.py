@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from fleetserver import pki, settings
+from fleetserver import accounts, pki, settings
 from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
-from fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
+from fleetserver.models import DEFAULT_ACCOUNT, ClientKey, Controller, Peer, iso, utcnow
 from fleetserver.pages import Page
 
 
@@ -35,6 +35,7 @@ def describe(row: Controller) -> dict:
     nxt = _expires(row.next_cert_pem)
     return {
         "uuid": row.uuid,
+        "ownedBy": row.account_id,
         "serial": row.serial,
         "notify_url": row.notify_url,
         "version": row.version,
@@ -46,8 +47,12 @@ def describe(row: Controller) -> dict:
     }
 
 
-def _live(session: Session, uuid: str, lock: bool = False) -> Controller:
+def _live(session: Session, uuid: str, lock: bool = False, owner: str | None = None) -> Controller:
+    """The live controller `uuid`; with `owner`, only if that account owns it (another
+    account's controller is Missing, exactly as one that does not exist)."""
     query = select(Controller).where(Controller.uuid == uuid, Controller.denied_at.is_(None))
+    if owner is not None:
+        query = query.where(Controller.account_id == owner)
     row = session.scalars(query.with_for_update() if lock else query).first()
     if row is None:
         raise Missing(f"no controller {uuid}")
@@ -79,16 +84,20 @@ class Controllers:
             *self.issuer, uuid, notify_url, days=self.policy.validity_days, now=now or self.clock()
         )
 
-    def create(self, uuid: str, serial: str, notify_url: str | None) -> dict:
+    def create(self, uuid: str, serial: str, notify_url: str | None, owner: str = DEFAULT_ACCOUNT) -> dict:
+        """A new controller of account `owner`. A UUID is one gateway's identity fleet-wide:
+        one held by any account is 409."""
         cert, key = self._issue(uuid, notify_url)
         with self.db.writing() as session:
+            accounts.locked(session, owner)
             known = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()
-            if known is not None and known.denied_at is not None:
+            if known is not None and known.denied_at is not None and known.account_id == owner:
                 raise Clash(f"controller {uuid} is denied; DELETE /denied-controllers/{uuid} first")
             if known is not None:
                 raise Clash(f"controller {uuid} exists")
             row = Controller(
                 uuid=uuid,
+                account_id=owner,
                 serial=serial,
                 notify_url=notify_url,
                 version=1,
@@ -100,22 +109,25 @@ class Controllers:
             session.flush()
             return describe(row)
 
-    def get(self, uuid: str) -> dict:
+    def get(self, uuid: str, owner: str | None = None) -> dict:
         with self.db.reading() as session:
-            return describe(_live(session, uuid))
+            return describe(_live(session, uuid, owner=owner))
 
-    def list(self, page: Page) -> tuple[list[dict], str | None]:
-        query = page.apply(select(Controller).where(Controller.denied_at.is_(None)), Controller.seq)
+    def list(self, page: Page, owner: str | None = None) -> tuple[list[dict], str | None]:
+        query = select(Controller).where(Controller.denied_at.is_(None))
+        if owner is not None:
+            query = query.where(Controller.account_id == owner)
+        query = page.apply(query, Controller.seq)
         with self.db.reading() as session:
             rows, marker = page.split(list(session.scalars(query)))
             return [describe(row) for row in rows], marker
 
     def update(
-        self, uuid: str, serial: str | None, notify_url: str | None, set_url: bool
+        self, uuid: str, serial: str | None, notify_url: str | None, set_url: bool, owner: str | None = None
     ) -> tuple[dict, Notice | None]:
         """Change the serial or notify URL; a new URL gets a new HTTPS pair for its host."""
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             if serial is not None:
                 row.serial = serial
             notice = None
@@ -167,11 +179,11 @@ class Controllers:
             row = _live(session, uuid, lock=True)
             return _bump(row) if self._renew(row, self.clock()) else None
 
-    def rotate(self, uuid: str, immediate: bool = False) -> Notice:
+    def rotate(self, uuid: str, immediate: bool = False, owner: str | None = None) -> Notice:
         """Stage a new next HTTPS pair now (replacing any staged one), or with `immediate`
         replace the current pair at once and drop the staged one (a compromised key)."""
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             now = self.clock()
             if immediate:
                 row.server_cert_pem, row.server_key_pem = self._issue(uuid, row.notify_url, now)
@@ -181,39 +193,45 @@ class Controllers:
                 row.next_cert_pem, row.next_key_pem = self._issue(uuid, row.notify_url, now)
             return _bump(row)
 
-    def deny(self, uuid: str) -> None:
+    def deny(self, uuid: str, owner: str | None = None) -> None:
         """Delete: drop what it held, keep its record and key so it stays refused."""
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             row.denied_at = utcnow()
             session.execute(delete(ClientKey).where(ClientKey.controller_seq == row.seq))
             session.execute(delete(Peer).where(Peer.controller_seq == row.seq))
 
-    def denied(self) -> list[str]:
+    def denied(self, owner: str | None = None) -> list[str]:
         with self.db.reading() as session:
             query = select(Controller.uuid).where(Controller.denied_at.is_not(None))
+            if owner is not None:
+                query = query.where(Controller.account_id == owner)
             return list(session.scalars(query.order_by(Controller.denied_at)))
 
-    def undeny(self, uuid: str) -> Notice:
+    def undeny(self, uuid: str, owner: str | None = None) -> Notice:
         with self.db.writing() as session:
             query = select(Controller).where(Controller.uuid == uuid, Controller.denied_at.is_not(None))
+            if owner is not None:
+                query = query.where(Controller.account_id == owner)
             row = session.scalars(query.with_for_update()).first()
             if row is None:
                 raise Missing(f"controller {uuid} is not denied")
             row.denied_at = None
             return _bump(row)
 
-    def clients(self, uuid: str) -> dict[str, list[str]]:
+    def clients(self, uuid: str, owner: str | None = None) -> dict[str, list[str]]:
         with self.db.reading() as session:
             out: dict[str, list[str]] = {}
-            for key in _live(session, uuid).clients:
+            for key in _live(session, uuid, owner=owner).clients:
                 out.setdefault(key.client_uuid, []).append(key.token_hash)
             return out
 
-    def put_clients(self, uuid: str, clients: dict[str, list[str]], replace_all: bool) -> Notice:
+    def put_clients(
+        self, uuid: str, clients: dict[str, list[str]], replace_all: bool, owner: str | None = None
+    ) -> Notice:
         """Set the token hashes of the given clients (of every client when `replace_all`)."""
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             gone = delete(ClientKey).where(ClientKey.controller_seq == row.seq)
             if not replace_all:
                 gone = gone.where(ClientKey.client_uuid.in_(list(clients)))
@@ -226,27 +244,32 @@ class Controllers:
             session.expire(row, ["clients"])
             return _bump(row)
 
-    def delete_client(self, uuid: str, client: str) -> Notice:
-        return self._remove(uuid, ClientKey, ClientKey.client_uuid == client, f"client {client}")
+    def delete_client(self, uuid: str, client: str, owner: str | None = None) -> Notice:
+        return self._remove(uuid, ClientKey, ClientKey.client_uuid == client, f"client {client}", owner)
 
-    def _remove(self, uuid: str, model: type[ClientKey] | type[Peer], which, what: str) -> Notice:
+    def _remove(
+        self, uuid: str, model: type[ClientKey] | type[Peer], which, what: str, owner: str | None = None
+    ) -> Notice:
         """Delete the controller's `model` rows matching `which`; Missing when there are none."""
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             gone = session.execute(delete(model).where(model.controller_seq == row.seq, which))
             if not gone.rowcount:
                 raise Missing(f"controller {uuid} has no {what}")
             return _bump(row)
 
-    def peers(self, uuid: str) -> dict[str, dict]:
+    def peers(self, uuid: str, owner: str | None = None) -> dict[str, dict]:
         with self.db.reading() as session:
             return {
-                p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)} for p in _live(session, uuid).peers
+                p.peer_uuid: {"id": p.serial, "tokens": list(p.tokens)}
+                for p in _live(session, uuid, owner=owner).peers
             }
 
-    def put_peer(self, uuid: str, peer: str, serial: str, tokens: list[str]) -> Notice:
+    def put_peer(
+        self, uuid: str, peer: str, serial: str, tokens: list[str], owner: str | None = None
+    ) -> Notice:
         with self.db.writing() as session:
-            row = _live(session, uuid, lock=True)
+            row = _live(session, uuid, lock=True, owner=owner)
             session.merge(
                 Peer(
                     controller_seq=row.seq, peer_uuid=peer, serial=serial, tokens=list(dict.fromkeys(tokens))
@@ -254,8 +277,8 @@ class Controllers:
             )
             return _bump(row)
 
-    def delete_peer(self, uuid: str, peer: str) -> Notice:
-        return self._remove(uuid, Peer, Peer.peer_uuid == peer, f"peer {peer}")
+    def delete_peer(self, uuid: str, peer: str, owner: str | None = None) -> Notice:
+        return self._remove(uuid, Peer, Peer.peer_uuid == peer, f"peer {peer}", owner)
 
     def unnotified(self) -> list[Notice]:
         """A notice for every live controller with a notify_url that has not been told of its

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from powerctl.errors import BadRequest, Conflict, NotFound
+from powerctl.errors import BadRequest, Conflict, Forbidden, NotFound
 
 
 class FleetServerError(Exception):
@@ -21,11 +21,18 @@ class Clash(FleetServerError):
     """The request conflicts with the current state (already registered, still active, ...)."""
 
 
+class NotAllowed(FleetServerError):
+    """The caller sees the object but this step is another account's (accepting one's own
+    transfer, cancelling one made to oneself)."""
+
+
 class Refused(FleetServerError):
     """A sync call that may not have the bundle; the message says why, for the controller."""
 
 
 def as_api_error(err: FleetServerError):
     """The `powerctl.errors.ApiError` the store error answers as."""
-    kind = {Invalid: BadRequest, Missing: NotFound, Clash: Conflict}.get(type(err), BadRequest)
+    kind = {Invalid: BadRequest, Missing: NotFound, Clash: Conflict, NotAllowed: Forbidden}.get(
+        type(err), BadRequest
+    )
     return kind(str(err))

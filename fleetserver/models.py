@@ -43,12 +43,43 @@ class AdminToken(Base):
     created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+DEFAULT_ACCOUNT = "default"  # owns what was made before accounts existed, and the operator's by default
+
+
+class Account(Base):
+    """An owner of controllers, CA certificates and certificates, managed by the operator."""
+
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AccountToken(Base):
+    """An account's bearer token, `<id>.<secret>`, by its sha256; looked up by `id`."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("account_tokens_by_account", "account_id"),)
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _owner() -> Mapped[str]:
+    """The owning account's id. No foreign key: SQLite cannot add one to a table with rows
+    without rebuilding it, and rebuilding `controllers` would cascade into its clients; the
+    store locks the account row instead when it creates or deletes (accounts.Accounts)."""
+    return mapped_column(String(64), server_default=DEFAULT_ACCOUNT)
+
+
 class Controller(Base):
     """A gateway of the fleet. Deleting one only marks it denied (`denied_at`)."""
 
     __tablename__ = "controllers"
+    __table_args__ = (Index("controllers_by_account", "account_id", "seq"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[str] = _owner()
     serial: Mapped[str] = mapped_column(String(64))
     notify_url: Mapped[str | None] = mapped_column(String(512))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -95,8 +126,10 @@ class Peer(Base):
 
 class CaCertificate(Base):
     __tablename__ = "ca_certificates"
+    __table_args__ = (Index("ca_certificates_by_account", "account_id", "seq"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_id: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[str] = _owner()
     pem: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
     auto_registration: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -111,6 +144,8 @@ class Certificate(Base):
     __table_args__ = (
         Index("certificates_by_ca", "ca_seq", "seq"),
         Index("certificates_by_controller", "controller_seq"),
+        Index("certificates_by_account", "account_id", "seq"),
+        Index("certificates_by_transfer_target", "transfer_to"),
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     certificate_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -121,5 +156,14 @@ class Certificate(Base):
     status: Mapped[str] = mapped_column(String(20))
     created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     modified: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    account_id: Mapped[str] = _owner()
+    previous_account_id: Mapped[str | None] = mapped_column(String(64))
+    # the reference's transferData; transfer_to names the target while PENDING_TRANSFER
+    transfer_to: Mapped[str | None] = mapped_column(String(64))
+    transfer_message: Mapped[str | None] = mapped_column(Text)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    transfer_date: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    accept_date: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    reject_date: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     ca: Mapped[CaCertificate] = relationship()
     controller: Mapped[Controller | None] = relationship()

@@ -19,6 +19,15 @@ ADMIN_TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 MAX_TOKENS = 1000
 
 
+ACCOUNT = validate.Regexp(r"[A-Za-z0-9-]{1,64}\Z", error="must be 1 to 64 letters, digits or -")
+MESSAGE = validate.Length(max=128)  # the reference's transferMessage and rejectReason
+
+
+def owner_field():
+    """`account`: for the operator, the account a new object goes to (default: `default`)."""
+    return fields.String(validate=ACCOUNT)
+
+
 def check_uuid(text: str, what: str) -> str:
     """A lowercase canonical UUID, or a 404-free 400 naming the field."""
     if not UUID.fullmatch(text):
@@ -38,6 +47,7 @@ class ControllerSchema(Strict):
     )
     serial = fields.String(required=True, validate=SERIAL)
     notify_url = fields.String(load_default=None, allow_none=True)
+    account = owner_field()
 
     @validates("notify_url")
     def _https(self, value, **_kwargs) -> None:
@@ -66,6 +76,10 @@ class ControllerSchema(Strict):
 
 class ControllerUpdateSchema(ControllerSchema):
     uuid = fields.String(load_default=None)
+
+    class Meta(Strict.Meta):
+        exclude = ("account",)  # an owner changes by a certificate transfer only
+
     serial = fields.String(validate=SERIAL)
 
 
@@ -90,11 +104,29 @@ class PeerSchema(Strict):
     )
 
 
+class AccountSchema(Strict):
+    id = fields.String(required=True, validate=ACCOUNT)
+
+
+class TransferSchema(Strict):
+    targetAccount = fields.String(required=True, validate=ACCOUNT)
+    transferMessage = fields.String(load_default=None, allow_none=True, validate=MESSAGE)
+
+
+class AcceptTransferSchema(Strict):
+    setAsActive = fields.Boolean(load_default=False)
+
+
+class RejectTransferSchema(Strict):
+    rejectReason = fields.String(load_default=None, allow_none=True, validate=MESSAGE)
+
+
 class CaRegistrationSchema(Strict):
     caCertificate = fields.String(required=True, validate=validate.Length(max=65536))
     verificationCertificate = fields.String(required=True, validate=validate.Length(max=65536))
     setAsActive = fields.Boolean(load_default=False)
     allowAutoRegistration = fields.Boolean(load_default=False)
+    account = owner_field()
 
 
 class CaUpdateSchema(Strict):
@@ -111,6 +143,7 @@ class CertificateSchema(Strict):
         load_default=None, allow_none=True, validate=validate.Regexp(UUID.pattern + r"\Z")
     )
     status = fields.String(load_default=Status.INACTIVE, validate=validate.OneOf(STATUSES))
+    account = owner_field()
 
 
 class CertificateUpdateSchema(Strict):

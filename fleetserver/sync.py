@@ -44,7 +44,12 @@ def _auto_register(db: FleetDatabase, der: bytes) -> NoReturn:
         ident = pki.certificate_id(cert)
         if session.scalars(select(Certificate).where(Certificate.certificate_id == ident)).first():
             raise Refused("certificate is PENDING_ACTIVATION")
-        owner = session.scalars(select(Controller).where(Controller.uuid == pki.common_name(cert))).first()
+        # the CA's account owns the certificate; the common name names one of its controllers
+        owner = session.scalars(
+            select(Controller).where(
+                Controller.uuid == pki.common_name(cert), Controller.account_id == ca.account_id
+            )
+        ).first()
         if owner is not None and owner.enrolled_key not in (None, pki.key_id(cert)):
             raise Refused(
                 "the key differs from the one this controller enrolled with; "
@@ -53,6 +58,7 @@ def _auto_register(db: FleetDatabase, der: bytes) -> NoReturn:
         session.add(
             Certificate(
                 certificate_id=ident,
+                account_id=ca.account_id,
                 ca_seq=ca.seq,
                 pem=pki.pem(cert),
                 controller_seq=owner.seq if owner else None,
@@ -73,6 +79,8 @@ def _checked_owner(session: Session, row: Certificate) -> Controller:
         raise Refused("certificate is not attached to a controller")
     if owner.denied_at is not None:
         raise Refused("controller is denied")
+    if owner.account_id != row.account_id:
+        raise Refused("the certificate and its controller belong to different accounts")
     if owner.enrolled_key not in (None, row.public_key):
         raise Refused("the key differs from the one this controller enrolled with")
     return owner

@@ -93,6 +93,7 @@ class Admin:
 
     def __init__(self, client, token: str | None = ADMIN_TOKEN):
         self.client = client
+        self.token = token
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def __getattr__(self, method: str):

@@ -166,7 +166,12 @@ def test_lists_page_by_marker_in_either_order(admin, ca):
         if marker is None:
             break
     assert seen == made
-    assert set(newest_first["certificates"][0]) == {"certificateId", "status", "creationDate"}
+    assert set(newest_first["certificates"][0]) == {
+        "certificateArn",
+        "certificateId",
+        "status",
+        "creationDate",
+    }
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # backend-independent

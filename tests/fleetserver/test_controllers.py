@@ -46,7 +46,7 @@ def test_every_admin_route_refuses_a_missing_or_wrong_token(fleet_app):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eDp5"}):
                 answer = client.open(path, method=method, headers=headers, json={})
                 assert answer.status_code == 401, (method, path)
-                assert answer.json["message"] == "an admin token is required"
+                assert answer.json["message"] == "an admin or account token is required"
 
 
 def test_a_new_controller_starts_at_version_1_and_is_listed(admin):

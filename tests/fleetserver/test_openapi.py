@@ -11,7 +11,6 @@ import json
 import re
 import uuid as uuidlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import jsonschema_rs
 import pytest
@@ -20,19 +19,17 @@ import schemathesis
 
 from powerctl import openapi
 from powerctl.version import __version__
-from tests.fleetserver.support import FleetServer, make_ca, start_fleet_server
+from tests.fleetserver.accounts_support import DOCUMENT, METHODS, PUBLIC
+from tests.fleetserver.support import Ca, FleetAdmin, FleetServer, make_ca, start_fleet_server
 from tests.support import fuzz_settings
 
-SOURCE = Path(__file__).resolve().parents[2] / "docs" / "fleet-server-openapi.yaml"
-DOCUMENT = json.loads(openapi.render(SOURCE.read_text(encoding="utf-8")))
-METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC = {("/health", "get"), ("/openapi.json", "get"), ("/rpc", "post")}
 SAMPLE = {
     "uuid": "708e3376-5cb1-4fa8-923f-cda75b9e9e33",
     "client": str(uuidlib.UUID(int=1)),
     "peer": str(uuidlib.UUID(int=2)),
     "id": "0" * 64,
     "token_id": "0" * 16,
+    "account": "acme",
 }
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -192,6 +189,7 @@ class Live:
     identity: tuple[str, str]  # the enrolled controller's client certificate and key files
     controller: str
     ca_id: str
+    ca: Ca
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +211,7 @@ def live(tmp_path_factory):
     except BaseException:
         server.stop()
         raise
-    yield Live(server, identity, controller, ca_id)
+    yield Live(server, identity, controller, ca_id, ca)
     server.stop()
 
 
@@ -272,3 +270,62 @@ def test_answers_about_what_exists_are_as_described(live, session):
 @schema.parametrize()
 def test_an_admin_and_a_controller_get_only_described_answers(case, live, session):
     case.call_and_validate(base_url=live.server.base, session=session, verify=live.server.ca_file, timeout=30)
+
+
+def test_transfer_answers_are_as_described(live, session):
+    """A certificate offered to another account, listed as outgoing, rejected, offered again and
+    accepted, with the contract's schemas checked on every answer."""
+    base, admin = live.server.base, live.server.admin
+    target = f"fuzz-{uuidlib.uuid4().hex[:8]}"
+    assert admin.request("POST", "/accounts", {"id": target}).status_code == 201
+    token = admin.request("POST", f"/accounts/{target}/tokens").json()["token"]
+    taker = FleetAdmin(base, live.server.ca_file, token)
+    schema["/accounts"]["get"].validate_response(admin.request("GET", "/accounts"))
+    spare = admin.register_certificate(live.ca.issue("spare").cert_pem, status="INACTIVE")
+    schema["/certificates"]["post"].validate_response(spare)
+    ident = spare.json()["certificateId"]
+
+    def step(caller, method: str, path: str, status: int, body=None):
+        answer = caller.request(method, path.format(id=ident, account=target), body)
+        assert answer.status_code == status, (path, answer.text)
+        schema[path][method.lower()].validate_response(answer)
+        return answer
+
+    step(admin, "POST", "/certificates/{id}/transfer", 200, {"targetAccount": target, "transferMessage": "m"})
+    step(admin, "GET", "/certificates/outgoing", 200)
+    step(taker, "GET", "/certificates/{id}", 200)
+    step(taker, "POST", "/certificates/{id}/reject-transfer", 204, {"rejectReason": "r"})
+    step(admin, "POST", "/certificates/{id}/transfer", 200, {"targetAccount": target})
+    step(admin, "POST", "/certificates/{id}/cancel-transfer", 200)
+    step(admin, "POST", "/certificates/{id}/transfer", 200, {"targetAccount": target})
+    step(taker, "POST", "/certificates/{id}/accept-transfer", 200, {"setAsActive": False})
+    step(taker, "POST", "/certificates/{id}/accept-transfer", 409)
+    step(taker, "GET", "/accounts", 403)
+    step(admin, "DELETE", "/accounts/{account}", 409)
+
+
+NEW_OPERATIONS = (
+    r"^/(accounts|certificates/(outgoing|\{id\}/(transfer|accept-transfer|reject-transfer|cancel-transfer)))"
+)
+
+
+@pytest.fixture(scope="module")
+def account_session(live):
+    """An account's token (an account with nothing of its own) instead of the operator's."""
+    name = f"fuzz-{uuidlib.uuid4().hex[:8]}"
+    assert live.server.admin.request("POST", "/accounts", {"id": name}).status_code == 201
+    token = live.server.admin.request("POST", f"/accounts/{name}/tokens").json()["token"]
+    with requests.Session() as opened:
+        opened.verify = live.server.ca_file
+        opened.trust_env = False
+        opened.headers["Authorization"] = f"Bearer {token}"
+        yield opened
+
+
+@schema.include(path_regex=NEW_OPERATIONS).parametrize()
+def test_an_account_gets_only_described_answers_from_the_account_and_transfer_operations(
+    case, live, account_session
+):
+    case.call_and_validate(
+        base_url=live.server.base, session=account_session, verify=live.server.ca_file, timeout=30
+    )
