@@ -41,6 +41,9 @@ def describe(row: Controller) -> dict:
         "created": iso(row.created),
         "notified_version": row.notified_version,
         "notify_error": row.notify_error,
+        "notify_failures": row.notify_failures or 0,
+        "last_notify_at": iso(row.last_notify_at) if row.last_notify_at else None,
+        "next_notify_at": iso(row.next_notify_at) if row.next_notify_at else None,
         "certificate_expires": iso(_expires(row.server_cert_pem)),
         "next_certificate_expires": iso(nxt) if nxt else None,
     }
@@ -55,7 +58,10 @@ def _live(session: Session, uuid: str, lock: bool = False) -> Controller:
 
 
 def _bump(row: Controller) -> Notice:
+    """A new version, due for notification now: an admin's change to one controller is worth
+    one attempt even in backoff (a failure continues the backoff where it was)."""
     row.version += 1
+    row.next_notify_at = utcnow() if row.notify_url else None
     return Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
 
 
@@ -92,6 +98,7 @@ class Controllers:
                 serial=serial,
                 notify_url=notify_url,
                 version=1,
+                next_notify_at=utcnow() if notify_url else None,
                 fleet_token=secrets.token_urlsafe(32),
                 server_cert_pem=cert,
                 server_key_pem=key,
@@ -123,6 +130,7 @@ class Controllers:
                 row.notify_url = notify_url
                 row.server_cert_pem, row.server_key_pem = self._issue(uuid, notify_url)
                 row.next_cert_pem = row.next_key_pem = None  # it would name the old host
+                row.notify_failures = 0  # a new address: no backoff from the old one
                 notice = _bump(row)
             return describe(row), notice
 
@@ -186,6 +194,7 @@ class Controllers:
         with self.db.writing() as session:
             row = _live(session, uuid, lock=True)
             row.denied_at = utcnow()
+            row.next_notify_at = None
             session.execute(delete(ClientKey).where(ClientKey.controller_seq == row.seq))
             session.execute(delete(Peer).where(Peer.controller_seq == row.seq))
 
@@ -201,6 +210,7 @@ class Controllers:
             if row is None:
                 raise Missing(f"controller {uuid} is not denied")
             row.denied_at = None
+            row.notify_failures = 0
             return _bump(row)
 
     def clients(self, uuid: str) -> dict[str, list[str]]:
@@ -256,25 +266,3 @@ class Controllers:
 
     def delete_peer(self, uuid: str, peer: str) -> Notice:
         return self._remove(uuid, Peer, Peer.peer_uuid == peer, f"peer {peer}")
-
-    def unnotified(self) -> list[Notice]:
-        """A notice for every live controller with a notify_url that has not been told of its
-        version: the database is the queue of notifications, so none is lost to a restart."""
-        query = select(Controller).where(
-            Controller.denied_at.is_(None),
-            Controller.notify_url.is_not(None),
-            Controller.notified_version.is_(None) | (Controller.notified_version < Controller.version),
-        )
-        with self.db.reading() as session:
-            return [
-                Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
-                for row in session.scalars(query)
-            ]
-
-    def record_notify(self, uuid: str, version: int, error: str | None) -> None:
-        with self.db.writing() as session:
-            row = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()
-            if row is not None:
-                row.notify_error = error
-                if error is None and (row.notified_version or 0) < version:
-                    row.notified_version = version
