@@ -15,6 +15,7 @@ from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
 from fleetserver.models import ClientKey, Controller, Peer, iso, utcnow
 from fleetserver.pages import Page
+from fleetserver.sync import Bundles
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Controllers:
         self.issuer = issuer
         self.policy = policy or settings.certificate_policy(db)
         self.clock = clock  # the present, for issuing and renewing HTTPS pairs
+        self.bundles = Bundles()  # built bundles, reused by syncs until the next version
 
     def _issue(
         self, uuid: str, notify_url: str | None, now: datetime.datetime | None = None
@@ -138,13 +140,16 @@ class Controllers:
         """Whether the controller's HTTPS pairs must change now: its current certificate has
         expired, or it is within the renewal window with no next pair staged (or the staged one
         has expired). A date check, made on every sync without a lock."""
+        return self.renewal_due_at(_expires(row.server_cert_pem), _expires(row.next_cert_pem))
+
+    def renewal_due_at(self, current: datetime.datetime, staged: datetime.datetime | None) -> bool:
+        """`renewal_due` from the pairs' expiry dates (the sync path keeps them with the bundle)."""
         now = self.clock()
-        current = _expires(row.server_cert_pem)
         if current <= now:
             return True
-        if row.next_cert_pem is None:
+        if staged is None:
             return current - self.policy.renew_before <= now
-        return _expires(row.next_cert_pem) <= now
+        return staged <= now
 
     def _renew(self, row: Controller, now: datetime.datetime) -> bool:
         """Bring a (locked) row's pairs up to date; whether anything changed.
