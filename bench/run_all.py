@@ -22,6 +22,7 @@ BENCHMARKS = [
     "http_latency",
     "fleet_sync",
     "fleet_server",
+    "fleet_scale",
 ]
 
 
