@@ -111,6 +111,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._busy = 0
         self._full = False  # the last claim took every free slot: more may be due
+        self._refill = max(1, self.policy.concurrency // 4)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(
@@ -205,7 +206,8 @@ class Notifier:
             log.exception("could not record the notify result for %s", notice.uuid)
         with self._lock:
             self._busy -= 1
-            if self._full:
+            # claim again once a quarter of the slots is free: one transaction for several
+            if self._full and self.policy.concurrency - self._busy >= self._refill:
                 self._wake.set()
 
     def close(self) -> None:
