@@ -7,11 +7,12 @@ import uuid
 
 import pytest
 
-from fleetserver import pki
+from fleetserver import cli, pki
 from fleetserver.controllers import Controllers
 from fleetserver.database import FleetDatabase
 from fleetserver.notify import NotifyPolicy
 from fleetserver.schedule import Schedule
+from fleetserver.serve import policy_problem
 
 URL = "https://127.0.0.1:9/notify/"
 
@@ -113,3 +114,28 @@ def test_a_fleet_wide_bump_goes_in_batches_and_keeps_backoff(fleet):
     clock.advance(1)
     again = schedule.claim(10, lease=30)
     assert {n.uuid for n in again} == set(made[1:]) and {n.version for n in again} == {2}
+
+
+def test_the_resync_command_bumps_every_live_controller(fleet, database_url, capsys):
+    _db, controllers, _schedule, _clock = fleet
+    made = make(controllers, 3)
+    controllers.deny(made[0])
+    assert cli.main(["resync", "--database", database_url, "--batch", "2"]) == 0
+    assert "bumped 2 controllers" in capsys.readouterr().err
+    assert [controllers.get(name)["version"] for name in made[1:]] == [2, 2]
+    assert cli.main(["resync", "--database", database_url, "--batch", "0"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("policy", "problem"),
+    [
+        (NotifyPolicy(retry=-1), "--notify-retry must be 0 or more"),
+        (NotifyPolicy(retry=60, retry_max=30), "--notify-retry-max must be at least"),
+        (NotifyPolicy(concurrency=0), "--notify-concurrency must be 1 or more"),
+        (NotifyPolicy(read_timeout=0), "must be more than 0 seconds"),
+        (NotifyPolicy(connect_timeout=5, read_timeout=10, lease=15), "--notify-lease must be longer"),
+    ],
+)
+def test_notification_settings_that_cannot_work_are_refused(policy, problem):
+    assert problem in policy_problem(policy)
+    assert policy_problem(NotifyPolicy()) is None
