@@ -27,7 +27,7 @@ RETRY_SECONDS = 60.0
 POLL_SECONDS = 1.0  # how often an idle instance looks for due work (other instances' too)
 
 
-class Refused(Exception):
+class Unaccepted(Exception):
     """The controller answered, but not with a 2xx."""
 
     def __init__(self, status: int, reason: str):
@@ -181,7 +181,7 @@ class Notifier:
         finally:
             connection.close()
         if not 200 <= answer.status < 300:
-            raise Refused(answer.status, answer.reason)
+            raise Unaccepted(answer.status, answer.reason)
 
     def _deliver(self, notice: Notice) -> None:
         body = json.dumps(contract.notify_call(notice.version)).encode()
@@ -190,12 +190,12 @@ class Notifier:
             try:
                 self._post(notice, body, token=False)
                 how = "certificate"
-            except Refused as err:
+            except Unaccepted as err:
                 if err.status != 401:
                     raise
                 self._post(notice, body, token=True)
                 how = "peer token"
-        except (OSError, http.client.HTTPException, ValueError, Refused) as err:
+        except (OSError, http.client.HTTPException, ValueError, Unaccepted) as err:
             error = f"{type(err).__name__}: {err}"
             log.warning("notify %s (version %d) failed: %s", notice.uuid, notice.version, error)
         else:
