@@ -24,6 +24,7 @@ BENCHMARKS = [
     "fleet_server",
     "meter_history",
     "autoping",
+    "fleet_scale",
 ]
 
 

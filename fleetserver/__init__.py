@@ -16,8 +16,8 @@ __all__ = ["create_app", "shutdown"]
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the fleet server. `config`: data_dir, database (URL), testing, notify_timeout,
-    trust_refresh_seconds (docs/fleet-server.md)."""
+    """Build the fleet server. `config`: data_dir, database (URL), testing, notify
+    (a notify.NotifyPolicy), trust_refresh_seconds (docs/fleet-server.md)."""
     from fleetserver.app import create_app as build
 
     return build(config)

@@ -17,7 +17,8 @@ from fleetserver.certificates import Certificates
 from fleetserver.controllers import Controllers
 from fleetserver.database import FleetDatabase, default_url
 from fleetserver.errors import FleetServerError, as_api_error
-from fleetserver.notify import RETRY_SECONDS, Notifier
+from fleetserver.notify import Notifier, NotifyPolicy
+from fleetserver.schedule import Schedule
 from fleetserver.trust import TrustFile
 from powerctl import errors as http_errors
 from powerctl import openapi
@@ -55,8 +56,8 @@ def _ensure_admin(admins: AdminTokens) -> None:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the fleet server. `config`: data_dir, database (URL), testing, notify_timeout,
-    notify_retry_seconds, trust_refresh_seconds."""
+    """Build the fleet server. `config`: data_dir, database (URL), testing, notify (a
+    NotifyPolicy), trust_refresh_seconds."""
     config = dict(config or {})
     data_dir = os.path.abspath(config.get("data_dir") or "var/fleet")
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
@@ -71,12 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     chain = settings.issuer(db)
     controllers = Controllers(db, chain)
     notifier = Notifier(
-        controllers,
-        settings.fleet_peer_uuid(db),
-        chain,
-        data_dir,
-        float(config.get("notify_timeout", 5.0)),
-        float(config.get("notify_retry_seconds", RETRY_SECONDS)),
+        Schedule(db), settings.fleet_peer_uuid(db), chain, data_dir, config.get("notify") or NotifyPolicy()
     )
     certificates = Certificates(db)
     trust = TrustFile(data_dir, certificates, float(config.get("trust_refresh_seconds", 30.0)))

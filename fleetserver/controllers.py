@@ -15,6 +15,7 @@ from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
 from fleetserver.models import DEFAULT_ACCOUNT, ClientKey, Controller, Peer, iso, utcnow
 from fleetserver.pages import Page
+from fleetserver.sync import Bundles
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ def describe(row: Controller) -> dict:
         "created": iso(row.created),
         "notified_version": row.notified_version,
         "notify_error": row.notify_error,
+        "notify_failures": row.notify_failures or 0,
+        "last_notify_at": iso(row.last_notify_at) if row.last_notify_at else None,
+        "next_notify_at": iso(row.next_notify_at) if row.next_notify_at else None,
         "certificate_expires": iso(_expires(row.server_cert_pem)),
         "next_certificate_expires": iso(nxt) if nxt else None,
     }
@@ -60,7 +64,10 @@ def _live(session: Session, uuid: str, lock: bool = False, owner: str | None = N
 
 
 def _bump(row: Controller) -> Notice:
+    """A new version, due for notification now: an admin's change to one controller is worth
+    one attempt even in backoff (a failure continues the backoff where it was)."""
     row.version += 1
+    row.next_notify_at = utcnow() if row.notify_url else None
     return Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
 
 
@@ -76,6 +83,7 @@ class Controllers:
         self.issuer = issuer
         self.policy = policy or settings.certificate_policy(db)
         self.clock = clock  # the present, for issuing and renewing HTTPS pairs
+        self.bundles = Bundles()  # built bundles, reused by syncs until the next version
 
     def _issue(
         self, uuid: str, notify_url: str | None, now: datetime.datetime | None = None
@@ -101,6 +109,7 @@ class Controllers:
                 serial=serial,
                 notify_url=notify_url,
                 version=1,
+                next_notify_at=utcnow() if notify_url else None,
                 fleet_token=secrets.token_urlsafe(32),
                 server_cert_pem=cert,
                 server_key_pem=key,
@@ -135,6 +144,7 @@ class Controllers:
                 row.notify_url = notify_url
                 row.server_cert_pem, row.server_key_pem = self._issue(uuid, notify_url)
                 row.next_cert_pem = row.next_key_pem = None  # it would name the old host
+                row.notify_failures = 0  # a new address: no backoff from the old one
                 notice = _bump(row)
             return describe(row), notice
 
@@ -142,13 +152,16 @@ class Controllers:
         """Whether the controller's HTTPS pairs must change now: its current certificate has
         expired, or it is within the renewal window with no next pair staged (or the staged one
         has expired). A date check, made on every sync without a lock."""
+        return self.renewal_due_at(_expires(row.server_cert_pem), _expires(row.next_cert_pem))
+
+    def renewal_due_at(self, current: datetime.datetime, staged: datetime.datetime | None) -> bool:
+        """`renewal_due` from the pairs' expiry dates (the sync path keeps them with the bundle)."""
         now = self.clock()
-        current = _expires(row.server_cert_pem)
         if current <= now:
             return True
-        if row.next_cert_pem is None:
+        if staged is None:
             return current - self.policy.renew_before <= now
-        return _expires(row.next_cert_pem) <= now
+        return staged <= now
 
     def _renew(self, row: Controller, now: datetime.datetime) -> bool:
         """Bring a (locked) row's pairs up to date; whether anything changed.
@@ -198,6 +211,7 @@ class Controllers:
         with self.db.writing() as session:
             row = _live(session, uuid, lock=True, owner=owner)
             row.denied_at = utcnow()
+            row.next_notify_at = None
             session.execute(delete(ClientKey).where(ClientKey.controller_seq == row.seq))
             session.execute(delete(Peer).where(Peer.controller_seq == row.seq))
 
@@ -217,6 +231,7 @@ class Controllers:
             if row is None:
                 raise Missing(f"controller {uuid} is not denied")
             row.denied_at = None
+            row.notify_failures = 0
             return _bump(row)
 
     def clients(self, uuid: str, owner: str | None = None) -> dict[str, list[str]]:
@@ -279,25 +294,3 @@ class Controllers:
 
     def delete_peer(self, uuid: str, peer: str, owner: str | None = None) -> Notice:
         return self._remove(uuid, Peer, Peer.peer_uuid == peer, f"peer {peer}", owner)
-
-    def unnotified(self) -> list[Notice]:
-        """A notice for every live controller with a notify_url that has not been told of its
-        version: the database is the queue of notifications, so none is lost to a restart."""
-        query = select(Controller).where(
-            Controller.denied_at.is_(None),
-            Controller.notify_url.is_not(None),
-            Controller.notified_version.is_(None) | (Controller.notified_version < Controller.version),
-        )
-        with self.db.reading() as session:
-            return [
-                Notice(row.uuid, row.version, row.notify_url, row.fleet_token)
-                for row in session.scalars(query)
-            ]
-
-    def record_notify(self, uuid: str, version: int, error: str | None) -> None:
-        with self.db.writing() as session:
-            row = session.scalars(select(Controller).where(Controller.uuid == uuid)).first()
-            if row is not None:
-                row.notify_error = error
-                if error is None and (row.notified_version or 0) < version:
-                    row.notified_version = version

@@ -76,7 +76,10 @@ class Controller(Base):
     """A gateway of the fleet. Deleting one only marks it denied (`denied_at`)."""
 
     __tablename__ = "controllers"
-    __table_args__ = (Index("controllers_by_account", "account_id", "seq"),)
+    __table_args__ = (
+        Index("controllers_by_account", "account_id", "seq"),
+        Index("controllers_notify_due", "next_notify_at"),
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     account_id: Mapped[str] = _owner()
@@ -94,6 +97,10 @@ class Controller(Base):
     denied_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
     notified_version: Mapped[int | None] = mapped_column(Integer)
     notify_error: Mapped[str | None] = mapped_column(Text)
+    # when the next notification is due (null: none is); a claimed row is moved a lease ahead
+    next_notify_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_notify_at: Mapped[datetime.datetime | None] = mapped_column(DateTime(timezone=True))
+    notify_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     clients: Mapped[list[ClientKey]] = relationship(
         cascade="all, delete-orphan", order_by="ClientKey.client_uuid"

@@ -6,23 +6,79 @@ import datetime
 import http.client
 import json
 import logging
+import random
 import ssl
 import threading
-import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from fleetserver import pki
-from fleetserver.controllers import Controllers, Notice
+from fleetserver.controllers import Notice
 from fleetserver.files import write_private
+from fleetserver.schedule import Schedule
 from powerctl.fleet import contract
 
 log = logging.getLogger("powerctl.fleet")
 
 CLIENT_CERT_DAYS = 7.0  # the notifier's certificate; re-issued a day before it ends
 RETRY_SECONDS = 60.0
+POLL_SECONDS = 1.0  # how often an idle instance looks for due work (other instances' too)
+
+
+class Unaccepted(Exception):
+    """The controller answered, but not with a 2xx."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(f"HTTP {status} {reason}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class NotifyPolicy:
+    """How hard an instance notifies: `concurrency` calls at once, each bounded by a connect
+    (TCP and TLS) and a read timeout; a failed one retried `retry` seconds later, the wait
+    doubling per failure in a row up to `retry_max`, with jitter (0: no retries); a claim held
+    `lease` seconds (default: long enough for two calls, the certificate and the token one)."""
+
+    concurrency: int = 16
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    retry: float = RETRY_SECONDS
+    retry_max: float = 3600.0
+    lease: float | None = None
+
+    @property
+    def held(self) -> float:
+        if self.lease is not None:
+            return self.lease
+        return 2 * (self.connect_timeout + self.read_timeout) + 5.0
+
+    @property
+    def poll(self) -> float:
+        return min(POLL_SECONDS, self.retry) if self.retry > 0 else POLL_SECONDS
+
+    def delay(self, failures: int) -> float | None:
+        """Seconds before the next attempt after `failures` failures in a row: between half
+        and all of the capped exponential (so gaps grow, and a fleet that went offline at once
+        does not come back at once)."""
+        if self.retry <= 0:
+            return None
+        top = min(self.retry_max, self.retry * 2.0 ** min(failures - 1, 40))
+        return top * random.uniform(0.5, 1.0)  # jitter, not a secret
+
+
+class _Connection(http.client.HTTPSConnection):
+    """HTTPS with one timeout for connecting (TCP and the TLS handshake), another for the answer."""
+
+    def __init__(self, host: str, port: int | None, context: ssl.SSLContext, connect: float, read: float):
+        super().__init__(host, port, timeout=connect, context=context)
+        self._read_timeout = read
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.settimeout(self._read_timeout)
 
 
 class Notifier:
@@ -31,70 +87,69 @@ class Notifier:
     verifies with the `public_parent` of its bundle; a controller that answers 401 to it (one
     behind a proxy that ends TLS, say) is sent the fleet's peer token instead.
 
-    Notices are sent when a change commits and again, every `retry_seconds`, to every
-    controller whose notified_version lags its version (controllers.unnotified()): the database
-    is the queue, so a restart or a controller offline for a while loses nothing.
+    The database is the queue (fleetserver.schedule): a change makes the controller due, and
+    this instance's loop claims due controllers, never more than it has free slots, so several
+    instances share the work and none is notified twice for a version; a restart, a dead
+    instance or a controller offline for a while loses nothing.
     """
 
     def __init__(
         self,
-        controllers: Controllers,
+        schedule: Schedule,
         fleet_peer: str,
         issuer: tuple[str, str],
         data_dir: str,
-        timeout: float = 5.0,
-        retry_seconds: float = RETRY_SECONDS,
+        policy: NotifyPolicy | None = None,
     ):
-        self.controllers = controllers
+        self.schedule = schedule
         self.fleet_peer = fleet_peer
-        self.timeout = timeout
-        self.retry_seconds = retry_seconds
+        self.policy = policy or NotifyPolicy()
         self._issuer = issuer
         self._identity = Path(data_dir) / "tls" / "notifier.pem"
         self._context: ssl.SSLContext | None = None
         self._context_ends = datetime.datetime.min.replace(tzinfo=datetime.UTC)
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
-        self._again: dict[str, Notice] = {}  # arrived while one was in flight for that uuid
-        self._last_try: dict[str, float] = {}
+        self._busy = 0
+        self._full = False  # the last claim took every free slot: more may be due
+        self._refill = max(1, self.policy.concurrency // 4)
+        self._wake = threading.Event()
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fleet-notify")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.policy.concurrency, thread_name_prefix="fleet-notify"
+        )
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Resend what is pending now and every retry_seconds (0: only at changes)."""
-        if self.retry_seconds > 0:
-            self._thread = threading.Thread(target=self._retry, name="fleet-notify-retry", daemon=True)
-            self._thread.start()
+        self._thread = threading.Thread(target=self._run, name="fleet-notify-queue", daemon=True)
+        self._thread.start()
 
     def send(self, notices: list[Notice | None]) -> None:
-        for notice in notices:
-            if notice is not None and notice.url:
-                self._submit(notice)
+        """A change committed: look for due work now rather than at the next poll."""
+        if any(notice is not None and notice.url for notice in notices):
+            self._wake.set()
 
-    def _submit(self, notice: Notice) -> None:
-        with self._lock:
-            if notice.uuid in self._in_flight:  # one at a time per controller; this one next
-                self._again[notice.uuid] = notice
-                return
-            self._in_flight.add(notice.uuid)
-            self._last_try[notice.uuid] = time.monotonic()
-        try:
-            self._pool.submit(self._deliver, notice)
-        except RuntimeError:  # shut down
-            with self._lock:
-                self._in_flight.discard(notice.uuid)
-
-    def _retry(self) -> None:
+    def _run(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
+            wait = self.policy.poll
             try:
-                due = time.monotonic() - self.retry_seconds
-                for notice in self.controllers.unnotified():
-                    if self._last_try.get(notice.uuid, float("-inf")) <= due:
-                        self._submit(notice)
-            except Exception:  # the database is away: try again next round
-                log.exception("could not read the controllers waiting for a notification")
-            self._stop.wait(self.retry_seconds)
+                with self._lock:
+                    free = self.policy.concurrency - self._busy
+                claimed = self.schedule.claim(free, self.policy.held)
+                with self._lock:
+                    self._busy += len(claimed)
+                    # every slot taken: a finished delivery wakes the loop for the next ones
+                    self._full = len(claimed) == free
+                for notice in claimed:
+                    self._pool.submit(self._deliver, notice)
+                if not self._full:
+                    due = self.schedule.next_due()
+                    if due is not None:
+                        ahead = (due - datetime.datetime.now(datetime.UTC)).total_seconds()
+                        wait = min(wait, max(ahead, 0.01))
+            except Exception:  # the database is away: try again at the next poll
+                log.exception("could not claim due notifications")
+            self._wake.wait(wait)
 
     def context(self) -> ssl.SSLContext:
         """Verifies controllers with the issuer (hostname too) and presents the notifier's
@@ -113,14 +168,20 @@ class Notifier:
         headers = {"Content-Type": "application/json", "X-Requested-With": "XMLHttpRequest"}
         if token:
             headers["Authorization"] = contract.peer_authorization(self.fleet_peer, notice.token)
-        # notify_url is validated as https:// when it is stored
-        request = urllib.request.Request(notice.url, body, headers, method="POST")  # noqa: S310
-        with urllib.request.urlopen(  # noqa: S310
-            request,
-            timeout=self.timeout,
-            context=self.context(),
-        ) as answer:
+        url = urllib.parse.urlsplit(notice.url)  # validated as https:// when it is stored
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        policy = self.policy
+        connection = _Connection(
+            url.hostname, url.port, self.context(), policy.connect_timeout, policy.read_timeout
+        )
+        try:
+            connection.request("POST", path, body, headers)
+            answer = connection.getresponse()
             answer.read(65536)
+        finally:
+            connection.close()
+        if not 200 <= answer.status < 300:
+            raise Unaccepted(answer.status, answer.reason)
 
     def _deliver(self, notice: Notice) -> None:
         body = json.dumps(contract.notify_call(notice.version)).encode()
@@ -129,28 +190,30 @@ class Notifier:
             try:
                 self._post(notice, body, token=False)
                 how = "certificate"
-            except urllib.error.HTTPError as err:
-                if err.code != 401:
+            except Unaccepted as err:
+                if err.status != 401:
                     raise
                 self._post(notice, body, token=True)
                 how = "peer token"
-        except (OSError, http.client.HTTPException, ValueError) as err:
+        except (OSError, http.client.HTTPException, ValueError, Unaccepted) as err:
             error = f"{type(err).__name__}: {err}"
             log.warning("notify %s (version %d) failed: %s", notice.uuid, notice.version, error)
         else:
             log.info("notified %s of version %d (%s)", notice.uuid, notice.version, how)
         try:
-            self.controllers.record_notify(notice.uuid, notice.version, error)
-        except Exception:
+            self.schedule.record(notice, error, self.policy.delay)
+        except Exception:  # its lease ends and it is claimed again
             log.exception("could not record the notify result for %s", notice.uuid)
         with self._lock:
-            self._in_flight.discard(notice.uuid)
-            again = self._again.pop(notice.uuid, None)
-        if again is not None and again.version > notice.version:
-            self._submit(again)
+            self._busy -= 1
+            # claim again once a quarter of the slots is free: one transaction for several
+            if self._full and self.policy.concurrency - self._busy >= self._refill:
+                self._wake.set()
 
     def close(self) -> None:
+        """Stop claiming; the calls in flight finish (each bounded by the timeouts)."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.timeout + 5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            self._thread.join(timeout=self.policy.connect_timeout + self.policy.read_timeout + 5)
+        self._pool.shutdown(wait=True)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from fleetserver.database import default_url
+from fleetserver.notify import NotifyPolicy
 from powerctl import httpd, tls
 
 
@@ -38,18 +39,34 @@ def trusting_context(trust_path: str, certfile: str, keyfile: str):
     return hook
 
 
+def policy_problem(policy: NotifyPolicy) -> str | None:
+    """What is wrong with the command line's notification settings, if anything."""
+    if not policy.retry >= 0:  # NaN too
+        return "--notify-retry must be 0 or more seconds"
+    if not policy.retry_max >= policy.retry:
+        return "--notify-retry-max must be at least --notify-retry"
+    if policy.concurrency < 1:
+        return "--notify-concurrency must be 1 or more"
+    if not (policy.connect_timeout > 0 and policy.read_timeout > 0):
+        return "--notify-connect-timeout and --notify-read-timeout must be more than 0 seconds"
+    if not policy.held > policy.connect_timeout + policy.read_timeout:
+        return "--notify-lease must be longer than the connect and read timeouts together"
+    return None
+
+
 def serve(
     bind: str | None,
     database: str | None,
     data_dir: str | None,
     threads: int,
     workers: int,
-    notify_retry: float = 60.0,
+    notify: NotifyPolicy | None = None,
 ) -> int:
     from fleetserver.trust import trust_file
 
-    if not notify_retry >= 0:  # NaN too
-        print("powerctl fleet: --notify-retry must be 0 or more seconds", file=sys.stderr)
+    notify = notify or NotifyPolicy()
+    if problem := policy_problem(notify):
+        print(f"powerctl fleet: {problem}", file=sys.stderr)
         return 2
     data_dir = os.path.abspath(data_dir or os.environ.get("POWERCTL_FLEET_DATA_DIR") or "var/fleet")
     os.makedirs(data_dir, mode=0o700, exist_ok=True)
@@ -63,7 +80,7 @@ def serve(
         file=sys.stderr,
         flush=True,
     )
-    app_config = {"data_dir": data_dir, "database": database, "notify_retry_seconds": notify_retry}
+    app_config = {"data_dir": data_dir, "database": database, "notify": notify}
 
     def build():
         from fleetserver import create_app

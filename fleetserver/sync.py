@@ -2,36 +2,117 @@
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
 
 from fleetserver import pki
 from fleetserver.certificates import Status, issuing_ca
 from fleetserver.database import FleetDatabase
 from fleetserver.errors import Missing, Refused
-from fleetserver.models import Certificate, Controller
+from fleetserver.models import CaCertificate, Certificate, ClientKey, Controller, Peer
 from powerctl.fleet import contract
 
 if TYPE_CHECKING:
     from fleetserver.controllers import Controllers, Notice
 
 
-def bundle(row: Controller, fleet_peer: str, chain: str) -> dict:
+@dataclass(frozen=True)
+class Built:
+    """A controller's bundle at one version, and its HTTPS pairs' expiry (for renewal checks)."""
+
+    result: dict
+    current_expires: datetime.datetime
+    next_expires: datetime.datetime | None
+
+
+class Bundles:
+    """Bundles by (controller, version), the most recently used `size` of them: a version
+    changes with everything a bundle holds, so one built is good until the next change."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._built: OrderedDict[tuple[int, int], Built] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int]) -> Built | None:
+        with self._lock:
+            built = self._built.get(key)
+            if built is not None:
+                self._built.move_to_end(key)
+            return built
+
+    def put(self, key: tuple[int, int], built: Built) -> None:
+        with self._lock:
+            self._built[key] = built
+            while len(self._built) > self.size:
+                self._built.popitem(last=False)
+
+
+# one query answers who the certificate is and what its controller holds besides rows
+_WHO = (
+    select(
+        Certificate.status,
+        Certificate.public_key,
+        Certificate.account_id.label("certificate_account"),
+        CaCertificate.status.label("ca_status"),
+        Controller.seq,
+        Controller.uuid,
+        Controller.version,
+        Controller.denied_at,
+        Controller.enrolled_key,
+        Controller.account_id.label("controller_account"),
+        Controller.fleet_token,
+        Controller.server_cert_pem,
+        Controller.server_key_pem,
+        Controller.next_cert_pem,
+        Controller.next_key_pem,
+    )
+    .select_from(Certificate)
+    .join(CaCertificate, Certificate.ca_seq == CaCertificate.seq)
+    .outerjoin(Controller, Certificate.controller_seq == Controller.seq)
+    .where(Certificate.certificate_id == bindparam("ident"))
+)
+# built once, with bound parameters, run on the connection: no ORM work per call or per row
+_CLIENTS = (
+    select(ClientKey.client_uuid, ClientKey.token_hash)
+    .where(ClientKey.controller_seq == bindparam("seq"))
+    .order_by(ClientKey.client_uuid, ClientKey.token_hash)
+)
+_PEERS = (
+    select(Peer.peer_uuid, Peer.serial, Peer.tokens)
+    .where(Peer.controller_seq == bindparam("seq"))
+    .order_by(Peer.peer_uuid)
+)
+
+
+def _expires(certificate_pem: str | None) -> datetime.datetime | None:
+    return None if certificate_pem is None else pki.validity(certificate_pem)[1]
+
+
+def build(connection: Connection, who, fleet_peer: str, chain: str) -> Built:
     """The reference's `result`: clients, peers (the fleet server among them), current (the
-    HTTPS pair served now, then the staged next one if any), version."""
+    HTTPS pair served now, then the staged next one if any), version. Two plain queries."""
     clients: dict[str, list[str]] = {}
-    for key in row.clients:
-        clients.setdefault(key.client_uuid, []).append(key.token_hash)
-    peers = {p.peer_uuid: (p.serial, list(p.tokens)) for p in row.peers}
-    peers[fleet_peer] = ("fleet", [row.fleet_token])
-    current = [(row.server_cert_pem, row.server_key_pem, chain)]
-    if row.next_cert_pem is not None:
-        current.append((row.next_cert_pem, row.next_key_pem, chain))
-    return contract.bundle(row.version, clients, peers, current)
+    for client, digest in connection.execute(_CLIENTS, {"seq": who.seq}):
+        clients.setdefault(client, []).append(digest)
+    peers = {
+        peer: (serial, list(tokens)) for peer, serial, tokens in connection.execute(_PEERS, {"seq": who.seq})
+    }
+    peers[fleet_peer] = ("fleet", [who.fleet_token])
+    current = [(who.server_cert_pem, who.server_key_pem, chain)]
+    if who.next_cert_pem is not None:
+        current.append((who.next_cert_pem, who.next_key_pem, chain))
+    result = contract.bundle(who.version, clients, peers, current)
+    return Built(result, _expires(who.server_cert_pem), _expires(who.next_cert_pem))
 
 
 def _auto_register(db: FleetDatabase, der: bytes) -> NoReturn:
@@ -69,21 +150,19 @@ def _auto_register(db: FleetDatabase, der: bytes) -> NoReturn:
     raise Refused("certificate registered as PENDING_ACTIVATION; an admin must activate it")
 
 
-def _checked_owner(session: Session, row: Certificate) -> Controller:
-    if row.status != Status.ACTIVE:
-        raise Refused(f"certificate is {row.status}")
-    if row.ca.status != Status.ACTIVE:
+def _checked(who) -> None:
+    if who.status != Status.ACTIVE:
+        raise Refused(f"certificate is {who.status}")
+    if who.ca_status != Status.ACTIVE:
         raise Refused("the certificate's CA is INACTIVE")
-    owner = row.controller
-    if owner is None:
+    if who.seq is None:
         raise Refused("certificate is not attached to a controller")
-    if owner.denied_at is not None:
+    if who.denied_at is not None:
         raise Refused("controller is denied")
-    if owner.account_id != row.account_id:
+    if who.controller_account != who.certificate_account:
         raise Refused("the certificate and its controller belong to different accounts")
-    if owner.enrolled_key not in (None, row.public_key):
+    if who.enrolled_key not in (None, who.public_key):
         raise Refused("the key differs from the one this controller enrolled with")
-    return owner
 
 
 def sync(
@@ -101,27 +180,26 @@ def sync(
     """
     if not der:
         raise Refused("a client certificate is required")
-    ident = pki.certificate_id(pki.load_der(der))
+    ident = hashlib.sha256(der).hexdigest()  # pki.certificate_id, without parsing the DER
+    bundles = controllers.bundles if controllers is not None else None
     with db.reading() as session:
-        query = (
-            select(Certificate)
-            .where(Certificate.certificate_id == ident)
-            .options(
-                joinedload(Certificate.ca),
-                joinedload(Certificate.controller).options(
-                    selectinload(Controller.clients), selectinload(Controller.peers)
-                ),
-            )
-        )
-        row = session.scalars(query).first()
-        if row is not None:
-            owner = _checked_owner(session, row)
-            if controllers is None or not controllers.renewal_due(owner):
-                return bundle(owner, fleet_peer, chain)
-            uuid = owner.uuid
-    if row is not None:
+        connection = session.connection()
+        who = connection.execute(_WHO, {"ident": ident}).first()
+        if who is not None:
+            _checked(who)
+            key = (who.seq, who.version)
+            built = bundles.get(key) if bundles is not None else None
+            if built is None:
+                built = build(connection, who, fleet_peer, chain)
+                if bundles is not None:
+                    bundles.put(key, built)
+            if controllers is None or not controllers.renewal_due_at(
+                built.current_expires, built.next_expires
+            ):
+                return built.result
+    if who is not None:
         try:
-            notice = controllers.renew(uuid)
+            notice = controllers.renew(who.uuid)
         except Missing:  # denied meanwhile: the second look refuses it
             notice = None
         if notify is not None:

@@ -16,7 +16,7 @@ PEER = "2294ca46-c010-42dd-a4e1-91b467adc219"
 
 def test_the_notifier_presents_a_client_certificate_named_by_the_fleet_peer(tmp_path):
     issuer = pki.new_issuer()
-    notifier = Notifier(None, PEER, issuer, str(tmp_path), retry_seconds=0)  # type: ignore[arg-type]
+    notifier = Notifier(None, PEER, issuer, str(tmp_path))  # type: ignore[arg-type]
     try:
         first = notifier.context()
         identity = tmp_path / "tls" / "notifier.pem"
