@@ -11,11 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from fleetserver import accounts, pki, settings
+from fleetserver.bundles import Bundles
 from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
 from fleetserver.models import DEFAULT_ACCOUNT, ClientKey, Controller, Peer, iso, utcnow
 from fleetserver.pages import Page
-from fleetserver.sync import Bundles
 
 
 @dataclass(frozen=True)
