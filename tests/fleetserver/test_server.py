@@ -207,10 +207,11 @@ def test_a_notify_target_without_the_fleet_issued_certificate_gets_nothing(fleet
     fleet.admin.register_ca(ca)
     port = free_port()
     controller = str(uuid.uuid4())
-    fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
     impostor = make_ca("impostor").issue("127.0.0.1")
+    # listening before the enrolment, whose notification may go out at once
     receiver = Receiver(port, {"certificate": impostor.cert_pem, "private": impostor.key_pem}, tmp_path)
     try:
+        fleet.admin.enroll(ca, controller, notify_url=f"https://127.0.0.1:{port}/notify/")
         fleet.admin.put_client(controller, CLIENT, [H1])
         assert eventually(
             lambda: (

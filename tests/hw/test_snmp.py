@@ -192,7 +192,8 @@ def test_a_set_whose_answer_is_lost_is_read_back_not_sent_again(agent, boards, s
     pdu = agent("apc-rpdu")
     relay = DropFirstSetReply(pdu.port)
     stack.callback(relay.close)
-    hw = boards([{**entry(pdu), "port": relay.port, "timeout": 3.0}], [False] * 8)
+    # each of the three attempts waits a third of the timeout: 2 s, for a loaded machine
+    hw = boards([{**entry(pdu), "port": relay.port, "timeout": 6.0}], [False] * 8)
     hw.set_outlet(4, True)
     assert relay.dropped == 1
     assert relay.sets == 1  # the GET after the lost answer showed it had been applied
