@@ -18,8 +18,9 @@ def configure_logging(syslog: str | None, access: bool = True) -> None:
 
     Audit lines are emitted by the audit writer thread, never on a request's own time.
     """
-    stderr = logging.StreamHandler(sys.stderr)
-    stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # flushed once per batch of audit lines, the time stamp formatted once a second
+    stderr = httpd.BatchedStreamHandler(sys.stderr)
+    stderr.setFormatter(httpd.StampFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handlers: list[logging.Handler] = [stderr]
     if syslog:
         handler = logging.handlers.SysLogHandler(address=syslog)

@@ -165,3 +165,47 @@ def test_a_line_recorded_before_a_flush_is_stored_when_it_returns_though_the_wri
             assert db.audit_tail(1)[-1][1].endswith(f"line {i}"), i
     finally:
         trail.close()
+
+
+def test_the_servers_stderr_log_reads_as_logging_formatter_writes_it_and_a_batch_is_flushed_once():
+    """`powerctl serve` formats audit lines' times once a second and flushes once a batch:
+    the same text as logging.Formatter, every line in the stream when the batch is done."""
+    import io
+
+    from powerctl.httpd import BatchedStreamHandler, StampFormatter, batched
+
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    plain, stamped = logging.Formatter(fmt), StampFormatter(fmt)
+    now = time.time()
+    for delta in (0, 0.001, 0.5, 0.9999, 1.2, 3600.7, -86400.3):
+        record = logging.LogRecord("powerctl.audit", logging.INFO, __file__, 0, "a line", (), None)
+        record.created, record.msecs = now + delta, ((now + delta) % 1) * 1000
+        assert stamped.format(record) == plain.format(record)
+
+    class Counting(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            self.flushes += 1
+
+    stream = Counting()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(stamped)
+    parent, child = logging.getLogger("batchtest"), logging.getLogger("batchtest.audit")
+    parent.addHandler(handler)
+    parent.setLevel(logging.INFO)
+    try:
+        with batched(child):
+            for n in range(3):
+                child.info("line %d", n)
+            assert stream.flushes == 0
+        assert stream.flushes == 1
+        assert [line.split(": ", 1)[1] for line in stream.getvalue().splitlines()] == [
+            "line 0",
+            "line 1",
+            "line 2",
+        ]
+        child.info("alone")
+        assert stream.flushes == 2  # outside a batch, each record is flushed as StreamHandler does
+    finally:
+        parent.removeHandler(handler)

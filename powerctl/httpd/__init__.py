@@ -8,9 +8,9 @@ a file descriptor and a few kilobytes, never a thread (docs/deployment.md).
 
 from __future__ import annotations
 
-from powerctl.httpd.accesslog import BatchedStreamHandler
+from powerctl.httpd.accesslog import BatchedStreamHandler, StampFormatter, batched
 from powerctl.httpd.limits import Limits
 from powerctl.httpd.listener import Server
 from powerctl.httpd.process import serve
 
-__all__ = ["BatchedStreamHandler", "Limits", "Server", "serve"]
+__all__ = ["BatchedStreamHandler", "Limits", "Server", "StampFormatter", "batched", "serve"]

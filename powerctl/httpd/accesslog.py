@@ -8,9 +8,11 @@ request; each line still carries the time of its answer.
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 
 log = logging.getLogger("powerctl.access")
 FORMAT = '%s - - [%s] "%s %s HTTP/%s" %d %d'
@@ -24,6 +26,42 @@ class BatchedStreamHandler(logging.StreamHandler):
     def flush(self) -> None:
         if not self.batching:
             super().flush()
+
+
+class StampFormatter(logging.Formatter):
+    """A Formatter whose asctime (the default format, without datefmt) is built once a second.
+
+    The same text as logging.Formatter's: only the strftime of the second is remembered.
+    """
+
+    _stamp: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        stamp = self._stamp
+        if stamp[0] != second:
+            stamp = self._stamp = (second, time.strftime(self.default_time_format, self.converter(second)))
+        return self.default_msec_format % (stamp[1], record.msecs)
+
+
+@contextlib.contextmanager
+def batched(logger: logging.Logger) -> Iterator[None]:
+    """Flush the BatchedStreamHandlers that `logger`'s records reach once, at the end of a batch."""
+    handlers = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        handlers += [h for h in current.handlers if isinstance(h, BatchedStreamHandler)]
+        current = current.parent if current.propagate else None
+    for handler in handlers:
+        handler.batching = True
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.batching = False
+            handler.flush()
 
 
 class AccessLog:
@@ -69,10 +107,7 @@ class AccessLog:
         # LogRecord() looks up the thread, process and caller each time; the lines of a batch
         # share those, so each record is a copy of one made for the batch, with its own time
         shared = log.makeRecord(log.name, logging.INFO, __file__, 0, FORMAT, (), None).__dict__
-        batched = [h for h in log.handlers if isinstance(h, BatchedStreamHandler)]
-        for handler in batched:
-            handler.batching = True
-        try:
+        with batched(log):
             while lines:
                 at, address, method, target, version, status, size = lines.popleft()
                 entry = logging.LogRecord.__new__(logging.LogRecord)
@@ -89,10 +124,6 @@ class AccessLog:
                 entry.created, entry.msecs = at, (at % 1) * 1000
                 entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
                 log.handle(entry)
-        finally:
-            for handler in batched:
-                handler.batching = False
-                handler.flush()
 
     def _when(self, at: float) -> str:
         second = int(at)

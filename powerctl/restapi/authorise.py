@@ -9,7 +9,7 @@ from powerctl import access
 from powerctl.access import OPEN, AccessPolicy
 from powerctl.auth import Principal
 from powerctl.restapi.body import Body
-from powerctl.restapi.tree import KeyPath
+from powerctl.restapi.tree import KeyPath, Value
 from powerctl.restapi.view import CallerView
 
 
@@ -35,7 +35,13 @@ class Authorisation:
         if self.access != scopes.Access.GET:
             return [keys for keys, _ in targets]
         # An empty container is checked as itself, so no one reads structure without a scope.
-        return [leaf for keys, node in targets for leaf in (self.view.leaves(keys, node) or [keys])]
+        out: list[KeyPath] = []
+        for keys, node in targets:
+            if isinstance(node, Value):  # a leaf itself (outlets' states): nothing to walk
+                out.append(keys)
+            else:
+                out += self.view.leaves(keys, node) or [keys]
+        return out
 
     def selected_from(self) -> KeyPath:
         """The keys named before the first selector of this request's path."""

@@ -27,8 +27,12 @@ def check_methods(
     # A node object sits at one place in the tree, so one check per node covers its targets.
     unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
     for keys, node in unique:
+        if access == Access.GET and not isinstance(node, Call):
+            # a read of a value or a container: only its policy is asked (the common case)
+            require_policy(principal, keys, access, node.policy)  # type: ignore[attr-defined]
+            continue
         where = "/" + "/".join(keys) + "/"
-        if access == Access.GET and isinstance(node, Call):
+        if access == Access.GET:
             raise MethodNotAllowed(f"{where} is a function: POST to it", ["POST"])
         if access == Access.INVOKE and not invocable(node):
             raise MethodNotAllowed(f"{where} cannot be invoked with POST", allowed(node))

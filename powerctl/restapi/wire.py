@@ -45,7 +45,7 @@ def effective_method() -> str:
 
 
 def depth_limit() -> int | None:
-    header = request.headers.get("Range")
+    header = request.environ.get("HTTP_RANGE")  # what request.headers reads, without building it
     if header is None or not header.strip().lower().startswith("dli-depth"):
         return None
     match = _DEPTH.fullmatch(header.lower())
