@@ -26,8 +26,10 @@ $(PDUCLIENT):
 run: install
 	$(BIN)/powerctl serve
 
+# three workers on two cores: much of the suite waits on real servers, boards and brokers;
+# a file's tests stay on one worker, so module-scoped servers start once
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
