@@ -131,6 +131,7 @@ class Responder:
     server: ThreadingHTTPServer
     ca_file: str  # what the controller verifies the responder with
     calls: list = field(default_factory=list)
+    resumed: list = field(default_factory=list)  # per call: did its TLS connection resume a session
     answer: object = None  # a result dict, or a callable(request) -> full answer dict
 
     @property
@@ -170,6 +171,7 @@ def start_responder(folder: Path, ca: Pair) -> Responder:
             request = json.loads(self.rfile.read(length))
             responder = holder["responder"]
             responder.calls.append((self.path, request, self.connection.getpeercert()))
+            responder.resumed.append(self.connection.session_reused)
             if self.path != "/rpc":
                 self.send_response(404)
                 self.end_headers()
