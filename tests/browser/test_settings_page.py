@@ -10,6 +10,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -324,3 +325,29 @@ def test_switch_an_outlet_delete_a_client_and_lift_its_denial(server, page):
     page.get_by_text("None.").wait_for()
     audit = page.locator("ol.audit").inner_text()
     assert "Client gone denial lifted by user admin" in audit
+
+
+def test_add_an_autoping_item_see_it_arm_pause_it_and_remove_it(server, page):
+    for key, value in (("ping_interval", 0.2), ("ping_timeout", 0.5), ("pings_before_enabling", 2)):
+        assert as_admin(server, "PUT", f"/restapi/autoping/{key}/", json=value).status_code == 204
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # the watched device: it answers
+        listener.listen(64)
+        port = listener.getsockname()[1]
+        page.goto(server.url("/settings/"))
+        form = page.locator("#autoping-form")
+        form.locator("input[name='addresses']").fill(f"tcp://127.0.0.1:{port}")
+        form.locator("input[name='outlets']").fill("3")
+        form.locator("button[type='submit']").click()
+        expect(page.locator("#autoping .note")).to_contain_text("Item 0 added")
+        row = page.locator("#autoping tr[data-item='0']")
+        expect(row).to_contain_text(f"tcp://127.0.0.1:{port}")
+        expect(row).to_contain_text("cycle outlets 3")
+        expect(row.locator(".autoping-status")).to_have_text("armed", timeout=15_000)  # refreshed every 5 s
+        row.locator("button[data-action='autoping-enable']").click()
+        expect(page.locator("#autoping .note")).to_have_text("Item 0 paused.")
+        expect(row.locator(".autoping-status")).to_have_text("disabled")
+        page.locator("#autoping button[data-action='autoping-delete'][data-item='0']").click()
+        expect(page.locator("#autoping .note")).to_have_text("Item 0 removed.")
+        expect(page.locator("#autoping [data-autoping-empty]")).to_be_visible()
+    assert admin_get(server, "/restapi/autoping/items/").json() == []
+    assert admin_get(server, STATES).json()[3] is True  # an answering device is never cycled
