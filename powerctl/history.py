@@ -13,6 +13,8 @@ from powerctl.store import Database
 from powerctl.store import history as store
 from powerctl.store.history import DAY, RAW, TIERS, WEEK
 
+SKEW = 600  # s a range's start may be older than a tier's span and still be served from it
+
 log = logging.getLogger("powerctl.history")
 
 Clock = Callable[[], float]
@@ -122,10 +124,13 @@ class History:
 
     def step_for(self, start: float, now: float) -> int:
         """The finest tier that reaches back to `start`: samples for a day, then 1-minute means
-        for a week, then 15-minute means."""
-        if start >= now - DAY:
+        for a week, then 15-minute means. A range "the last day" or "the last week" is reckoned
+        on the caller's clock, a little before this one's (or further, by its skew): within
+        SKEW of the limit it still gets the finer tier, which holds the latest minutes (the
+        coarser one has them only once rolled up), at the cost of its oldest few."""
+        if start >= now - DAY - SKEW:
             return RAW
-        if start >= now - WEEK:
+        if start >= now - WEEK - SKEW:
             return 60
         return 900
 

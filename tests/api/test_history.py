@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from powerctl.history import SKEW
 from powerctl.store import history as store
 from tests.api.clients_support import HELLO_HASH, register
 from tests.redfish.support import OUTLET
@@ -70,9 +71,11 @@ def test_the_finest_tier_that_reaches_back_to_from(quiet, admin):
     path = "/restapi/meter/values/bus.0.power/history/"
     for start, step, points in (
         (now - 86400 + 30, 10, [[now - 3600, 1.0]]),  # a margin for the seconds the test takes
-        (now - 86400 - 60, 60, []),
+        (now - 86400 - 5, 10, [[now - 3600, 1.0]]),  # "the last day" from a clock a little behind
+        (now - 86400 - SKEW - 60, 60, []),
         (now - 7 * 86400 + 30, 60, [[now - 3 * 86400, 2.0]]),
-        (now - 7 * 86400 - 60, 900, []),
+        (now - 7 * 86400 - 5, 60, [[now - 3 * 86400, 2.0]]),
+        (now - 7 * 86400 - SKEW - 60, 900, []),
         (now - 40 * 86400, 900, [[now - 30 * 86400, 3.0]]),
     ):
         body = admin.get(f"{path}?from={start}&to={now}").json
