@@ -5,6 +5,9 @@
 export const csrf = document.querySelector('meta[name="csrf-token"]').content;
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const segment = (value) => encodeURIComponent(value);
+// Against the origin, never the page's own URL: a page opened as http://user:pw@host/ would
+// otherwise make every request a URL with credentials in it, which fetch refuses (Firefox).
+const here = (path) => new URL(path, location.origin);
 
 // Every request carries X-CSRF: changes need it, and reads with it count as views of this
 // page (audited once, at the sign-in), not as API calls.
@@ -14,7 +17,7 @@ export async function call(method, url, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(url, init);
+  const response = await fetch(here(url), init);
   const text = await response.text();
   let data = null;
   if (text) {
@@ -36,7 +39,7 @@ export function say(element, message, ok) {
 
 // Re-render sections from the server's page (escaped there), keeping everything else as it is.
 export async function refresh(...ids) {
-  const response = await fetch(location.pathname, { credentials: "same-origin", headers: { "X-CSRF": csrf } });
+  const response = await fetch(here(location.pathname), { credentials: "same-origin", headers: { "X-CSRF": csrf } });
   if (!response.ok) throw new Error(`reloading the page: ${response.status} ${response.statusText}`);
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   for (const id of new Set([...ids, "audit"])) {
