@@ -7,15 +7,14 @@ constant time with the stored one (only the hash is kept; the token is shown onc
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from fleetserver.admins import Made, token_hash
 from fleetserver.database import FleetDatabase
 from fleetserver.errors import Clash, Missing
 from fleetserver.models import (
@@ -40,18 +39,6 @@ def certificate_arn(account: str, certificate_id: str) -> str:
 
 def ca_certificate_arn(account: str, certificate_id: str) -> str:
     return f"{ARN_PREFIX}{account}:cacert/{certificate_id}"
-
-
-@dataclass(frozen=True)
-class Made:
-    """A new account token: its id, and the secret token, shown once."""
-
-    id: str
-    token: str
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def locked(session: Session, ident: str, share: bool = True) -> Account:
@@ -121,7 +108,7 @@ class Accounts:
         token = f"{ident}.{secrets.token_urlsafe(32)}"
         with self.db.writing() as session:
             locked(session, account)
-            session.add(AccountToken(id=ident, account_id=account, token_hash=_hash(token)))
+            session.add(AccountToken(id=ident, account_id=account, token_hash=token_hash(token)))
         return Made(ident, token)
 
     def revoke_token(self, account: str, ident: str) -> None:
@@ -140,6 +127,6 @@ class Accounts:
         with self.db.reading() as session:
             row = session.get(AccountToken, ident)
             stored = row.token_hash if row is not None else "0" * 64
-            if hmac.compare_digest(stored, _hash(token)) and row is not None:
+            if hmac.compare_digest(stored, token_hash(token)) and row is not None:
                 return row.account_id, row.id
             return None
