@@ -15,7 +15,7 @@ from powerctl.autoping.config import SETTINGS
 from powerctl.autoping.items import Item, Spec, State
 from powerctl.autoping.scheduler import Scheduler
 from powerctl.domain import NoSuchItem, PowerctlError
-from powerctl.relay import Relay
+from powerctl.relay import Actor, Relay
 from powerctl.scripts.runner import Runner
 from powerctl.store import Database
 from powerctl.store import autoping as store
@@ -235,7 +235,8 @@ class AutoPing:
                 self._audit.record(
                     f"AutoPing item {index}: {why}: cycling outlets {outlet_list(spec.outlets)}"
                 )
-                delay = max(self._relay.cycle_many(list(spec.outlets), who))
+                actor = Actor(who, who, "autoping")  # the outlet's switch history: via autoping
+                delay = max(self._relay.cycle_many(list(spec.outlets), actor))
         except (PowerctlError, hw.HardwareError, KeyError) as err:
             self._audit.record(f"AutoPing item {index}: could not reboot: {err}")
             with self._lock:

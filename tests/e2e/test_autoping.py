@@ -149,6 +149,9 @@ def test_a_stopped_listener_is_cycled_once_and_the_item_recovers(gateway):
         gateway.wait(lambda: gateway.status(one) == "armed")
         time.sleep(0.5)
         assert len(gateway.cycles(one)) == 1
+        switches = gateway.get("relay/outlets/1/history/")
+        assert switches[-1]["state"] == "cycle" and switches[-1]["by"] == f"autoping item {one}"
+        assert switches[-1]["via"] == "autoping"
         state = gateway.get(f"autoping/items/{one}/")
         assert state["hits"] == 1 and state["status"] == "armed" and state["enabled"] is True
         pair = gateway.get(f"autoping/items/{group}/")
