@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 
@@ -209,3 +210,98 @@ def test_the_servers_stderr_log_reads_as_logging_formatter_writes_it_and_a_batch
         assert stream.flushes == 2  # outside a batch, each record is flushed as StreamHandler does
     finally:
         parent.removeHandler(handler)
+
+
+class _CountingSink(io.RawIOBase):
+    """A file that counts the writes reaching it (each one a syscall on a real descriptor)."""
+
+    def __init__(self, fail: bool = False):
+        self.writes, self.data, self.fail = 0, b"", fail
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self.fail:
+            raise BrokenPipeError("the reader went away")
+        self.writes += 1
+        self.data += bytes(data)
+        return len(data)
+
+
+def test_a_batch_reaches_a_line_buffered_stream_in_one_write():
+    """stderr is line-buffered (unbuffered under PYTHONUNBUFFERED): a batch of audit lines
+    still reaches it as one write, not one a line, each line formatted as its own record."""
+    from powerctl.httpd import BatchedStreamHandler, batched
+
+    for buffering in ("line", "none"):
+        sink = _CountingSink()
+        if buffering == "line":
+            stream = io.TextIOWrapper(io.BufferedWriter(sink), line_buffering=True)
+        else:
+            stream = io.TextIOWrapper(sink, write_through=True)
+        handler = BatchedStreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        logger = logging.getLogger("batchtest.lines")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        try:
+            with batched(logger):
+                for n in range(50):
+                    logger.info("line %d", n)
+                assert sink.writes == 0
+            assert sink.writes == 1, buffering
+            assert sink.data.decode().splitlines() == [f"INFO line {n}" for n in range(50)]
+            logger.info("alone")
+            assert sink.writes == 2
+        finally:
+            logger.removeHandler(handler)
+
+
+def test_a_failing_stderr_costs_no_stored_line(tmp_path):
+    """A log stream that cannot be written (a closed pipe) is reported as logging reports it;
+    the batch's lines are still stored."""
+    from powerctl.httpd import BatchedStreamHandler
+
+    db = Database(tmp_path / "powerctl.db")
+    trail = Audit(db, interval=3600)
+    logger = logging.getLogger("powerctl.audit")
+    handler = BatchedStreamHandler(io.TextIOWrapper(_CountingSink(fail=True), write_through=True))
+    saved = logger.handlers, logger.propagate, logger.level, logging.raiseExceptions
+    logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
+    logging.raiseExceptions = False  # handleError stays quiet, as in production
+    try:
+        for n in range(3):
+            trail.record(f"access allowed for c{n} (c{n}@127.0.0.1, bearer)")
+        trail.flush()
+        assert [line for _, line in db.audit_tail(3)] == [
+            f"access allowed for c{n} (c{n}@127.0.0.1, bearer)" for n in range(3)
+        ]
+    finally:
+        logger.handlers, logger.propagate, logger.level, logging.raiseExceptions = saved
+        trail.close()
+
+
+def test_a_large_batch_is_stored_whole_in_order(tmp_path):
+    """Lines are inserted many to a statement: a batch longer than one statement holds (450
+    access lines and 450 events, interleaved) is stored whole, each table in recorded order."""
+    db = Database(tmp_path / "powerctl.db")
+    trail = Audit(db, interval=3600)
+    try:
+        for n in range(450):
+            trail.record(f"access allowed for c{n} (c{n}@127.0.0.1, bearer)")
+            trail.record(f"Outlet 1: state set to On, event {n}", subject="relay/outlets/0", n=n)
+        trail.flush()
+        rows = db.connection().execute("SELECT line FROM audit ORDER BY id").fetchall()
+        assert [line for (line,) in rows] == [
+            f"access allowed for c{n} (c{n}@127.0.0.1, bearer)" for n in range(450)
+        ]
+        rows = (
+            db.connection().execute("SELECT line, subject, fields FROM audit_events ORDER BY id").fetchall()
+        )
+        assert rows == [
+            (f"Outlet 1: state set to On, event {n}", "relay/outlets/0", f'{{"n":{n}}}') for n in range(450)
+        ]
+    finally:
+        trail.close()

@@ -19,13 +19,44 @@ FORMAT = '%s - - [%s] "%s %s HTTP/%s" %d %d'
 
 
 class BatchedStreamHandler(logging.StreamHandler):
-    """A StreamHandler that the access log flushes once a batch, not once a line."""
+    """A StreamHandler that, inside `batched`, writes a batch's lines at its end: one write.
+
+    Each line is still formatted as its own record. Without this a line-buffered stream
+    (stderr is one, since Python 3.9) would write once a line, and every write lets go of the
+    GIL, handing it to a request thread and waiting to get it back.
+    """
 
     batching = False
 
-    def flush(self) -> None:
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._last: logging.LogRecord | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
         if not self.batching:
-            super().flush()
+            super().emit(record)
+            return
+        try:
+            self._pending.append(self.format(record) + self.terminator)
+            self._last = record
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - as StreamHandler.emit: handleError reports it
+            self.handleError(record)
+
+    def flush(self) -> None:
+        if self.batching:
+            return
+        with self.lock:  # emit() runs under it: no line is added while the batch is taken
+            text, self._pending = "".join(self._pending), []
+            last, self._last = self._last, None
+            if text:
+                try:
+                    self.stream.write(text)
+                except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, not raised
+                    self.handleError(last)  # type: ignore[arg-type]
+        super().flush()
 
 
 class StampFormatter(logging.Formatter):

@@ -260,12 +260,8 @@ class Database:
             else:
                 events.append((*entry, None, None)[:4])
         with self.transaction() as conn:
-            if access:
-                conn.executemany("INSERT INTO audit (at, line) VALUES (?, ?)", access)
-            if events:
-                conn.executemany(
-                    "INSERT INTO audit_events (at, line, subject, fields) VALUES (?, ?, ?, ?)", events
-                )
+            _insert_rows(conn, "audit (at, line)", access)
+            _insert_rows(conn, "audit_events (at, line, subject, fields)", events)
             for table, rows in (("audit", access), ("audit_events", events)):
                 if rows:
                     # ids only grow and only the oldest go: one indexed range
@@ -285,3 +281,20 @@ class Database:
             (limit, limit, limit),
         )
         return rows.fetchall()[::-1]
+
+
+def _insert_rows(conn: sqlite3.Connection, into: str, rows: list[tuple], chunk: int = 200) -> None:
+    """INSERT many rows with one statement per `chunk` of them, not one per row.
+
+    sqlite3 lets go of the GIL for every statement it steps; executemany steps once a row, and
+    with a request thread waiting at each of those, a batch of audit lines would hand the GIL
+    back and forth once a line. 200 rows of 4 columns stay under SQLite's oldest limit of 999
+    parameters.
+    """
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        marks = "(" + ", ".join("?" * len(part[0])) + ")"
+        conn.execute(
+            f"INSERT INTO {into} VALUES " + ", ".join([marks] * len(part)),  # noqa: S608
+            [value for row in part for value in row],
+        )
