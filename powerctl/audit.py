@@ -194,7 +194,7 @@ def counted(n: int, word: str) -> str:
 
 
 def audit() -> Audit:
-    return current_app.extensions["powerctl.audit"]
+    return current_app._get_current_object().extensions["powerctl.audit"]  # no proxied attribute
 
 
 def init_app(app: Flask, db: Database) -> Audit:

@@ -51,7 +51,7 @@ class Metrics:
         self._children: dict[tuple[str, int], Counter] = {}
 
     def count_request(self, response: Response) -> Response:
-        method = request.method
+        method = request._get_current_object().method  # no proxied attribute: this runs on every answer
         if method not in METHODS:
             method = "other"
         key = (method, response.status_code)

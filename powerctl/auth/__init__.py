@@ -41,8 +41,9 @@ class Authenticator:
         self.realm = auth["realm"]
         self.observers: list[Callable[[str], None]] = []  # told "failure" and "lockout" (metrics)
 
-    def authenticate(self, raw_target: str) -> Principal:
-        environ = request.environ
+    def authenticate(self, raw_target: str, environ: dict | None = None) -> Principal:
+        if environ is None:
+            environ = request.environ
         addr = environ.get("REMOTE_ADDR") or "unknown"
         left = self.lockout.locked(addr)
         if left:
@@ -198,7 +199,7 @@ def _user_grants(user: str, outlets: tuple[int, ...]) -> scopes.GrantSet:
 
 
 def authenticator() -> Authenticator:
-    return current_app.extensions["powerctl.auth"]
+    return current_app._get_current_object().extensions["powerctl.auth"]  # no proxied attribute
 
 
 def init_app(app: Flask, db: Database, audit: Audit, nonce_key: bytes) -> Authenticator:

@@ -32,11 +32,14 @@ def no_content() -> Response:
     return response
 
 
-def effective_method() -> str:
-    method = request.method
+def effective_method(environ: dict | None = None) -> str:
+    """The method, or the one an X-HTTP-Method header tunnels through POST."""
+    if environ is None:
+        environ = request.environ
+    method = environ.get("REQUEST_METHOD", "GET").upper()  # as werkzeug's request.method
     if method != "POST":
         return method
-    override = request.headers.get("X-HTTP-Method", "").strip().upper()
+    override = environ.get("HTTP_X_HTTP_METHOD", "").strip().upper()
     if override:
         if override not in TUNNELED:
             raise BadRequest(f"X-HTTP-Method may name PUT, PATCH or DELETE, not {override[:16]!r}")
@@ -44,8 +47,10 @@ def effective_method() -> str:
     return method
 
 
-def depth_limit() -> int | None:
-    header = request.environ.get("HTTP_RANGE")  # what request.headers reads, without building it
+def depth_limit(environ: dict | None = None) -> int | None:
+    if environ is None:
+        environ = request.environ
+    header = environ.get("HTTP_RANGE")  # what request.headers reads, without building it
     if header is None or not header.strip().lower().startswith("dli-depth"):
         return None
     match = _DEPTH.fullmatch(header.lower())

@@ -50,6 +50,9 @@ class PageViews:
 
     def __call__(self, principal: Principal) -> bool:
         """Whether this allowed request is a view of a page already signed in to (not audited)."""
+        # an API client's request (nearly all of them) is answered without reading the request
+        if not principal.is_admin or principal.scheme not in HUMAN_SCHEMES:
+            return False
         if request.method not in ("GET", "HEAD") or not self._page_read(principal):
             return False
         key = (principal.name, principal.addr, principal.scheme)
@@ -62,8 +65,6 @@ class PageViews:
         return last is not None and now - last < IDLE
 
     def _page_read(self, principal: Principal) -> bool:
-        if not principal.is_admin or principal.scheme not in HUMAN_SCHEMES:
-            return False
         if request.blueprint == "web":
             return True
         token = request.headers.get("X-CSRF")
