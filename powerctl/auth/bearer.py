@@ -19,6 +19,7 @@ DEFAULT_FLEET_SCOPE = "/?access=get"
 
 # The client id, one dot, then unpadded base64url (padding tolerated).
 _TOKEN = re.compile(r"([A-Za-z0-9][A-Za-z0-9-]{0,63})\.([A-Za-z0-9_-]{1,1024}={0,2})")
+_URLSAFE = bytes.maketrans(b"-_", b"+/")  # base64url's two letters as standard base64's
 
 
 class InvalidToken(Exception):
@@ -66,7 +67,10 @@ def parse(credentials: str) -> tuple[str, str]:
     if len(encoded) % 4 == 1:
         raise InvalidToken("token is not valid base64url")
     try:
-        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True)
+        # what b64decode(altchars=b"-_", validate=True) does, without building its table each call
+        raw = binascii.a2b_base64(
+            (encoded + "=" * (-len(encoded) % 4)).encode().translate(_URLSAFE), strict_mode=True
+        )
     except binascii.Error as err:
         raise InvalidToken("token is not valid base64url") from err
     return client, token_hash(raw)
