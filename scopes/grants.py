@@ -186,8 +186,13 @@ class GrantSet:
         self, leaves: Iterable[tuple[str, ...]], access: Access, attrs: Attrs | None = None
     ) -> tuple[str, ...] | None:
         """The first leaf not allowed for access, or None when all are."""
+        decisions = self._decisions
         for leaf in leaves:
-            if not self.allows(leaf, access, attrs):
+            # allows(), with its remembered answers looked up here: a matrix asks for many leaves
+            answer = None if decisions is None else decisions.get((leaf, access))
+            if answer is None:
+                answer = self.allows(leaf, access, attrs)
+            if not answer:
                 return leaf
         return None
 

@@ -22,6 +22,7 @@ class Authorisation:
     """
 
     principal: Principal
+    nodes: dict[int, tuple[KeyPath, object]]  # each targeted node once (dispatch.Request.run)
     view: CallerView
     path: scopes.Path
     access: scopes.Access
@@ -34,6 +35,8 @@ class Authorisation:
             return [self.selected_from()]
         if self.access != scopes.Access.GET:
             return [keys for keys, _ in targets]
+        if len(self.nodes) == 1 and isinstance(targets[0][1], Value):
+            return [keys for keys, _ in targets]  # one field of many members: each is a leaf
         # An empty container is checked as itself, so no one reads structure without a scope.
         out: list[KeyPath] = []
         for keys, node in targets:

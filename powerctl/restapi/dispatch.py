@@ -59,10 +59,14 @@ class Request(Authorisation):
         self.path = path
         self.method = method
         self.access = ACCESS[method]
+        self.nodes: dict[int, tuple[KeyPath, object]] = {}  # set by run(), once resolved
 
     def run(self) -> Response:
         targets = self.resolve()
-        check_methods(self.principal, self.method, self.access, targets)
+        # One entry per node, with the keys of its first target: a node sits at one place in the
+        # tree, so its checks hold for all its targets (a matrix of one field is one node).
+        self.nodes = {id(node): (keys, node) for keys, node in reversed(targets)}
+        check_methods(self.principal, self.method, self.access, self.nodes.values())
         self.authorise(targets)
         if self.access == scopes.Access.GET:
             return self.get(targets)
@@ -109,7 +113,7 @@ class Request(Authorisation):
         depth = depth_limit(self.environ)
         node = targets[0][1] if targets else None  # a filter may match nothing
         read = node.batch.read if isinstance(node, Value) else None
-        if len(targets) > 1 and read is not None and all(other is node for _, other in targets):
+        if read is not None and len(targets) > 1 and len(self.nodes) == 1:
             values = read([keys for keys, _ in targets])
         else:
             values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]
@@ -138,7 +142,7 @@ class Request(Authorisation):
     def invoke(self, targets: list[tuple[KeyPath, object]]) -> Response:
         node = targets[0][1]
         invoke = node.batch.invoke if isinstance(node, Call) else None
-        if len(targets) > 1 and invoke is not None and all(other is node for _, other in targets):
+        if invoke is not None and len(targets) > 1 and len(self.nodes) == 1:
             results = invoke([keys for keys, _ in targets], self.body, self.principal)
         else:
             results = [node.invoke(keys, self.body, self.principal) for keys, node in targets]  # type: ignore[union-attr]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections.abc
+
 from powerctl.access import require_policy
 from powerctl.auth import Principal
 from powerctl.errors import MethodNotAllowed
@@ -21,11 +23,16 @@ ACCESS = {
 
 
 def check_methods(
-    principal: Principal, method: str, access: Access, targets: list[tuple[KeyPath, object]]
+    principal: Principal,
+    method: str,
+    access: Access,
+    unique: collections.abc.Collection[tuple[KeyPath, object]],
 ) -> None:
-    """Refuse (403 or 405) a method some target does not answer, or not for this caller."""
-    # A node object sits at one place in the tree, so one check per node covers its targets.
-    unique = {id(node): (keys, node) for keys, node in reversed(targets)}.values()
+    """Refuse (403 or 405) a method some target does not answer, or not for this caller.
+
+    `unique`: each node the request targets once, with the keys of one of its targets (a node
+    object sits at one place in the tree, so one check per node covers its targets).
+    """
     for keys, node in unique:
         if access == Access.GET and not isinstance(node, Call):
             # a read of a value or a container: only its policy is asked (the common case)
