@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
@@ -47,19 +47,35 @@ class Metrics:
             "powerctl_lockouts", "Lockouts started after repeated failed logins", registry=self.registry
         )
         self.state = StateCollector(app, controller)
-        # (method, status) -> its counter: labels() validates and locks on every call
-        self._children: dict[tuple[str, int], Counter] = {}
+        # (method, status line) -> its counter: labels() validates and locks on every call
+        self._children: dict[tuple[str, str], Counter] = {}
 
-    def count_request(self, response: Response) -> Response:
-        method = request._get_current_object().method  # no proxied attribute: this runs on every answer
-        if method not in METHODS:
-            method = "other"
-        key = (method, response.status_code)
+    def count(self, method: str, status: str) -> None:
+        """Count one answer: its request's method and its WSGI status line ("207 MULTI STATUS")."""
+        key = (method, status)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = self.requests.labels(method, str(key[1]))
+            label = method.upper() if method.upper() in METHODS else "other"
+            child = self._children[key] = self.requests.labels(label, status[:3])
         child.inc()
-        return response
+
+    def counting(self, wsgi_app: Callable) -> Callable:
+        """`wsgi_app`, counting each answer as it starts.
+
+        A WSGI layer rather than an after_request hook: Flask passes every hook through
+        ensure_sync and the request proxy each time, several times the cost of the count.
+        """
+
+        def app(environ: dict, start_response: Callable) -> Iterable[bytes]:
+            method = environ.get("REQUEST_METHOD", "")
+
+            def counted(status: str, headers: list, exc_info=None):
+                self.count(method, status)
+                return start_response(status, headers, exc_info)
+
+            return wsgi_app(environ, counted)
+
+        return app
 
     def auth_event(self, event: str) -> None:
         if event == "failure":
@@ -202,6 +218,6 @@ def init_app(app: Flask, controller: hw.Controller) -> Metrics:
     metrics = Metrics(app, controller)
     app.extensions["powerctl.metrics"] = metrics
     app.extensions["powerctl.auth"].observers.append(metrics.auth_event)
-    app.after_request(metrics.count_request)
+    app.wsgi_app = metrics.counting(app.wsgi_app)
     app.register_blueprint(bp)
     return metrics
