@@ -93,8 +93,10 @@ class BearerVerifier:
         self._cache_size = cache_size
         # Unlimited tokens seen valid, keyed by (client, hash) and tagged with the credentials
         # generation they were read at: any change to clients or tokens, in any process,
-        # makes every entry stale. Limited tokens always go to the store to spend a use.
-        self._known: dict[tuple[str, str], tuple[int, TokenRecord]] = {}
+        # makes every entry stale. Limited tokens always go to the store to spend a use. A local
+        # client's entry that was allowed also holds its compiled grants, so a repeated request
+        # needs neither the store nor the grants cache and its lock.
+        self._known: dict[tuple[str, str], tuple[int, TokenRecord, scopes.GrantSet | None]] = {}
 
     def verify(self, credentials: str) -> tuple[str, str, scopes.GrantSet]:
         """Return (client id, display name, grants) or raise InvalidToken; spends one use."""
@@ -104,6 +106,10 @@ class BearerVerifier:
     def verify_kind(self, credentials: str) -> tuple[str, str, scopes.GrantSet, str]:
         """verify(), plus the kind of credential: "local", "fleet" (synced client) or "peer"."""
         client, digest = parse(credentials)
+        known = self._known.get((client, digest))
+        if known is not None and known[2] is not None and known[0] == self._db.credentials.value():
+            # unlimited, not denied and local when it was remembered, and nothing changed since
+            return client, known[1].client_name, known[2], "local"
         record = self._lookup(client, digest)
         if record is None:
             # The id of an unregistered client is only text from the header (a pasted secret,
@@ -118,7 +124,11 @@ class BearerVerifier:
             raise InvalidToken(f"token of client {client!r} has no uses left", counts_as_failure=False)
         if record.kind != "local":
             return client, record.client_name, self.role_grants(record.kind), record.kind
-        return client, record.client_name, self.grants(client, record.revision), record.kind
+        grants = self.grants(client, record.revision)
+        known = self._known.get((client, digest))
+        if known is not None and known[1] is record:
+            self._known[(client, digest)] = (known[0], record, grants)  # still tagged as read
+        return client, record.client_name, grants, record.kind
 
     def _lookup(self, client: str, digest: str) -> TokenRecord | None:
         generation = self._db.credentials.value()
@@ -133,7 +143,7 @@ class BearerVerifier:
                 self._known.clear()
             # Tagged with the generation read before the lookup, so a change racing with it
             # leaves the entry stale rather than wrongly fresh.
-            self._known[(client, digest)] = (generation, record)
+            self._known[(client, digest)] = (generation, record, None)
         return record
 
     def role_grants(self, kind: str) -> scopes.GrantSet:

@@ -58,6 +58,8 @@ class Lockout:
 
     def locked(self, addr: str) -> float:
         """Seconds left in this address's lockout, 0 when it may try."""
+        if addr not in self._until:  # nearly every request: no lock taken (a dict read is atomic)
+            return 0.0
         with self._lock:
             until = self._until.get(addr)
             if until is None:

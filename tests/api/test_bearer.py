@@ -222,6 +222,24 @@ def test_a_revocation_by_another_process_takes_effect_on_the_next_request(app, a
     assert dave.get("/restapi/relay/outlets/all;/state/").status_code == 401
 
 
+def test_scopes_narrowed_by_another_process_hold_on_the_next_request(app, admin, tmp_path):
+    """A token answered from the verifier's memory (its grants too) is checked against the
+    new scopes once another process (the CLI) re-registers its client with fewer."""
+    from powerctl.store import ClientRecord, Database
+
+    example_2(admin)
+    dave = Api(app.test_client(), bearer="DaveSmith.SGVsbG8")
+    for _ in range(3):
+        assert dave.get("/restapi/relay/outlets/all;/physical_state/").status_code == 207
+    other_process = Database(tmp_path / "data" / "powerctl.db")
+    other_process.put_client(
+        ClientRecord("DaveSmith", "DaveSmith", ("/relay/outlets/all;/=name/",), {}, {}, {HELLO_HASH: {}}, 0)
+    )
+    other_process.close()
+    assert dave.get("/restapi/relay/outlets/all;/physical_state/").status_code == 403
+    assert dave.get("/restapi/relay/outlets/all;/name/").status_code == 207
+
+
 def test_replacing_a_registration_drops_a_remembered_token(app, admin):
     example_2(admin)
     dave = Api(app.test_client(), bearer="DaveSmith.SGVsbG8")
