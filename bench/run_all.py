@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BENCHMARKS = [
     "throughput",
+    "instructions",
     "slow_clients",
     "authorise",
     "serial_latency",
