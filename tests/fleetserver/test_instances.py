@@ -131,15 +131,15 @@ def test_two_instances_notify_each_controller_once_and_survive_a_kill(pg_cluster
             assert {counts[name] for name in reachable} == {1}, version
         assert len({serial for _n, _v, serial, _t in receiver.calls}) == 2  # both did work
 
-        # a controller that refuses is tried again, less and less often (0.15-0.3 s after the
-        # first failure, 1.5-3 s from the fifth, once the wait is capped). A loaded machine adds
-        # to any gap, and a late call shortens the gap after it, so the test compares means of
-        # two gaps against bounds that such lateness does not cross.
+        # a controller that refuses is tried again, less and less often: 0.15-0.3 s after the
+        # first failure, doubling, 1.5-3 s from the fifth once the wait is capped. The early gaps
+        # are no measure (while the instances are busy notifying the others, a retry waits its
+        # turn: 1.2 s seen on a loaded machine), so the test reads gaps 5 and 6, which come when
+        # the rest is done: a retry that did not back off would give 0.3-0.6 s there.
         assert eventually(lambda: all(len(gaps(receiver.calls, n)) >= 6 for n in refusing))
         for name in refusing:
             waits = gaps(receiver.calls, name)[:6]
-            early, late = sum(waits[:2]) / 2, sum(waits[-2:]) / 2
-            assert late > 1.5 * early and late > 1.2, waits
+            assert sum(waits[-2:]) / 2 > 1.2, waits
 
         # version 3, and the first instance is killed while its claims are in flight
         assert Schedule(db).bump_all() == CONTROLLERS
