@@ -20,7 +20,7 @@ from requests.auth import HTTPDigestAuth
 
 from powerctl.store import Database
 from powerctl.store import history as history_store
-from tests.e2e.server_support import start_server
+from tests.e2e.server_support import as_admin, start_server
 from tests.support import ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -116,18 +116,6 @@ def screenshot(page, name: str, element: str | None = None) -> None:
             page.screenshot(path=str(folder / name), full_page=True)
         else:
             page.locator(element).screenshot(path=str(folder / name))
-
-
-def as_admin(server, method: str, path: str, **kwargs) -> requests.Response:
-    headers = {"X-CSRF": "x"} if method != "GET" else {}
-    return requests.request(
-        method,
-        server.url(path),
-        headers=headers,
-        auth=HTTPDigestAuth("admin", ADMIN_PASSWORD),
-        timeout=10,
-        **kwargs,
-    )
 
 
 def admin_get(server, path: str, **params) -> requests.Response:

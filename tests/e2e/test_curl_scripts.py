@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from requests.auth import HTTPDigestAuth
 
 from tests.e2e.curl_support import (
     DAVE_CYCLE_4,
@@ -23,34 +22,22 @@ from tests.e2e.curl_support import (
     physical,
     run_windows_line,
 )
-from tests.e2e.server_support import start_server
+from tests.e2e.server_support import as_admin, start_server
 from tests.support import wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "powerctl.toml"
+PASSWORD = "1234"  # the admin password of the reference's curl examples
 DAVE_RUN_SCRIPT = r'''curl -D - -H "Authorization: Bearer DaveSmith.SGVsbG8" -k -H "X-CSRF: x" -H "Content-Type: application/json" --data "[{\"user_function\":\"cycle_schedule_1\"}]" --digest "https://192.168.0.100/restapi/script/start/"'''  # noqa: E501
 
 
 @pytest.fixture(scope="module")
 def dli(tmp_path_factory):
-    env = dict(os.environ, POWERCTL_ADMIN_PASSWORD="1234")
+    env = dict(os.environ, POWERCTL_ADMIN_PASSWORD=PASSWORD)
     running = start_server(tmp_path_factory.mktemp("dli-scripts") / "data", "--config", str(EXAMPLE), env=env)
     yield running
     running.stop()
-
-
-def as_admin(server, method: str, path: str, **kwargs) -> requests.Response:
-    headers = {"X-CSRF": "x"} if method != "GET" else {}
-    return requests.request(
-        method,
-        server.url(path),
-        headers=headers,
-        verify=server.cert,
-        auth=HTTPDigestAuth("admin", "1234"),
-        timeout=10,
-        **kwargs,
-    )
 
 
 def test_registration_2_and_all_four_command_examples(dli):
@@ -64,15 +51,15 @@ def test_registration_2_and_all_four_command_examples(dli):
     # "Run a script": his scope is invoke without get, so success is a bare 204
     status, body = run_windows_line(dli, DAVE_RUN_SCRIPT)
     assert status == 204 and body == ""
-    threads = as_admin(dli, "GET", "/restapi/script/threads/").json()
+    threads = as_admin(dli, "GET", "/restapi/script/threads/", password=PASSWORD).json()
     assert list(threads) == ["1"]
     assert threads["1"]["label"].startswith("cycle_schedule_1 (DaveSmith via rest) ")
     assert wait_for(lambda: physical(dli, 2) is False, timeout=5.0, interval=0.05)
     status, body = run_windows_line(dli, DAVE_STATES)
     assert status == 207 and json.loads(body)[2] is False
-    stopped = as_admin(dli, "POST", "/restapi/script/stop/", json=["all"])
+    stopped = as_admin(dli, "POST", "/restapi/script/stop/", json=["all"], password=PASSWORD)
     assert stopped.status_code == 200 and stopped.json() == ["1"]
-    assert as_admin(dli, "GET", "/restapi/script/threads/").json() == {}
+    assert as_admin(dli, "GET", "/restapi/script/threads/", password=PASSWORD).json() == {}
     time.sleep(0.5)
     log = dli.log.read_text()
     assert "Script cycle_schedule_1 started as thread 1 by client DaveSmith from 127.0.0.1" in log
