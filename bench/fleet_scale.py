@@ -47,7 +47,7 @@ from fleet_server import tree_cpu  # noqa: E402
 from fleetserver import pki, settings  # noqa: E402
 from fleetserver.database import FleetDatabase  # noqa: E402
 from tests.fleetserver import postgres  # noqa: E402
-from tests.fleetserver.support import free_port, make_ca, start_fleet_server  # noqa: E402
+from tests.fleetserver.support import MutualTLSServer, free_port, make_ca, start_fleet_server  # noqa: E402
 
 SYNC = json.dumps(
     {"id": "b", "api": "3", "method": "cloud.access_keys_controller_sync", "params": {}}
@@ -59,10 +59,6 @@ def _receive(port: int, pem: str, ca: str, requests, answers) -> None:
     """The receiver process: HTTPS on `port`, 204 to /notify/<uuid>, counts on request."""
     folder = tempfile.mkdtemp()
     Path(folder, "r.pem").write_text(pem)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(Path(folder, "r.pem"))
-    context.load_verify_locations(cadata=ca)
-    context.verify_mode = ssl.CERT_REQUIRED
     counts: collections.Counter = collections.Counter()
     lock = threading.Lock()
 
@@ -78,22 +74,7 @@ def _receive(port: int, pem: str, ca: str, requests, answers) -> None:
         def log_message(self, *_args):
             pass
 
-    class Server(http.server.ThreadingHTTPServer):
-        daemon_threads = True
-        request_queue_size = 256
-
-        def finish_request(self, request, client_address):
-            try:
-                wrapped = context.wrap_socket(request, server_side=True)
-            except OSError:
-                return
-            with wrapped:
-                super().finish_request(wrapped, client_address)
-
-        def handle_error(self, request, client_address):
-            pass
-
-    server = Server(("127.0.0.1", port), Handler)
+    server = MutualTLSServer(("127.0.0.1", port), Handler, Path(folder, "r.pem"), ca)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     while (order := requests.get()) != "stop":
         with lock:

@@ -20,7 +20,9 @@ Every admin call returns the `requests.Response`; `enroll` and `register_ca` ass
 
 from __future__ import annotations
 
+import http.server
 import os
+import ssl
 import sys
 import uuid as uuidlib
 from dataclasses import dataclass, field
@@ -37,12 +39,42 @@ __all__ = [
     "FleetAdmin",
     "FleetServer",
     "Issued",
+    "MutualTLSServer",
     "free_port",
     "make_ca",
     "start_fleet_server",
 ]
 
 ADMIN_TOKEN = "fleet-admin-test-token"
+
+
+class MutualTLSServer(http.server.ThreadingHTTPServer):
+    """HTTPS that requires a client certificate from the CA `ca_pem` (what controllers'
+    notify endpoints do), serving `pem_file` (certificate and key). Each TLS handshake runs in
+    its connection's thread, not the one that accepts; a connection whose handshake fails, or
+    that a stopped or killed notifier leaves mid-call, ends quietly."""
+
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], handler, pem_file: str | os.PathLike, ca_pem: str):
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(pem_file)
+        context.load_verify_locations(cadata=ca_pem)
+        context.verify_mode = ssl.CERT_REQUIRED
+        self.context = context
+        super().__init__(address, handler)
+
+    def finish_request(self, request, client_address) -> None:
+        try:
+            wrapped = self.context.wrap_socket(request, server_side=True)
+        except OSError:  # ssl.SSLError included
+            return
+        with wrapped:
+            super().finish_request(wrapped, client_address)
+
+    def handle_error(self, request, client_address) -> None:
+        pass
 
 
 @dataclass

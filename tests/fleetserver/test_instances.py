@@ -10,7 +10,6 @@ import functools
 import http.server
 import itertools
 import json
-import ssl
 import threading
 import time
 import uuid
@@ -21,7 +20,7 @@ from fleetserver import pki, settings
 from fleetserver.controllers import Controllers
 from fleetserver.database import FleetDatabase
 from fleetserver.schedule import Schedule
-from tests.fleetserver.support import free_port, start_fleet_server
+from tests.fleetserver.support import MutualTLSServer, free_port, start_fleet_server
 from tests.support import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -49,10 +48,6 @@ class Controllers200:
         self.url = f"https://127.0.0.1:{port}/notify/"
         cert, key = pki.issue_server(*issuer, str(uuid.uuid4()), self.url, days=1)
         (folder / "receiver.pem").write_text(cert + key)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(folder / "receiver.pem")
-        context.load_verify_locations(cadata=issuer[0])
-        context.verify_mode = ssl.CERT_REQUIRED
         self.calls: list[tuple[str, int, str, float]] = []
         lock, calls = threading.Lock(), self.calls
 
@@ -72,22 +67,8 @@ class Controllers200:
             def log_message(self, *_args):
                 pass
 
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-
-            def finish_request(self, request, client_address):
-                # the handshake in the connection's thread, not in the one that accepts
-                try:
-                    wrapped = context.wrap_socket(request, server_side=True)
-                except (ssl.SSLError, OSError):
-                    return
-                with wrapped:
-                    super().finish_request(wrapped, client_address)
-
-            def handle_error(self, request, client_address):
-                pass  # the killed instance's connections end mid-call
-
-        self.server = Server(("127.0.0.1", port), Handler)
+        # the killed instance's connections end mid-call: the server takes that quietly
+        self.server = MutualTLSServer(("127.0.0.1", port), Handler, folder / "receiver.pem", issuer[0])
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def counts(self, version: int) -> collections.Counter:
