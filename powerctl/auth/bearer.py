@@ -106,11 +106,10 @@ class BearerVerifier:
     def verify_kind(self, credentials: str) -> tuple[str, str, scopes.GrantSet, str]:
         """verify(), plus the kind of credential: "local", "fleet" (synced client) or "peer"."""
         client, digest = parse(credentials)
-        known = self._known.get((client, digest))
-        if known is not None and known[2] is not None and known[0] == self._db.credentials.value():
+        generation, record, remembered = self._lookup(client, digest)
+        if remembered is not None:
             # unlimited, not denied and local when it was remembered, and nothing changed since
-            return client, known[1].client_name, known[2], "local"
-        record = self._lookup(client, digest)
+            return client, record.client_name, remembered, "local"  # type: ignore[union-attr]
         if record is None:
             # The id of an unregistered client is only text from the header (a pasted secret,
             # perhaps): it is named only when it is a registered client.
@@ -125,16 +124,17 @@ class BearerVerifier:
         if record.kind != "local":
             return client, record.client_name, self.role_grants(record.kind), record.kind
         grants = self.grants(client, record.revision)
-        known = self._known.get((client, digest))
-        if known is not None and known[1] is record:
-            self._known[(client, digest)] = (known[0], record, grants)  # still tagged as read
+        if record.remaining is None:
+            # still tagged with the generation the record was read at
+            self._known[(client, digest)] = (generation, record, grants)
         return client, record.client_name, grants, record.kind
 
-    def _lookup(self, client: str, digest: str) -> TokenRecord | None:
+    def _lookup(self, client: str, digest: str) -> tuple[int, TokenRecord | None, scopes.GrantSet | None]:
+        """(credentials generation read, the token's record, its remembered grants or None)."""
         generation = self._db.credentials.value()
         known = self._known.get((client, digest))
         if known is not None and known[0] == generation:
-            return known[1]
+            return known
         record = self._db.find_token(client, digest)
         if record is None:  # not local: synced from the fleet server, never use-limited
             record = fleet_store.find_token(self._db, client, digest)
@@ -144,7 +144,7 @@ class BearerVerifier:
             # Tagged with the generation read before the lookup, so a change racing with it
             # leaves the entry stale rather than wrongly fresh.
             self._known[(client, digest)] = (generation, record, None)
-        return record
+        return generation, record, None
 
     def role_grants(self, kind: str) -> scopes.GrantSet:
         """The grants of a synced client or peer: its [fleet] role's scopes, read each time."""

@@ -21,7 +21,7 @@ def _index(keys: KeyPath) -> int:
 
 
 def _indexes(keys_list: list[KeyPath]) -> list[int]:
-    return [int(keys[-2]) for keys in keys_list]  # _index of each, inline: a matrix has many
+    return [_index(keys) for keys in keys_list]
 
 
 def _outlet_field(relay: Relay, name: str, field: fields.Field) -> Value:

@@ -49,10 +49,8 @@ def dispatch(_rest: str = "") -> Response:
 class Request(Authorisation):
     """One authenticated /restapi/ request, carried through resolve, authorise and act."""
 
-    def __init__(
-        self, tree: Tree, principal: Principal, path: scopes.Path, method: str, environ: dict | None = None
-    ):
-        self.environ = request.environ if environ is None else environ
+    def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str, environ: dict):
+        self.environ = environ
         self.tree = tree
         self.view = CallerView(tree, principal, self)
         self.principal = principal

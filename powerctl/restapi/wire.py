@@ -32,10 +32,8 @@ def no_content() -> Response:
     return response
 
 
-def effective_method(environ: dict | None = None) -> str:
+def effective_method(environ: dict) -> str:
     """The method, or the one an X-HTTP-Method header tunnels through POST."""
-    if environ is None:
-        environ = request.environ
     method = environ.get("REQUEST_METHOD", "GET").upper()  # as werkzeug's request.method
     if method != "POST":
         return method
@@ -47,9 +45,7 @@ def effective_method(environ: dict | None = None) -> str:
     return method
 
 
-def depth_limit(environ: dict | None = None) -> int | None:
-    if environ is None:
-        environ = request.environ
+def depth_limit(environ: dict) -> int | None:
     header = environ.get("HTTP_RANGE")  # what request.headers reads, without building it
     if header is None or not header.strip().lower().startswith("dli-depth"):
         return None
