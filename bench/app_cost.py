@@ -24,8 +24,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from common import HELLO_HASH, PASSWORD, ROOT, free_port, register, start_gateway, stop, wait_http
-from throughput import PATH, cpu_seconds, start_bare
+from common import HELLO_HASH, PASSWORD, ROOT, free_port, load, register, start_gateway, stop, wait_http
+from throughput import PATH, measured, start_bare
 
 # Run by the other tree's Python: its app, this tree's server (as `served_by`), the logging
 # `powerctl serve` sets up. argv: bind, data dir.
@@ -78,17 +78,6 @@ def start(command: list[str], cwd: Path, env: dict) -> tuple[subprocess.Popen, s
     return process, base
 
 
-def wrk(url: str, headers: dict, seconds: int) -> tuple[int, float]:
-    """(requests, requests per second) of one wrk round, 2 threads and 16 connections."""
-    argv = ["wrk", "-t2", "-c16", f"-d{seconds}s"]
-    for name, value in headers.items():
-        argv += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"(\d+) requests in", out).group(1)), float(
-        re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-    )
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", required=True, type=Path, help="checkout of the other commit")
@@ -96,8 +85,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=3)
     args = parser.parse_args(argv)
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench/app_cost.py needs wrk (apt install wrk)")
     probe = subprocess.run(
         [args.python, "-c", "import h11, powerctl; print(powerctl.__file__)"], capture_output=True, text=True
     )
@@ -129,16 +116,12 @@ def main(argv: list[str] | None = None) -> dict:
                         {"/relay/outlets/all;/physical_state/?access=get": True},
                         {HELLO_HASH: {}},
                     )
-                wrk(base + PATH, headers, 2)  # warm up
+                load(base + PATH, headers, 2)  # warm up
             rows: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
             for _ in range(args.rounds):
                 for name, (process, base, headers) in servers.items():
-                    before = cpu_seconds(process.pid)
-                    count, rps = wrk(base + PATH, headers, args.seconds)
-                    after = cpu_seconds(process.pid)
-                    rows[name].append(
-                        (rps, (after - before) / count * 1e6 if before is not None else float("nan"))
-                    )
+                    rps, cpu = measured(process, base + PATH, headers, args.seconds)
+                    rows[name].append((rps, float("nan") if cpu is None else cpu))
         finally:
             for process, _base, _headers in servers.values():
                 stop(process)
