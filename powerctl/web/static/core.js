@@ -76,27 +76,23 @@ const submits = {};
 export const onClick = (name, handler) => { clicks[name] = handler; };
 export const onSubmit = (name, handler) => { submits[name] = handler; };
 
-document.addEventListener("click", async (event) => {
-  const button = event.target.closest("button[data-action]");
-  if (!button || !clicks[button.dataset.action]) return;
-  event.preventDefault();
-  try {
-    await clicks[button.dataset.action](button);
-  } catch (err) {
-    say(button, err.message, false);
-  }
-});
+// One listener per event type: the element matching `selector` names its handler in
+// data-<key>; an error it throws is said beside that element.
+function delegate(type, selector, key, handlers) {
+  document.addEventListener(type, async (event) => {
+    const element = event.target.closest(selector);
+    if (!element || !handlers[element.dataset[key]]) return;
+    event.preventDefault();
+    try {
+      await handlers[element.dataset[key]](element);
+    } catch (err) {
+      say(element, err.message, false);
+    }
+  });
+}
 
-document.addEventListener("submit", async (event) => {
-  const form = event.target.closest("form[data-form]");
-  if (!form || !submits[form.dataset.form]) return;
-  event.preventDefault();
-  try {
-    await submits[form.dataset.form](form);
-  } catch (err) {
-    say(form, err.message, false);
-  }
-});
+delegate("click", "button[data-action]", "action", clicks);
+delegate("submit", "form[data-form]", "form", submits);
 
 // Run `task` now and every `ms` while the page is visible; one run at a time.
 export function every(ms, task) {
