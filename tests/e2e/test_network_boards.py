@@ -35,7 +35,13 @@ def test_serve_switches_both_backends_and_rides_out_a_pdu_outage(tmp_path):
                 url, data={"value": str(on).lower()}, verify=server.cert, timeout=10
             ).status_code
 
+        def online() -> bool:
+            answer = session.get(server.url("/restapi/relay/online/"), verify=server.cert, timeout=10)
+            return answer.json() is True
+
         try:
+            # a board whose first reply came late on a loaded machine starts offline until the poll
+            assert wait_for(online, 15)
             assert module.coils == [True] * 4  # configured states (initially on) applied at start
             assert put(5, False) == 204
             assert pdu.cells()["1.3.6.1.4.1.13742.6.4.1.2.1.2.1.6"] == 0  # switchingOperation off
