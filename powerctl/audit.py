@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from powerctl.httpd.accesslog import batched
+from powerctl.httpd.accesslog import handle_all
 from powerctl.store import Database
 
 log = logging.getLogger("powerctl.audit")
@@ -178,14 +178,15 @@ def _log_lines(batch: list[tuple[float, str]]) -> None:
     is a copy of one made for the batch with its own message and time.
     """
     shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None).__dict__
-    with batched(log):  # a stream handler of `powerctl serve` flushes once for the batch
-        for at, line in batch:
-            entry = logging.LogRecord.__new__(logging.LogRecord)
-            entry.__dict__.update(shared)
-            entry.msg = line
-            entry.created, entry.msecs = at, (at % 1) * 1000
-            entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
-            log.handle(entry)
+    records = []
+    for at, line in batch:
+        entry = logging.LogRecord.__new__(logging.LogRecord)
+        entry.__dict__.update(shared)
+        entry.msg = line
+        entry.created, entry.msecs = at, (at % 1) * 1000
+        entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
+        records.append(entry)
+    handle_all(log, records)  # a stream handler of `powerctl serve` writes the batch once
 
 
 def counted(n: int, word: str) -> str:

@@ -212,6 +212,64 @@ def test_the_servers_stderr_log_reads_as_logging_formatter_writes_it_and_a_batch
         parent.removeHandler(handler)
 
 
+@pytest.mark.parametrize(
+    "setup",
+    ["plain", "handler level", "handler filter", "logger filter", "no propagation", "disabled", "no handler"],
+)
+def test_a_batch_reaches_the_handlers_and_text_that_logging_gives_record_by_record(setup, capsys):
+    """handle_all (how the audit and access logs hand over a batch) gives each handler what
+    logger.handle() would, record by record: levels, filters, propagation and all."""
+    from powerctl.httpd import BatchedStreamHandler
+    from powerctl.httpd.accesslog import handle_all
+
+    def configure(name: str) -> tuple[logging.Logger, list[io.StringIO]]:
+        parent, child = logging.getLogger(f"{name}.p"), logging.getLogger(f"{name}.p.c")
+        streams = [io.StringIO(), io.StringIO()]
+        handlers = [BatchedStreamHandler(streams[0]), logging.StreamHandler(streams[1])]
+        for handler in handlers:
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        parent.handlers, child.handlers = [handlers[0]], [handlers[1]]
+        parent.setLevel(logging.INFO)
+        child.propagate, child.disabled, child.filters = True, False, []
+        if setup == "handler level":
+            handlers[0].setLevel(logging.WARNING)
+        elif setup == "handler filter":
+            handlers[1].addFilter(lambda record: "keep" in record.getMessage())
+        elif setup == "logger filter":
+            child.addFilter(lambda record: "keep" in record.getMessage())
+        elif setup == "no propagation":
+            child.propagate = False
+        elif setup == "disabled":
+            child.disabled = True
+        elif setup == "no handler":  # logging's last resort (stderr) takes the warnings
+            child.handlers, child.propagate = [], False
+        return child, streams
+
+    def records(logger: logging.Logger, level: int) -> list[logging.LogRecord]:
+        return [
+            logger.makeRecord(logger.name, level, __file__, 0, "line %d %s", (n, word), None)
+            for n, word in enumerate(["keep", "drop", "keep"])
+        ]
+
+    expected, got = [], []
+    for name, out in (("batchref", expected), ("batchnew", got)):
+        logger, streams = configure(name)
+        try:
+            for level in (logging.INFO, logging.WARNING):
+                if out is expected:
+                    for record in records(logger, level):
+                        logger.handle(record)
+                else:
+                    handle_all(logger, records(logger, level))
+            out += [stream.getvalue().replace(name, "NAME") for stream in streams]
+            out.append(capsys.readouterr().err.replace(name, "NAME"))  # logging's last resort
+        finally:
+            for each in (logger, logger.parent):
+                each.handlers, each.filters, each.disabled, each.propagate = [], [], False, True
+    assert got == expected
+    assert any(expected) or setup == "disabled"
+
+
 class _CountingSink(io.RawIOBase):
     """A file that counts the writes reaching it (each one a syscall on a real descriptor)."""
 

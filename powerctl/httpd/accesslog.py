@@ -62,10 +62,24 @@ class BatchedStreamHandler(logging.StreamHandler):
 class StampFormatter(logging.Formatter):
     """A Formatter whose asctime (the default format, without datefmt) is built once a second.
 
-    The same text as logging.Formatter's: only the strftime of the second is remembered.
+    The same text as logging.Formatter's: only the strftime of the second is remembered, and
+    whether the format has a time is looked up once, not once a record.
     """
 
     _stamp: tuple[int, str] = (-1, "")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._uses_time = self.usesTime()
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        # logging.Formatter.format, for a record with nothing after its message
+        record.message = record.getMessage()
+        if self._uses_time:
+            record.asctime = self.formatTime(record, self.datefmt)
+        return self.formatMessage(record)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
@@ -75,6 +89,40 @@ class StampFormatter(logging.Formatter):
         if stamp[0] != second:
             stamp = self._stamp = (second, time.strftime(self.default_time_format, self.converter(second)))
         return self.default_msec_format % (stamp[1], record.msecs)
+
+
+def handle_all(logger: logging.Logger, records: list[logging.LogRecord]) -> None:
+    """Hand records to `logger` as its handle() would, one by one, in one batch (`batched`).
+
+    Where neither the loggers nor their handlers filter, each handler that takes the records'
+    level gets all of them under one taking of its lock; logger.handle() takes it once a
+    record and walks the loggers each time. Otherwise each record goes through logger.handle().
+    """
+    with batched(logger):
+        if logger.disabled or not records:
+            return
+        handlers: list[logging.Handler] = []
+        current: logging.Logger | None = logger
+        while current is not None:
+            if current.filters:
+                handlers = []
+                break
+            handlers += current.handlers
+            current = current.parent if current.propagate else None
+        level = records[0].levelno
+        if not handlers or any(h.filters for h in handlers) or any(r.levelno != level for r in records):
+            for record in records:  # logging's own path: filters, lastResort, mixed levels
+                logger.handle(record)
+            return
+        for handler in handlers:
+            if level < handler.level:
+                continue
+            handler.acquire()
+            try:
+                for record in records:
+                    handler.emit(record)
+            finally:
+                handler.release()
 
 
 @contextlib.contextmanager
@@ -138,23 +186,24 @@ class AccessLog:
         # LogRecord() looks up the thread, process and caller each time; the lines of a batch
         # share those, so each record is a copy of one made for the batch, with its own time
         shared = log.makeRecord(log.name, logging.INFO, __file__, 0, FORMAT, (), None).__dict__
-        with batched(log):
-            while lines:
-                at, address, method, target, version, status, size = lines.popleft()
-                entry = logging.LogRecord.__new__(logging.LogRecord)
-                entry.__dict__.update(shared)
-                entry.args = (
-                    address,
-                    self._when(at),
-                    method.decode("ascii"),
-                    target.decode("latin-1"),
-                    version.decode("ascii"),
-                    status,
-                    size,
-                )
-                entry.created, entry.msecs = at, (at % 1) * 1000
-                entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
-                log.handle(entry)
+        records = []
+        while lines:
+            at, address, method, target, version, status, size = lines.popleft()
+            entry = logging.LogRecord.__new__(logging.LogRecord)
+            entry.__dict__.update(shared)
+            entry.args = (
+                address,
+                self._when(at),
+                method.decode("ascii"),
+                target.decode("latin-1"),
+                version.decode("ascii"),
+                status,
+                size,
+            )
+            entry.created, entry.msecs = at, (at % 1) * 1000
+            entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
+            records.append(entry)
+        handle_all(log, records)
 
     def _when(self, at: float) -> str:
         second = int(at)
