@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from powerctl.httpd.accesslog import handle_all
+from powerctl.httpd.accesslog import handle_all, stamped
 from powerctl.store import Database
 
 log = logging.getLogger("powerctl.audit")
@@ -171,20 +171,12 @@ def _storable(line: str) -> str:
 
 
 def _log_lines(batch: list[tuple[float, str]]) -> None:
-    """Hand each line to logging as its own record, stamped with the time it was recorded.
-
-    LogRecord() looks up the thread, process and caller for every record, which costs more
-    than the rest of logging a line; the lines of a batch share all of that, so each record
-    is a copy of one made for the batch with its own message and time.
-    """
+    """Hand each line to logging as its own record, stamped with the time it was recorded."""
     shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None).__dict__
     records = []
     for at, line in batch:
-        entry = logging.LogRecord.__new__(logging.LogRecord)
-        entry.__dict__.update(shared)
+        entry = stamped(shared, at)
         entry.msg = line
-        entry.created, entry.msecs = at, (at % 1) * 1000
-        entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
         records.append(entry)
     handle_all(log, records)  # a stream handler of `powerctl serve` writes the batch once
 

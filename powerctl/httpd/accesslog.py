@@ -91,6 +91,20 @@ class StampFormatter(logging.Formatter):
         return self.default_msec_format % (stamp[1], record.msecs)
 
 
+def stamped(shared: dict, at: float) -> logging.LogRecord:
+    """A copy of the record whose attributes are `shared`, stamped with the time `at`.
+
+    LogRecord() looks up the thread, process and caller for every record, which costs more
+    than the rest of logging a line; the lines of a batch share all of that, so each record of
+    a batch is a copy of one made for the batch, with its own time (and message or arguments).
+    """
+    entry = logging.LogRecord.__new__(logging.LogRecord)
+    entry.__dict__.update(shared)
+    entry.created, entry.msecs = at, (at % 1) * 1000
+    entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
+    return entry
+
+
 def handle_all(logger: logging.Logger, records: list[logging.LogRecord]) -> None:
     """Hand records to `logger` as its handle() would, one by one, in one batch (`batched`).
 
@@ -183,14 +197,11 @@ class AccessLog:
         if not log.isEnabledFor(logging.INFO):
             lines.clear()
             return
-        # LogRecord() looks up the thread, process and caller each time; the lines of a batch
-        # share those, so each record is a copy of one made for the batch, with its own time
         shared = log.makeRecord(log.name, logging.INFO, __file__, 0, FORMAT, (), None).__dict__
         records = []
         while lines:
             at, address, method, target, version, status, size = lines.popleft()
-            entry = logging.LogRecord.__new__(logging.LogRecord)
-            entry.__dict__.update(shared)
+            entry = stamped(shared, at)
             entry.args = (
                 address,
                 self._when(at),
@@ -200,8 +211,6 @@ class AccessLog:
                 status,
                 size,
             )
-            entry.created, entry.msecs = at, (at % 1) * 1000
-            entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
             records.append(entry)
         handle_all(log, records)
 
