@@ -156,8 +156,7 @@ class Relay:
         return self._hw.physical_state(index)
 
     def physicals(self, indexes: list[int]) -> list[bool | None]:
-        states = self._hw.physical_states()
-        return [states[index] for index in indexes]
+        return list(map(self._hw.physical_states().__getitem__, indexes))
 
     # writes
     def check_switch(self, indexes: Iterable[int]) -> None:

@@ -8,7 +8,7 @@ from powerctl.audit import Audit
 from powerctl.relay import RECOVERY_MODES, Actor, Relay
 from powerctl.resources.history import outlet_history
 from powerctl.resources.values import Flag, label, seconds
-from powerctl.restapi.tree import Batch, Branch, Call, Collection, KeyPath, Value, owner
+from powerctl.restapi.tree import Batch, Branch, Call, Collection, KeyPath, Value, owner, owners
 from powerctl.store import Database
 from powerctl.version import __version__
 
@@ -21,7 +21,7 @@ def _index(keys: KeyPath) -> int:
 
 
 def _indexes(keys_list: list[KeyPath]) -> list[int]:
-    return [_index(keys) for keys in keys_list]
+    return list(map(int, owners(keys_list)))
 
 
 def _outlet_field(relay: Relay, name: str, field: fields.Field) -> Value:

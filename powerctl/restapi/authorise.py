@@ -23,6 +23,7 @@ class Authorisation:
 
     principal: Principal
     nodes: dict[int, tuple[KeyPath, object]]  # each targeted node once (dispatch.Request.run)
+    keys_list: list[KeyPath]  # the keys of each target, in order
     view: CallerView
     path: scopes.Path
     access: scopes.Access
@@ -34,9 +35,9 @@ class Authorisation:
             # so an empty answer is no more than the caller could read there.
             return [self.selected_from()]
         if self.access != scopes.Access.GET:
-            return [keys for keys, _ in targets]
+            return self.keys_list
         if len(self.nodes) == 1 and isinstance(targets[0][1], Value):
-            return [keys for keys, _ in targets]  # one field of many members: each is a leaf
+            return self.keys_list  # one field of many members: each is a leaf
         # An empty container is checked as itself, so no one reads structure without a scope.
         out: list[KeyPath] = []
         for keys, node in targets:

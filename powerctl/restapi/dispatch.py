@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
 from functools import cached_property
+from operator import itemgetter
 
 from flask import Blueprint, Response, current_app, redirect, request
 
@@ -18,6 +20,9 @@ from powerctl.restapi.view import CallerView
 from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, no_content
 
 bp = Blueprint("restapi", __name__)
+# A request's targets are (keys, node) pairs, many for a matrix: lists of their keys and
+# nodes are built with these, without a Python step a target.
+_KEYS, _NODE = itemgetter(0), itemgetter(1)
 
 
 @bp.route("/restapi", methods=METHODS, strict_slashes=False)
@@ -52,18 +57,25 @@ class Request(Authorisation):
     def __init__(self, tree: Tree, principal: Principal, path: scopes.Path, method: str, environ: dict):
         self.environ = environ
         self.tree = tree
-        self.view = CallerView(tree, principal, self)
+        # The view asks its request about filter fields; referring to it weakly keeps the two
+        # out of a reference cycle, so a request's objects go when it returns, not at the next
+        # run of the cycle collector.
+        self.view = CallerView(tree, principal, weakref.proxy(self))
         self.principal = principal
         self.path = path
         self.method = method
         self.access = ACCESS[method]
-        self.nodes: dict[int, tuple[KeyPath, object]] = {}  # set by run(), once resolved
+        # set by run(), once resolved
+        self.nodes: dict[int, tuple[KeyPath, object]] = {}
+        self.keys_list: list[KeyPath] = []
 
     def run(self) -> Response:
         targets = self.resolve()
+        self.keys_list = list(map(_KEYS, targets))
         # One entry per node, with the keys of its first target: a node sits at one place in the
         # tree, so its checks hold for all its targets (a matrix of one field is one node).
-        self.nodes = {id(node): (keys, node) for keys, node in reversed(targets)}
+        backwards = targets[::-1]
+        self.nodes = dict(zip(map(id, map(_NODE, backwards)), backwards, strict=True))
         check_methods(self.principal, self.method, self.access, self.nodes.values())
         self.authorise(targets)
         if self.access == scopes.Access.GET:
@@ -112,7 +124,7 @@ class Request(Authorisation):
         node = targets[0][1] if targets else None  # a filter may match nothing
         read = node.batch.read if isinstance(node, Value) else None
         if read is not None and len(targets) > 1 and len(self.nodes) == 1:
-            values = read([keys for keys, _ in targets])
+            values = read(self.keys_list)
         else:
             values = [self.view.render(keys, node, depth, len(keys)) for keys, node in targets]
         status = 206 if depth is not None else 200
@@ -132,7 +144,7 @@ class Request(Authorisation):
             if _prefers_representation() and self.may_read([targets[0][0]]):
                 return json_response(targets[0][1].read(targets[0][0]), 200)  # type: ignore[union-attr]
             return no_content()
-        keys_list = [keys for keys, _ in targets]
+        keys_list = self.keys_list
         if not self.may_read(keys_list):
             return no_content()
         return json_response([node.read(keys) for keys, node in targets], 207)  # type: ignore[union-attr]
@@ -141,10 +153,10 @@ class Request(Authorisation):
         node = targets[0][1]
         invoke = node.batch.invoke if isinstance(node, Call) else None
         if invoke is not None and len(targets) > 1 and len(self.nodes) == 1:
-            results = invoke([keys for keys, _ in targets], self.body, self.principal)
+            results = invoke(self.keys_list, self.body, self.principal)
         else:
             results = [node.invoke(keys, self.body, self.principal) for keys, node in targets]  # type: ignore[union-attr]
-        if not self.may_read([keys for keys, _ in targets]):
+        if not self.may_read(self.keys_list):
             return no_content()
         if self.path.is_matrix:
             return json_response(results, 207)

@@ -6,8 +6,9 @@ does for many members at once is its `batch`. Both are declared by its resource,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from marshmallow import fields
@@ -135,6 +136,14 @@ def member(keys: KeyPath) -> str:
 def owner(keys: KeyPath) -> str:
     """The collection key of the member a field belongs to: <i> of relay/outlets/<i>/name/."""
     return keys[-2]
+
+
+_OWNER = itemgetter(-2)
+
+
+def owners(keys_list: Iterable[KeyPath]) -> list[str]:
+    """owner() of each, without a Python step for each (a matrix names many members)."""
+    return list(map(_OWNER, keys_list))
 
 
 def child(node: Node, prefix: KeyPath, key: str) -> Node:

@@ -113,3 +113,25 @@ def test_no_content_answers_carry_no_content_type(admin):
     assert put.status_code == 204
     assert "Content-Type" not in put.headers
     assert put.data == b""
+
+
+def test_a_request_leaves_no_reference_cycle_of_its_own(admin):
+    """What a /restapi/ request builds is freed when it returns, not at the next cycle collection."""
+    import gc
+
+    from powerctl.restapi.dispatch import Request
+
+    admin.get("/restapi/relay/outlets/all;/physical_state/")  # warm: first-time caches built
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds is kept in gc.garbage to look at
+    try:
+        for path in ("/restapi/relay/outlets/all;/physical_state/", "/restapi/relay/outlets/=0,2/name/"):
+            assert admin.get(path).status_code == 207
+        gc.collect()
+        left = [thing for thing in gc.garbage if isinstance(thing, Request)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

@@ -229,6 +229,17 @@ def test_first_uncovered_names_the_first_refused_leaf():
     assert EXAMPLE_1.first_uncovered(iter(leaves), "modify") == outlet(1, "state")
 
 
+def test_first_uncovered_answers_the_same_once_its_decisions_are_remembered():
+    # the first round decides each leaf; later rounds read every answer from memory
+    grants = GrantSet.compile(["/relay/outlets/=1,3,5/state/?access=get"])
+    leaves = [outlet(1, "state"), outlet(3, "state"), outlet(4, "state"), outlet(6, "state")]
+    for _ in range(3):
+        assert grants.first_uncovered(leaves, "get") == outlet(4, "state")
+        assert grants.first_uncovered(leaves[:2], "get") is None
+        assert grants.first_uncovered(leaves[::-1], "get") == outlet(6, "state")
+        assert grants.first_uncovered(tuple(leaves[:2]), "modify") == outlet(1, "state")
+
+
 # grants, other scope -> whether the grants hold every right the other scope would give
 COVERS = [
     (EXAMPLE_1, "/relay/outlets/3/state/?access=modify", True),
