@@ -124,10 +124,15 @@ class Audit:
                     break
             if not batch:
                 return
-            batch = [(at, _storable(line), stored, *rest) for at, line, stored, *rest in batch]
+            lines = _storable_lines([entry[1] for entry in batch])
             if log.isEnabledFor(logging.INFO):
-                _log_lines([(at, line) for at, line, *_ in batch])
-            unstored = [(at, line, *rest) for at, line, stored, *rest in batch if not stored]
+                _log_lines(batch, lines)
+            # the lines of changes were stored in their transaction (change()); the rest now
+            unstored = [
+                (at, line, subject, fields)
+                for (at, _, stored, subject, fields), line in zip(batch, lines, strict=True)
+                if not stored
+            ]
             if unstored:
                 self._db.append_audit(unstored)
 
@@ -170,14 +175,23 @@ def _storable(line: str) -> str:
     return line.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _log_lines(batch: list[tuple[float, str]]) -> None:
+def _storable_lines(lines: list[str]) -> list[str]:
+    """_storable() of each line; nearly every batch encodes whole, which is checked at once."""
+    try:
+        "".join(lines).encode("utf-8")
+    except UnicodeEncodeError:
+        return [_storable(line) for line in lines]
+    return lines
+
+
+def _log_lines(batch: list[tuple], lines: list[str]) -> None:
     """Hand each line to logging as its own record, stamped with the time it was recorded."""
     shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None).__dict__
     records = []
-    for at, line in batch:
-        entry = stamped(shared, at)
-        entry.msg = line
-        records.append(entry)
+    for entry, line in zip(batch, lines, strict=True):
+        record = stamped(shared, entry[0])
+        record.msg = line
+        records.append(record)
     handle_all(log, records)  # a stream handler of `powerctl serve` writes the batch once
 
 

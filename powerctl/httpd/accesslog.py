@@ -99,7 +99,7 @@ def stamped(shared: dict, at: float) -> logging.LogRecord:
     a batch is a copy of one made for the batch, with its own time (and message or arguments).
     """
     entry = logging.LogRecord.__new__(logging.LogRecord)
-    entry.__dict__.update(shared)
+    entry.__dict__ = shared.copy()  # a copy of the whole table, not key by key
     entry.created, entry.msecs = at, (at % 1) * 1000
     entry.relativeCreated = shared["relativeCreated"] + (at - shared["created"]) * 1000
     return entry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -296,5 +297,5 @@ def _insert_rows(conn: sqlite3.Connection, into: str, rows: list[tuple], chunk: 
         marks = "(" + ", ".join("?" * len(part[0])) + ")"
         conn.execute(
             f"INSERT INTO {into} VALUES " + ", ".join([marks] * len(part)),  # noqa: S608
-            [value for row in part for value in row],
+            list(itertools.chain.from_iterable(part)),
         )
