@@ -1,6 +1,5 @@
 """Controller: the boards behind one zero-based outlet range, as the app sees them."""
 
-import itertools
 import operator
 import threading
 import time
@@ -116,7 +115,7 @@ class Controller:
 
     def physical_states(self) -> list[bool | None]:
         """What each board last reported per outlet, None if never read; never waits on hardware."""
-        return list(itertools.chain.from_iterable(handle.physical_states() for handle in self.boards))
+        return [on for handle in self.boards for on in handle.physical_states()]
 
     def physical_state(self, index: int) -> bool | None:
         """What the board last reported for one outlet; never waits on hardware."""

@@ -156,7 +156,8 @@ class Relay:
         return self._hw.physical_state(index)
 
     def physicals(self, indexes: list[int]) -> list[bool | None]:
-        return list(map(self._hw.physical_states().__getitem__, indexes))
+        states = self._hw.physical_states()
+        return [states[index] for index in indexes]
 
     # writes
     def check_switch(self, indexes: Iterable[int]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
@@ -188,12 +187,6 @@ class GrantSet:
     ) -> tuple[str, ...] | None:
         """The first leaf not allowed for access, or None when all are."""
         decisions = self._decisions
-        if not isinstance(leaves, list | tuple):
-            leaves = list(leaves)
-        # The common answer, a repeated request whose every leaf was allowed before, looked up
-        # without a Python step a leaf (a matrix asks about every member).
-        if decisions is not None and all(map(decisions.get, zip(leaves, itertools.repeat(access)))):
-            return None
         for leaf in leaves:
             # allows(), with its remembered answers looked up here: a matrix asks for many leaves
             answer = None if decisions is None else decisions.get((leaf, access))

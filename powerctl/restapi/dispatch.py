@@ -20,9 +20,7 @@ from powerctl.restapi.view import CallerView
 from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, no_content
 
 bp = Blueprint("restapi", __name__)
-# A request's targets are (keys, node) pairs, many for a matrix: lists of their keys and
-# nodes are built with these, without a Python step a target.
-_KEYS, _NODE = itemgetter(0), itemgetter(1)
+_KEYS = itemgetter(0)  # of a target, a (keys, node) pair
 
 
 @bp.route("/restapi", methods=METHODS, strict_slashes=False)
@@ -74,8 +72,7 @@ class Request(Authorisation):
         self.keys_list = list(map(_KEYS, targets))
         # One entry per node, with the keys of its first target: a node sits at one place in the
         # tree, so its checks hold for all its targets (a matrix of one field is one node).
-        backwards = targets[::-1]
-        self.nodes = dict(zip(map(id, map(_NODE, backwards)), backwards, strict=True))
+        self.nodes = {id(node): (keys, node) for keys, node in reversed(targets)}
         check_methods(self.principal, self.method, self.access, self.nodes.values())
         self.authorise(targets)
         if self.access == scopes.Access.GET:
