@@ -40,9 +40,12 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def start_gateway(data_dir: str, extra: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+def start_gateway(
+    data_dir: str, extra: list[str] | None = None, env: dict | None = None
+) -> tuple[subprocess.Popen, str]:
+    """`powerctl serve --http` on a free port; `env` is added to this process's environment."""
     port = free_port()
-    env = dict(os.environ, POWERCTL_ADMIN_PASSWORD=PASSWORD)
+    env = dict(os.environ, POWERCTL_ADMIN_PASSWORD=PASSWORD, **(env or {}))
     process = subprocess.Popen(
         [
             sys.executable,
