@@ -6,9 +6,9 @@ gateway's own cost.
 
 A process's string hash seed lays out its dictionaries, and one layout can make a server a few
 per cent faster or slower for as long as it runs: runs of one tree under four seeds gave ratios
-of 0.74 to 0.81, three runs under one seed 0.78 to 0.81. So the rounds are spread over several pairs of fresh
-processes, each pair (gateway and bare) under one random seed, as pyperf spreads a benchmark
-over worker processes; the seeds are printed, and `--seeds 1,2,3` repeats a run.
+of 0.74 to 0.81, three runs under one seed 0.78 to 0.81. So the rounds are spread over several
+pairs of fresh processes, each pair (gateway and bare) under one random seed, as pyperf spreads
+a benchmark over worker processes; the seeds are printed, and `--seeds 1,2,3` repeats a run.
 """
 
 from __future__ import annotations

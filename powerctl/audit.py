@@ -98,9 +98,9 @@ class Audit:
         with self._db.transaction():
             yield pending
             at = time.time()
-            stamped = [(at, _storable(line)) for line in pending]
-            self._db.append_audit(stamped)
-        for at, line in stamped:
+            rows = [(at, line) for line in _storable_lines(pending)]
+            self._db.append_audit(rows)
+        for at, line in rows:
             self._queue.put((at, line, True, None, None))
 
     def changed(self, line: str) -> None:
