@@ -89,7 +89,13 @@ class Bridge:
         self._commands.put(None)
         if self._connected.is_set():
             info = self._client.publish(self.device.status_topic, "offline", qos=1, retain=True)
-            info.wait_for_publish(timeout=2)
+            try:
+                info.wait_for_publish(timeout=2)
+            except (RuntimeError, ValueError) as err:
+                # The broker went away before paho told us: nothing can be sent, and closing
+                # goes on. The last will (offline, retained) says the same once the broker sees
+                # the connection gone.
+                log.warning("MQTT: offline status not sent on close: %s", err)
         self._client.disconnect()
         self._client.loop_stop()
         for thread in self._threads:

@@ -203,6 +203,22 @@ def test_the_bridge_survives_a_broker_restart_and_never_blocks_rest(gateway, tmp
         restarted.stop()
 
 
+def test_closing_just_after_the_broker_went_away_does_not_fail(gateway, broker, caplog):
+    # A regression: the broker stopped, and the gateway shut down before paho had told the
+    # bridge; publishing "offline" then raised out of shutdown. The window is held open here by
+    # marking the bridge connected again once it has seen the broker go.
+    app, _admin = gateway()
+    bridge = app.extensions["powerctl.mqtt"]
+    assert wait_for(lambda: bridge.connected, timeout=5)
+    broker.stop()
+    assert wait_for(lambda: not bridge.connected, timeout=5)
+    bridge._connected.set()
+    started = time.monotonic()
+    bridge.close()  # what shutdown does first; it raised here
+    assert time.monotonic() - started < 10
+    assert "offline status not sent on close" in caplog.text
+
+
 def test_a_config_naming_mqtt_needs_a_client(make_app, broker):
     from powerctl.config import ConfigError
 
