@@ -26,6 +26,7 @@ from scopes import Access
 
 log = logging.getLogger("powerctl.mqtt")
 WATCH_INTERVAL = 0.2  # s between looks at the outlets' states
+CLOSE_WAIT = 2.0  # s that closing waits for the broker to acknowledge "offline"
 
 
 class Bridge:
@@ -85,17 +86,23 @@ class Bridge:
             thread.start()
 
     def close(self) -> None:
+        """Say "offline", disconnect and stop the bridge's threads. A second call does nothing."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._commands.put(None)
         if self._connected.is_set():
             info = self._client.publish(self.device.status_topic, "offline", qos=1, retain=True)
             try:
-                info.wait_for_publish(timeout=2)
+                info.wait_for_publish(timeout=CLOSE_WAIT)
+                reason = None if info.is_published() else f"no acknowledgement within {CLOSE_WAIT} s"
             except (RuntimeError, ValueError) as err:
-                # The broker went away before paho told us: nothing can be sent, and closing
-                # goes on. The last will (offline, retained) says the same once the broker sees
-                # the connection gone.
-                log.warning("MQTT: offline status not sent on close: %s", err)
+                reason = str(err)
+            if reason is not None:
+                # The broker went away (or stopped answering) before paho told us. Closing goes
+                # on; the last will (offline, retained) says the same once the broker sees the
+                # connection gone.
+                log.warning("MQTT: offline status not sent on close: %s", reason)
         self._client.disconnect()
         self._client.loop_stop()
         for thread in self._threads:

@@ -205,18 +205,41 @@ def test_the_bridge_survives_a_broker_restart_and_never_blocks_rest(gateway, tmp
 
 def test_closing_just_after_the_broker_went_away_does_not_fail(gateway, broker, caplog):
     # A regression: the broker stopped, and the gateway shut down before paho had told the
-    # bridge; publishing "offline" then raised out of shutdown. The window is held open here by
-    # marking the bridge connected again once it has seen the broker go.
+    # bridge; publishing "offline" then raised out of shutdown. The window is held open here:
+    # paho's network thread is stopped once it has seen the broker go (so it cannot reconnect
+    # or report anything meanwhile), and the bridge is marked connected again.
     app, _admin = gateway()
     bridge = app.extensions["powerctl.mqtt"]
     assert wait_for(lambda: bridge.connected, timeout=5)
     broker.stop()
     assert wait_for(lambda: not bridge.connected, timeout=5)
+    bridge._client.loop_stop()
     bridge._connected.set()
     started = time.monotonic()
     bridge.close()  # what shutdown does first; it raised here
     assert time.monotonic() - started < 10
+    # paho either refuses the message (no socket) or queues it behind a reconnect attempt that
+    # cannot succeed; closing reports it in both cases.
     assert "offline status not sent on close" in caplog.text
+
+
+def test_closing_while_the_broker_does_not_answer_says_offline_was_not_sent(gateway, broker, caplog):
+    import signal
+
+    app, _admin = gateway()
+    bridge = app.extensions["powerctl.mqtt"]
+    assert wait_for(lambda: bridge.connected, timeout=5)
+    broker.process.send_signal(signal.SIGSTOP)  # the connection stays open; nothing is acknowledged
+    try:
+        started = time.monotonic()
+        bridge.close()
+        took = time.monotonic() - started
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+    assert took < 10
+    assert "offline status not sent on close: no acknowledgement within" in caplog.text
+    bridge.close()  # shutdown's own call afterwards returns at once
+    assert caplog.text.count("offline status not sent on close") == 1
 
 
 def test_a_config_naming_mqtt_needs_a_client(make_app, broker):
