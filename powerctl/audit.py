@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from powerctl.httpd.accesslog import handle_all, stamped
+from powerctl.httpd.accesslog import log_lines
 from powerctl.store import Database
 
 log = logging.getLogger("powerctl.audit")
@@ -186,13 +186,9 @@ def _storable_lines(lines: list[str]) -> list[str]:
 
 def _log_lines(batch: list[tuple], lines: list[str]) -> None:
     """Hand each line to logging as its own record, stamped with the time it was recorded."""
-    shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None).__dict__
-    records = []
-    for entry, line in zip(batch, lines, strict=True):
-        record = stamped(shared, entry[0])
-        record.msg = line
-        records.append(record)
-    handle_all(log, records)  # a stream handler of `powerctl serve` writes the batch once
+    shared = log.makeRecord(log.name, logging.INFO, __file__, 0, "", (), None)
+    # `powerctl serve`'s stream handler writes the batch at once, without a record a line
+    log_lines(log, shared, [(entry[0], line) for entry, line in zip(batch, lines, strict=True)])
 
 
 def counted(n: int, word: str) -> str:

@@ -270,6 +270,118 @@ def test_a_batch_reaches_the_handlers_and_text_that_logging_gives_record_by_reco
     assert any(expected) or setup == "disabled"
 
 
+@pytest.mark.parametrize(
+    ("fmt", "options", "at_once"),
+    [
+        ("%(asctime)s %(levelname)s %(name)s: %(message)s", {}, True),  # `powerctl serve`'s
+        ("%(message)s", {}, True),
+        ("[%(process)d] 100%% %(message)s, at %(asctime)s (%(levelname)-8s)", {}, True),
+        ("%(asctime)s %(who)s %(message)s %(asctime)s", {"defaults": {"who": "%(x)s"}}, True),
+        ("%(asctime)s.%(msecs)03d %(message)s", {}, False),
+        ("%(message)20s|", {}, False),
+        ("%(relativeCreated)d %(message)s", {}, False),
+        ("%(asctime)s %(message)s", {"datefmt": "%H:%M"}, False),
+        ("{asctime} {message}", {"style": "{"}, False),
+    ],
+)
+def test_a_batch_written_at_once_reads_as_logging_formatter_writes_each_line(fmt, options, at_once):
+    """log_lines (how the audit writer logs a batch) gives a stream handler of `powerctl serve`
+    the batch's text without a record a line: the text logging.Formatter gives each line's own
+    record, whatever the format; formats it cannot fill so take the record-by-record path."""
+    from powerctl.httpd import BatchedStreamHandler, StampFormatter
+    from powerctl.httpd.accesslog import log_lines, stamped
+
+    now = time.time()
+    lines = [
+        (now + delta, message)
+        for delta, message in [
+            (0, "plain"),
+            (0.0004, "100% %s %(asctime)s {0} done"),
+            (0.9999, "Outlet 1: name set to 'Ä €' by user admin"),
+            (1.25, ""),
+            (3600.7, "an hour on"),
+        ]
+    ]
+    logger = logging.getLogger("batchlines.c")
+    shared = logger.makeRecord(logger.name, logging.INFO, __file__, 0, "", (), None)
+    expected = []
+    for at, message in lines:
+        record = stamped(shared.__dict__, at)
+        record.msg = message
+        expected.append(logging.Formatter(fmt, **options).format(record))
+
+    formatter = StampFormatter(fmt, **options)
+    assert (formatter.format_lines(shared, lines) is not None) is at_once
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    handler.setFormatter(formatter)
+    logger.handlers, logger.propagate, logger.level = [handler], False, logging.INFO
+    try:
+        log_lines(logger, shared, lines)
+    finally:
+        logger.handlers, logger.propagate, logger.level = [], True, logging.NOTSET
+    assert stream.getvalue() == "".join(line + "\n" for line in expected)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    ["plain", "handler level", "handler filter", "logger filter", "no propagation", "disabled", "no handler"],
+)
+def test_lines_logged_at_once_reach_the_handlers_that_logging_gives_each_record(setup, capsys):
+    """log_lines gives every handler what logger.handle() would give each line's record:
+    levels, filters, propagation and logging's last resort, beside a handler written at once."""
+    from powerctl.httpd import BatchedStreamHandler, StampFormatter
+    from powerctl.httpd.accesslog import log_lines, stamped
+
+    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+    def configure(name: str) -> tuple[logging.Logger, list[io.StringIO]]:
+        parent, child = logging.getLogger(f"{name}.p"), logging.getLogger(f"{name}.p.c")
+        streams = [io.StringIO(), io.StringIO()]
+        handlers = [BatchedStreamHandler(streams[0]), logging.StreamHandler(streams[1])]
+        handlers[0].setFormatter(StampFormatter(fmt))
+        handlers[1].setFormatter(logging.Formatter(fmt))
+        parent.handlers, child.handlers = [handlers[0]], [handlers[1]]
+        parent.setLevel(logging.INFO)
+        child.propagate, child.disabled, child.filters = True, False, []
+        if setup == "handler level":
+            handlers[0].setLevel(logging.WARNING)
+        elif setup == "handler filter":
+            handlers[0].addFilter(lambda record: "keep" in record.getMessage())
+        elif setup == "logger filter":
+            child.addFilter(lambda record: "keep" in record.getMessage())
+        elif setup == "no propagation":
+            child.propagate = False
+        elif setup == "disabled":
+            child.disabled = True
+        elif setup == "no handler":  # logging's last resort (stderr) takes the warnings
+            child.handlers, child.propagate = [], False
+        return child, streams
+
+    now = time.time()
+    lines = [(now + n * 0.3, f"line {n} {word}") for n, word in enumerate(["keep", "drop", "keep"])]
+    expected, got = [], []
+    for name, out in (("linesref", expected), ("linesnew", got)):
+        logger, streams = configure(name)
+        try:
+            for level in (logging.INFO, logging.WARNING):
+                shared = logger.makeRecord(logger.name, level, __file__, 0, "", (), None)
+                if out is expected:
+                    for at, message in lines:
+                        record = stamped(shared.__dict__, at)
+                        record.msg = message
+                        logger.handle(record)
+                else:
+                    log_lines(logger, shared, lines)
+            out += [stream.getvalue().replace(name, "NAME") for stream in streams]
+            out.append(capsys.readouterr().err.replace(name, "NAME"))  # logging's last resort
+        finally:
+            for each in (logger, logger.parent):
+                each.handlers, each.filters, each.disabled, each.propagate = [], [], False, True
+    assert got == expected
+    assert any(expected) or setup == "disabled"
+
+
 class _CountingSink(io.RawIOBase):
     """A file that counts the writes reaching it (each one a syscall on a real descriptor)."""
 

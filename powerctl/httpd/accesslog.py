@@ -10,9 +10,10 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 log = logging.getLogger("powerctl.access")
 FORMAT = '%s - - [%s] "%s %s HTTP/%s" %d %d'
@@ -45,6 +46,15 @@ class BatchedStreamHandler(logging.StreamHandler):
         except Exception:  # noqa: BLE001 - as StreamHandler.emit: handleError reports it
             self.handleError(record)
 
+    def emit_texts(self, texts: list[str], record: logging.LogRecord) -> None:
+        """Add lines formatted already to the batch; `record` is what handleError reports
+        should their write fail."""
+        with self.lock:
+            self._pending.append(self.terminator.join(texts) + self.terminator)
+            self._last = record
+        if not self.batching:
+            self.flush()
+
     def flush(self) -> None:
         if self.batching:
             return
@@ -71,6 +81,7 @@ class StampFormatter(logging.Formatter):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._uses_time = self.usesTime()
+        self._batch_format = _batch_format(self)
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info or record.exc_text or record.stack_info:
@@ -80,6 +91,40 @@ class StampFormatter(logging.Formatter):
         if self._uses_time:
             record.asctime = self.formatTime(record, self.datefmt)
         return self.formatMessage(record)
+
+    def format_lines(self, record: logging.LogRecord, lines: Sequence[tuple[float, str]]) -> list[str] | None:
+        """What format() gives a copy of `record` for each (time, message) of `lines`; None
+        where this format cannot be filled so.
+
+        Every record of a batch is the same but for its time and message, so what the format
+        takes from the rest of the record is filled in once for the batch, and each line fills
+        in only its time stamp and message (no record is made for it).
+        """
+        if self._batch_format is None or record.args or record.exc_info or record.stack_info:
+            return None
+        pieces, names = self._batch_format
+        values = {**(self._style._defaults or {}), **record.__dict__}
+        # the batch's own text, each piece filled in once and its `%` kept from the lines' filling
+        fixed = [(piece % values).replace("%", "%%") for piece in pieces]
+        stamp = self._stamp
+        texts = []
+        positional = names == ["asctime", "message"]  # the usual order: quicker filled by position
+        if positional:
+            each = f"{fixed[0]}%s{fixed[1]}%s{fixed[2]}"
+        else:
+            filled = zip(names, fixed[1:], strict=True)
+            each = fixed[0] + "".join(f"%({name})s{piece}" for name, piece in filled)
+        for at, message in lines:
+            second = int(at)
+            if stamp[0] != second:
+                when = time.strftime(self.default_time_format, self.converter(second))
+                stamp = self._stamp = (second, when)
+            asctime = self.default_msec_format % (stamp[1], (at - second) * 1000)
+            if positional:
+                texts.append(each % (asctime, message))
+            else:
+                texts.append(each % {"asctime": asctime, "message": message})
+        return texts
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
@@ -105,6 +150,47 @@ def stamped(shared: dict, at: float) -> logging.LogRecord:
     return entry
 
 
+# The fields of a record that differ between the lines of a batch (see StampFormatter.format_lines)
+_FIELD = re.compile(r"%(?:%|\((\w+)\)([^a-zA-Z%]*[a-zA-Z]))")
+_PER_LINE = {"created", "msecs", "relativeCreated", "msg", "args", "asctime", "message"}
+
+
+def _batch_format(formatter: logging.Formatter) -> tuple[list[str], list[str]] | None:
+    """The formatter's %-format cut at each plain `%(asctime)s` (logging's default time format)
+    and `%(message)s`: the pieces between them and the names cut out. None where the format
+    takes anything else that differs line by line, or is not a %-format."""
+    if type(formatter._style) is not logging.PercentStyle or formatter.datefmt is not None:
+        return None
+    fmt = formatter._style._fmt
+    pieces, names, start = [], [], 0
+    for match in _FIELD.finditer(fmt):
+        name, spec = match.groups()
+        if name not in _PER_LINE:
+            continue  # `%%`, or a field every record of the batch shares
+        if name not in ("asctime", "message") or spec != "s":
+            return None
+        pieces.append(fmt[start : match.start()])
+        names.append(name)
+        start = match.end()
+    pieces.append(fmt[start:])
+    return pieces, names
+
+
+def _plain_handlers(logger: logging.Logger, level: int) -> list[logging.Handler] | None:
+    """The handlers that logger.handle() would give a record of `level`, where no logger or
+    handler on the way filters; None where logging's own path must be taken."""
+    handlers: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        handlers += current.handlers
+        current = current.parent if current.propagate else None
+    if not handlers or any(h.filters for h in handlers):
+        return None  # filters, or logging's last resort
+    return [handler for handler in handlers if level >= handler.level]
+
+
 def handle_all(logger: logging.Logger, records: list[logging.LogRecord]) -> None:
     """Hand records to `logger` as its handle() would, one by one, in one batch (`batched`).
 
@@ -115,28 +201,73 @@ def handle_all(logger: logging.Logger, records: list[logging.LogRecord]) -> None
     with batched(logger):
         if logger.disabled or not records:
             return
-        handlers: list[logging.Handler] = []
-        current: logging.Logger | None = logger
-        while current is not None:
-            if current.filters:
-                handlers = []
-                break
-            handlers += current.handlers
-            current = current.parent if current.propagate else None
         level = records[0].levelno
-        if not handlers or any(h.filters for h in handlers) or any(r.levelno != level for r in records):
+        handlers = _plain_handlers(logger, level)
+        if handlers is None or any(r.levelno != level for r in records):
             for record in records:  # logging's own path: filters, lastResort, mixed levels
                 logger.handle(record)
             return
         for handler in handlers:
-            if level < handler.level:
-                continue
-            handler.acquire()
-            try:
-                for record in records:
-                    handler.emit(record)
-            finally:
-                handler.release()
+            _emit_all(handler, records)
+
+
+def log_lines(logger: logging.Logger, shared: logging.LogRecord, lines: Sequence[tuple[float, str]]) -> None:
+    """Log each (time, message) of `lines` as a copy of the record `shared`, in one batch.
+
+    Each handler receives what handle_all() would give it for those copies (`stamped` with the
+    time, `msg` the message). A BatchedStreamHandler whose formatter is a StampFormatter with a
+    plain format is given the batch's text at once instead (StampFormatter.format_lines): no
+    record is made for a line that only such handlers receive, as under `powerctl serve`.
+    """
+    with batched(logger):
+        if logger.disabled or not lines:
+            return
+        handlers = _plain_handlers(logger, shared.levelno)
+        if handlers is None:
+            for record in _copies(shared, lines):  # logging's own path: filters, lastResort
+                logger.handle(record)
+            return
+        records: list[logging.LogRecord] | None = None
+        for handler in handlers:
+            if not _written_at_once(handler, shared, lines):
+                records = records if records is not None else _copies(shared, lines)
+                _emit_all(handler, records)
+
+
+def _copies(shared: logging.LogRecord, lines: Sequence[tuple[float, str]]) -> list[logging.LogRecord]:
+    records = []
+    for at, message in lines:
+        record = stamped(shared.__dict__, at)
+        record.msg = message
+        records.append(record)
+    return records
+
+
+def _written_at_once(handler: logging.Handler, shared: logging.LogRecord, lines) -> bool:
+    """Whether `handler` took the lines as one text (or reported its failure to format them)."""
+    formatter = handler.formatter
+    if not isinstance(handler, BatchedStreamHandler) or not isinstance(formatter, StampFormatter):
+        return False
+    try:
+        texts = formatter.format_lines(shared, lines)
+    except RecursionError:
+        raise
+    except Exception:  # noqa: BLE001 - as StreamHandler.emit: handleError reports it
+        handler.handleError(shared)
+        return True
+    if texts is None:
+        return False
+    handler.emit_texts(texts, shared)
+    return True
+
+
+def _emit_all(handler: logging.Handler, records: list[logging.LogRecord]) -> None:
+    handler.acquire()
+    try:
+        for record in records:
+            handler.emit(record)
+    finally:
+        handler.release()
 
 
 @contextlib.contextmanager
