@@ -25,6 +25,7 @@ class _Node:
 # Where a scope path ends: it covers every leaf at or below. One shared, never-changed node,
 # so "is anything covered here" is a cheap identity test on the current nodes.
 _EVERYTHING = _Node({}, ())
+_UNKNOWN = object()  # no answer remembered yet (None is an answer: every leaf allowed)
 
 
 def _build(suffixes: _Suffixes, memo: dict[_Suffixes, _Node]) -> _Node:
@@ -128,9 +129,10 @@ class Grants(Protocol):
 class GrantSet:
     """The scopes of one client, compiled for fast "is this leaf covered" questions."""
 
-    __slots__ = ("_decisions", "_roots", "_scopes")
+    __slots__ = ("_batches", "_decisions", "_roots", "_scopes")
 
     _MAX_DECISIONS = 1024
+    _MAX_BATCH = 64  # leaves of a list whose answer is remembered whole
 
     def __init__(self, scopes: tuple[Scope, ...], roots: dict[str, _Node]) -> None:
         self._scopes = scopes
@@ -139,6 +141,8 @@ class GrantSet:
         # so answers can be remembered; with filters they depend on live attributes.
         filtered = any(segment_filters(s) for scope in scopes for s in scope.path.segments)
         self._decisions: dict[tuple[tuple[str, ...], Access], bool] | None = None if filtered else {}
+        # and so are first_uncovered's answers for a whole list of leaves (a matrix's)
+        self._batches: dict[tuple[tuple[tuple[str, ...], ...], Access], tuple[str, ...] | None] = {}
 
     @classmethod
     def compile(cls, scopes: Iterable[Scope | str]) -> GrantSet:
@@ -186,6 +190,21 @@ class GrantSet:
         self, leaves: Iterable[tuple[str, ...]], access: Access, attrs: Attrs | None = None
     ) -> tuple[str, ...] | None:
         """The first leaf not allowed for access, or None when all are."""
+        leaves = tuple(leaves)
+        if self._decisions is None or len(leaves) > self._MAX_BATCH:
+            return self._first_uncovered(leaves, access, attrs)
+        batches = self._batches
+        answer = batches.get((leaves, access), _UNKNOWN)
+        if answer is _UNKNOWN:
+            answer = self._first_uncovered(leaves, access, None)
+            if len(batches) >= self._MAX_DECISIONS:
+                batches.clear()
+            batches[(leaves, access)] = answer
+        return answer  # type: ignore[return-value]
+
+    def _first_uncovered(
+        self, leaves: Iterable[tuple[str, ...]], access: Access, attrs: Attrs | None
+    ) -> tuple[str, ...] | None:
         decisions = self._decisions
         for leaf in leaves:
             # allows(), with its remembered answers looked up here: a matrix asks for many leaves

@@ -240,6 +240,39 @@ def test_first_uncovered_answers_the_same_once_its_decisions_are_remembered():
         assert grants.first_uncovered(tuple(leaves[:2]), "modify") == outlet(1, "state")
 
 
+def test_a_list_of_leaves_is_answered_alike_however_long_and_however_many_lists_came_before():
+    # answers for whole lists are remembered (up to a size and a count); each must still be
+    # the first leaf not allowed, in the list's own order
+    grants = GrantSet.compile(["/relay/outlets/=1,3,5/state/?access=get"])
+    for count in (1, 2, 8, 64, 65, 300):
+        leaves = [outlet(n % 7, "state") for n in range(count)]
+        expected = next((leaf for leaf in leaves if leaf[2] not in ("1", "3", "5")), None)
+        for _ in range(2):
+            assert grants.first_uncovered(leaves, "get") == expected, count
+    allowed = [outlet(1, "state"), outlet(3, "state")]
+    for n in range(3000):  # many lists: what is remembered is bounded, and stays right
+        assert grants.first_uncovered([*allowed, outlet(n, "state")], "get") == (
+            None if n in (1, 3, 5) else outlet(n, "state")
+        )
+        assert grants.first_uncovered(allowed, "get") is None
+    assert len(grants._batches) <= GrantSet._MAX_DECISIONS
+
+
+def test_a_filtered_grant_answers_a_list_from_the_attributes_it_is_asked_with_each_time():
+    grants = GrantSet.compile(["/relay/outlets/all;locked=false/state/?access=get"])
+    leaves = [outlet(1, "state"), outlet(2, "state")]
+    locked: set[str] = set()
+
+    def attrs(prefix, name):
+        return "true" if prefix[-1] in locked else "false"
+
+    assert grants.first_uncovered(leaves, "get", attrs) is None
+    locked.add("2")
+    assert grants.first_uncovered(leaves, "get", attrs) == outlet(2, "state")
+    locked.clear()
+    assert grants.first_uncovered(leaves, "get", attrs) is None
+
+
 # grants, other scope -> whether the grants hold every right the other scope would give
 COVERS = [
     (EXAMPLE_1, "/relay/outlets/3/state/?access=modify", True),
