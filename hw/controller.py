@@ -115,7 +115,10 @@ class Controller:
 
     def physical_states(self) -> list[bool | None]:
         """What each board last reported per outlet, None if never read; never waits on hardware."""
-        return [on for handle in self.boards for on in handle.physical_states()]
+        states: list[bool | None] = []
+        for handle in self.boards:
+            states += handle.physical_states()  # a board at a time, not an outlet at a time
+        return states
 
     def physical_state(self, index: int) -> bool | None:
         """What the board last reported for one outlet; never waits on hardware."""

@@ -20,7 +20,7 @@ from powerctl.restapi.view import CallerView
 from powerctl.restapi.wire import csrf_ok, depth_limit, dumps, effective_method, json_response, no_content
 
 bp = Blueprint("restapi", __name__)
-_KEYS = itemgetter(0)  # of a target, a (keys, node) pair
+_KEYS, _NODE = itemgetter(0), itemgetter(1)  # of a target, a (keys, node) pair
 
 
 @bp.route("/restapi", methods=METHODS, strict_slashes=False)
@@ -71,8 +71,13 @@ class Request(Authorisation):
         targets = self.resolve()
         self.keys_list = list(map(_KEYS, targets))
         # One entry per node, with the keys of its first target: a node sits at one place in the
-        # tree, so its checks hold for all its targets (a matrix of one field is one node).
-        self.nodes = {id(node): (keys, node) for keys, node in reversed(targets)}
+        # tree, so its checks hold for all its targets (a matrix of one field is one node, found
+        # without a loop here: nodes compare by identity).
+        nodes = list(map(_NODE, targets))
+        if nodes and nodes.count(nodes[0]) == len(nodes):
+            self.nodes = {id(nodes[0]): targets[0]}  # type: ignore[dict-item]
+        else:
+            self.nodes = {id(node): (keys, node) for keys, node in reversed(targets)}
         check_methods(self.principal, self.method, self.access, self.nodes.values())
         self.authorise(targets)
         if self.access == scopes.Access.GET:

@@ -44,7 +44,8 @@ ONE_BY_ONE = Batch()
 class Node:
     """Base of every node: its access `policy` (OPEN unless its resource declares one) and
     its `batch` (ONE_BY_ONE unless it declares one). A node not `listed` (a meter's history/)
-    is reached by its name only: its parent's listings, renderings and leaves leave it out."""
+    is reached by its name only: its parent's listings, renderings and leaves leave it out.
+    Nodes compare by identity (every kind is `eq=False`): a request counts its nodes so."""
 
     policy: AccessPolicy = OPEN
     batch: Batch = ONE_BY_ONE
