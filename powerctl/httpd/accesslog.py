@@ -100,7 +100,9 @@ class StampFormatter(logging.Formatter):
         takes from the rest of the record is filled in once for the batch, and each line fills
         in only its time stamp and message (no record is made for it).
         """
-        if self._batch_format is None or record.args or record.exc_info or record.stack_info:
+        if self._batch_format is None or record.args:
+            return None
+        if record.exc_info or record.exc_text or record.stack_info:  # text after the message
             return None
         pieces, names = self._batch_format
         values = {**(self._style._defaults or {}), **record.__dict__}
