@@ -108,7 +108,6 @@ class StampFormatter(logging.Formatter):
         values = {**(self._style._defaults or {}), **record.__dict__}
         # the batch's own text, each piece filled in once and its `%` kept from the lines' filling
         fixed = [(piece % values).replace("%", "%%") for piece in pieces]
-        stamp = self._stamp
         texts = []
         positional = names == ["asctime", "message"]  # the usual order: quicker filled by position
         if positional:
@@ -117,11 +116,7 @@ class StampFormatter(logging.Formatter):
             filled = zip(names, fixed[1:], strict=True)
             each = fixed[0] + "".join(f"%({name})s{piece}" for name, piece in filled)
         for at, message in lines:
-            second = int(at)
-            if stamp[0] != second:
-                when = time.strftime(self.default_time_format, self.converter(second))
-                stamp = self._stamp = (second, when)
-            asctime = self.default_msec_format % (stamp[1], (at - second) * 1000)
+            asctime = self._asctime(at, (at % 1) * 1000)  # the msecs a stamped() copy would have
             if positional:
                 texts.append(each % (asctime, message))
             else:
@@ -131,11 +126,15 @@ class StampFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         if datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
+        return self._asctime(record.created, record.msecs)
+
+    def _asctime(self, at: float, msecs: float) -> str:
+        """logging's default time stamp of `at`; the strftime of its second is remembered."""
+        second = int(at)
         stamp = self._stamp
         if stamp[0] != second:
             stamp = self._stamp = (second, time.strftime(self.default_time_format, self.converter(second)))
-        return self.default_msec_format % (stamp[1], record.msecs)
+        return self.default_msec_format % (stamp[1], msecs)
 
 
 def stamped(shared: dict, at: float) -> logging.LogRecord:
@@ -245,7 +244,9 @@ def _copies(shared: logging.LogRecord, lines: Sequence[tuple[float, str]]) -> li
     return records
 
 
-def _written_at_once(handler: logging.Handler, shared: logging.LogRecord, lines) -> bool:
+def _written_at_once(
+    handler: logging.Handler, shared: logging.LogRecord, lines: Sequence[tuple[float, str]]
+) -> bool:
     """Whether `handler` took the lines as one text (or reported its failure to format them)."""
     formatter = handler.formatter
     if not isinstance(handler, BatchedStreamHandler) or not isinstance(formatter, StampFormatter):
