@@ -100,8 +100,7 @@ class Bridge:
                 reason = str(err)
             if reason is not None:
                 # The broker went away (or stopped answering) before paho told us. Closing goes
-                # on; the last will (offline, retained) says the same once the broker sees the
-                # connection gone.
+                # on: nothing more can be sent (docs/mqtt.md says what the status then shows).
                 log.warning("MQTT: offline status not sent on close: %s", reason)
         self._client.disconnect()
         self._client.loop_stop()
