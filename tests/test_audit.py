@@ -212,29 +212,38 @@ def test_the_servers_stderr_log_reads_as_logging_formatter_writes_it_and_a_batch
         parent.removeHandler(handler)
 
 
-@pytest.mark.parametrize(
-    "setup",
-    ["plain", "handler level", "handler filter", "logger filter", "no propagation", "disabled", "no handler"],
-)
-def test_a_batch_reaches_the_handlers_and_text_that_logging_gives_record_by_record(setup, capsys):
-    """handle_all (how the audit and access logs hand over a batch) gives each handler what
-    logger.handle() would, record by record: levels, filters, propagation and all."""
+# how the loggers and handlers of _logged_both_ways are set up
+SETUPS = [
+    "plain",
+    "handler level",
+    "handler filter",
+    "logger filter",
+    "no propagation",
+    "disabled",
+    "no handler",
+]
+
+
+def _logged_both_ways(setup, capsys, formatters, filtered: int, send) -> tuple[list[str], list[str]]:
+    """What two handlers (a BatchedStreamHandler on a parent logger, a StreamHandler on its
+    child, with `formatters`) and logging's last resort receive under `setup`: first when
+    `send(logger, level, False)` logs record by record, then when `send(logger, level, True)`
+    hands over a batch. A "handler filter" setup filters handler number `filtered`."""
     from powerctl.httpd import BatchedStreamHandler
-    from powerctl.httpd.accesslog import handle_all
 
     def configure(name: str) -> tuple[logging.Logger, list[io.StringIO]]:
         parent, child = logging.getLogger(f"{name}.p"), logging.getLogger(f"{name}.p.c")
         streams = [io.StringIO(), io.StringIO()]
         handlers = [BatchedStreamHandler(streams[0]), logging.StreamHandler(streams[1])]
-        for handler in handlers:
-            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        for handler, formatter in zip(handlers, formatters, strict=True):
+            handler.setFormatter(formatter)
         parent.handlers, child.handlers = [handlers[0]], [handlers[1]]
         parent.setLevel(logging.INFO)
         child.propagate, child.disabled, child.filters = True, False, []
         if setup == "handler level":
             handlers[0].setLevel(logging.WARNING)
         elif setup == "handler filter":
-            handlers[1].addFilter(lambda record: "keep" in record.getMessage())
+            handlers[filtered].addFilter(lambda record: "keep" in record.getMessage())
         elif setup == "logger filter":
             child.addFilter(lambda record: "keep" in record.getMessage())
         elif setup == "no propagation":
@@ -245,27 +254,40 @@ def test_a_batch_reaches_the_handlers_and_text_that_logging_gives_record_by_reco
             child.handlers, child.propagate = [], False
         return child, streams
 
-    def records(logger: logging.Logger, level: int) -> list[logging.LogRecord]:
-        return [
-            logger.makeRecord(logger.name, level, __file__, 0, "line %d %s", (n, word), None)
-            for n, word in enumerate(["keep", "drop", "keep"])
-        ]
-
-    expected, got = [], []
-    for name, out in (("batchref", expected), ("batchnew", got)):
+    expected: list[str] = []
+    got: list[str] = []
+    for name, out in (("bothways.ref", expected), ("bothways.new", got)):
         logger, streams = configure(name)
         try:
             for level in (logging.INFO, logging.WARNING):
-                if out is expected:
-                    for record in records(logger, level):
-                        logger.handle(record)
-                else:
-                    handle_all(logger, records(logger, level))
+                send(logger, level, out is got)
             out += [stream.getvalue().replace(name, "NAME") for stream in streams]
             out.append(capsys.readouterr().err.replace(name, "NAME"))  # logging's last resort
         finally:
             for each in (logger, logger.parent):
                 each.handlers, each.filters, each.disabled, each.propagate = [], [], False, True
+    return expected, got
+
+
+@pytest.mark.parametrize("setup", SETUPS)
+def test_a_batch_reaches_the_handlers_and_text_that_logging_gives_record_by_record(setup, capsys):
+    """handle_all (how the audit and access logs hand over a batch) gives each handler what
+    logger.handle() would, record by record: levels, filters, propagation and all."""
+    from powerctl.httpd.accesslog import handle_all
+
+    def send(logger: logging.Logger, level: int, batch: bool) -> None:
+        records = [
+            logger.makeRecord(logger.name, level, __file__, 0, "line %d %s", (n, word), None)
+            for n, word in enumerate(["keep", "drop", "keep"])
+        ]
+        if batch:
+            handle_all(logger, records)
+        else:
+            for record in records:
+                logger.handle(record)
+
+    plain = logging.Formatter("%(levelname)s %(name)s %(message)s")
+    expected, got = _logged_both_ways(setup, capsys, [plain, plain], 1, send)
     assert got == expected
     assert any(expected) or setup == "disabled"
 
@@ -323,61 +345,28 @@ def test_a_batch_written_at_once_reads_as_logging_formatter_writes_each_line(fmt
     assert stream.getvalue() == "".join(line + "\n" for line in expected)
 
 
-@pytest.mark.parametrize(
-    "setup",
-    ["plain", "handler level", "handler filter", "logger filter", "no propagation", "disabled", "no handler"],
-)
+@pytest.mark.parametrize("setup", SETUPS)
 def test_lines_logged_at_once_reach_the_handlers_that_logging_gives_each_record(setup, capsys):
     """log_lines gives every handler what logger.handle() would give each line's record:
     levels, filters, propagation and logging's last resort, beside a handler written at once."""
-    from powerctl.httpd import BatchedStreamHandler, StampFormatter
+    from powerctl.httpd import StampFormatter
     from powerctl.httpd.accesslog import log_lines, stamped
-
-    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
-
-    def configure(name: str) -> tuple[logging.Logger, list[io.StringIO]]:
-        parent, child = logging.getLogger(f"{name}.p"), logging.getLogger(f"{name}.p.c")
-        streams = [io.StringIO(), io.StringIO()]
-        handlers = [BatchedStreamHandler(streams[0]), logging.StreamHandler(streams[1])]
-        handlers[0].setFormatter(StampFormatter(fmt))
-        handlers[1].setFormatter(logging.Formatter(fmt))
-        parent.handlers, child.handlers = [handlers[0]], [handlers[1]]
-        parent.setLevel(logging.INFO)
-        child.propagate, child.disabled, child.filters = True, False, []
-        if setup == "handler level":
-            handlers[0].setLevel(logging.WARNING)
-        elif setup == "handler filter":
-            handlers[0].addFilter(lambda record: "keep" in record.getMessage())
-        elif setup == "logger filter":
-            child.addFilter(lambda record: "keep" in record.getMessage())
-        elif setup == "no propagation":
-            child.propagate = False
-        elif setup == "disabled":
-            child.disabled = True
-        elif setup == "no handler":  # logging's last resort (stderr) takes the warnings
-            child.handlers, child.propagate = [], False
-        return child, streams
 
     now = time.time()
     lines = [(now + n * 0.3, f"line {n} {word}") for n, word in enumerate(["keep", "drop", "keep"])]
-    expected, got = [], []
-    for name, out in (("linesref", expected), ("linesnew", got)):
-        logger, streams = configure(name)
-        try:
-            for level in (logging.INFO, logging.WARNING):
-                shared = logger.makeRecord(logger.name, level, __file__, 0, "", (), None)
-                if out is expected:
-                    for at, message in lines:
-                        record = stamped(shared.__dict__, at)
-                        record.msg = message
-                        logger.handle(record)
-                else:
-                    log_lines(logger, shared, lines)
-            out += [stream.getvalue().replace(name, "NAME") for stream in streams]
-            out.append(capsys.readouterr().err.replace(name, "NAME"))  # logging's last resort
-        finally:
-            for each in (logger, logger.parent):
-                each.handlers, each.filters, each.disabled, each.propagate = [], [], False, True
+
+    def send(logger: logging.Logger, level: int, batch: bool) -> None:
+        shared = logger.makeRecord(logger.name, level, __file__, 0, "", (), None)
+        if batch:
+            log_lines(logger, shared, lines)
+            return
+        for at, message in lines:
+            record = stamped(shared.__dict__, at)
+            record.msg = message
+            logger.handle(record)
+
+    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    expected, got = _logged_both_ways(setup, capsys, [StampFormatter(fmt), logging.Formatter(fmt)], 0, send)
     assert got == expected
     assert any(expected) or setup == "disabled"
 
